@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Tests for check_dag.py: feed it a fake package tree and show it catches each kind of violation.
+
+The fake tree is a real Swift package (its manifest is evaluated by `swift package dump-package`
+once per manifest variant), so the test covers the manifest parsing as well as the import scan.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKER = os.path.join(HERE, "check_dag.py")
+
+MANIFEST = """// swift-tools-version: 6.0
+import PackageDescription
+let package = Package(
+    name: "Fake",
+    targets: [
+        .systemLibrary(name: "CLZ4", path: "Modules/CLZ4"),
+        .target(name: "Encoding", dependencies: ["CLZ4"], path: "Modules/Encoding"),
+        .target(name: "VFS", dependencies: ["Encoding"], path: "Modules/VFS"),
+        .target(name: "WAL", dependencies: [WAL_DEPENDENCIES], path: "Modules/WAL"),
+        .target(name: "Engine", dependencies: ["WAL", "VFS", "Encoding"], path: "Modules/Engine"),
+    ]
+)
+"""
+
+SOURCES = {
+    "Modules/CLZ4/module.modulemap": 'module CLZ4 [system] { header "shim.h" link "lz4" export * }\n',
+    "Modules/CLZ4/shim.h": "#include <lz4.h>\n",
+    "Modules/Encoding/Codec.swift": "internal import CLZ4\nimport Glibc\npublic struct Codec {}\n",
+    "Modules/VFS/FS.swift": "import Encoding\nimport Synchronization\npublic struct FS {}\n",
+    "Modules/WAL/Log.swift": "import Encoding\nimport VFS\n/* import Engine (in a comment: ignored) */\npublic struct Log {}\n",
+    "Modules/Engine/DB.swift": "@_exported import WAL\nimport VFS\nimport Encoding\npublic struct DB {}\n",
+}
+
+
+class FakeTree:
+    def __init__(self, wal_dependencies='"Encoding", "VFS"'):
+        self.directory = tempfile.TemporaryDirectory(prefix="strata-dag-")
+        self.root = self.directory.name
+        self.write("Package.swift", MANIFEST.replace("WAL_DEPENDENCIES", wal_dependencies))
+        for path, text in SOURCES.items():
+            self.write(path, text)
+        dump = subprocess.run(["swift", "package", "dump-package"], cwd=self.root, check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
+        self.package_json = os.path.join(self.root, "package.json")
+        with open(self.package_json, "w") as handle:
+            handle.write(dump)
+
+    def write(self, relative, text):
+        path = os.path.join(self.root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+
+    def check(self):
+        result = subprocess.run([sys.executable, CHECKER, "--root", self.root, "--package-json", self.package_json],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return result.returncode, result.stderr
+
+
+class CheckDagTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tree = FakeTree()
+
+    def setUp(self):
+        for path, text in SOURCES.items():
+            self.tree.write(path, text)
+
+    def test_a_correct_tree_passes(self):
+        code, errors = self.tree.check()
+        self.assertEqual(code, 0, errors)
+
+    def test_importing_a_module_to_the_right_fails(self):
+        self.tree.write("Modules/WAL/Bad.swift", "import Engine\n")
+        code, errors = self.tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("Modules/WAL/Bad.swift:1: WAL imports Engine, which is to its right", errors)
+
+    def test_importing_an_undeclared_module_to_the_left_fails(self):
+        self.tree.write("Modules/VFS/FS.swift", "import Encoding\nimport CLZ4\n")
+        self.tree.write("Modules/Engine/DB.swift", "import WAL\nimport Memtable\n")
+        code, errors = self.tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("VFS imports C module CLZ4; only Encoding may", errors)
+        self.assertIn("Engine imports Memtable but does not declare it", errors)
+
+    def test_access_level_and_attribute_imports_are_seen(self):
+        self.tree.write("Modules/VFS/More.swift", "package import WAL\n@preconcurrency public import Engine\n")
+        code, errors = self.tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("VFS imports WAL, which is to its right", errors)
+        self.assertIn("VFS imports Engine, which is to its right", errors)
+
+    def test_a_manifest_dependency_to_the_right_fails(self):
+        tree = FakeTree(wal_dependencies='"Encoding", "VFS", "Engine"')
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("WAL: declares dependency on Engine, which is not to its left", errors)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,62 @@
+# Strata — build, test and benchmark entry points. `make help` lists them.
+#
+# Every target that compiles Swift code runs `deps` first, which installs the C libraries with
+# apt-get only when pkg-config cannot find them.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+# Tests run on an optimised build (debug builds are 50-175x slower, and the acceptance suites
+# push hundreds of thousands of operations) with the internal invariant checks compiled in.
+TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build-test
+RELEASE_FLAGS := -c release
+APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
+
+.PHONY: help deps build release test check-dag demo bench clean
+
+help:
+	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
+	@echo "make build      debug build of every target"
+	@echo "make release    release build of every target"
+	@echo "make test       DAG check + every test target (release build with internal checks)"
+	@echo "make check-dag  verify the module dependency chain (and the checker's own tests)"
+	@echo "make demo       the README's main job"
+	@echo "make bench      benchmarks (release build)"
+	@echo "make clean      remove build outputs and scratch data"
+
+deps:
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists liblz4 libzstd libxxhash; then \
+		echo "deps: liblz4 $$(pkg-config --modversion liblz4), libzstd $$(pkg-config --modversion libzstd), libxxhash $$(pkg-config --modversion libxxhash)"; \
+	else \
+		echo "deps: installing $(APT_PACKAGES)"; \
+		SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES) \
+			|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES); }; \
+	fi
+	@command -v python3 >/dev/null 2>&1 || { \
+		SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends python3-minimal \
+			|| { $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends python3-minimal; }; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+check-dag: deps
+	python3 .ci/test_check_dag.py
+	python3 .ci/check_dag.py
+
+test: deps check-dag
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+demo: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
+
+bench: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
+
+clean:
+	rm -rf .build .build-* strata-data bench-results

@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The one error type of every Strata module.
+///
+/// Each case carries enough context to act on it without a debugger: which file, where in it,
+/// and why. Callers switch on the case; the `description` is a complete, human-readable line.
+/// Not-found is never an error (reads return `nil`).
+public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stored bytes are not what the format says they must be: a checksum mismatch, a length
+    /// that runs past the end of its container, an impossible field value.
+    ///
+    /// - Parameters:
+    ///   - file: the path (or a logical name such as `"<memory>"`) of the damaged data.
+    ///   - offset: the byte offset in `file` where the damage was detected.
+    ///   - reason: what was wrong, in words.
+    case corruption(file: String, offset: Int, reason: String)
+
+    /// A system call failed.
+    ///
+    /// - Parameters:
+    ///   - path: the file or directory the call was about.
+    ///   - errno: the operating system's error number (`ENOSPC`, `EIO`, …).
+    ///   - operation: the call that failed, e.g. `"pwrite"` or `"rename"`.
+    case io(path: String, errno: Int32, operation: String)
+
+    /// A caller passed something the API does not accept (an empty key, a reversed range,
+    /// a value over the configured maximum). Nothing was changed.
+    case invalidArgument(String)
+
+    /// The object was closed before this call.
+    case closed
+
+    /// Another process, or another open in this process, holds the database's lock.
+    ///
+    /// - Parameter holder: who holds it, when known (for example `"pid 4242"`).
+    case locked(path: String, holder: String?)
+
+    /// The file is well-formed but cannot be used by this build or this database: written by a
+    /// newer format version, or belonging to another database.
+    case incompatible(file: String, reason: String)
+
+    /// The database refuses writes because earlier background work failed; `reason` describes the
+    /// original failure. Reads still work. Reopen after fixing the cause.
+    case readOnly(reason: String)
+
+    /// `true` for `.corruption`.
+    public var isCorruption: Bool {
+        if case .corruption = self { return true }
+        return false
+    }
+
+    /// `true` for `.io`.
+    public var isIO: Bool {
+        if case .io = self { return true }
+        return false
+    }
+
+    public var description: String {
+        switch self {
+        case let .corruption(file, offset, reason):
+            return "corruption in \(file) at offset \(offset): \(reason)"
+        case let .io(path, errno, operation):
+            return "I/O error: \(operation) \(path): \(StrataError.describe(errno: errno)) (errno \(errno))"
+        case let .invalidArgument(message):
+            return "invalid argument: \(message)"
+        case .closed:
+            return "the object is closed"
+        case let .locked(path, holder):
+            if let holder {
+                return "database is locked: \(path) is held by \(holder)"
+            }
+            return "database is locked: \(path) is held by another open"
+        case let .incompatible(file, reason):
+            return "incompatible file \(file): \(reason)"
+        case let .readOnly(reason):
+            return "database is read-only after a background error: \(reason)"
+        }
+    }
+
+    /// The operating system's text for `errno`.
+    package static func describe(errno: Int32) -> String {
+        guard let text = strerror(errno) else { return "unknown error" }
+        return String(cString: text)
+    }
+}

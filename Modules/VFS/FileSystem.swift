@@ -1,0 +1,149 @@
+import Encoding
+
+/// How `FileSystem.openWritable(_:mode:)` treats an existing file.
+public enum WriteMode: Sendable {
+    /// Create the file; fail with `EEXIST` if it exists.
+    case createNew
+    /// Create the file, or empty it if it exists.
+    case truncate
+    /// Create the file if missing; keep existing contents and write after them.
+    case append
+}
+
+/// The file system every Strata file goes through (LevelDB's `Env`, Pebble's `vfs.FS`).
+///
+/// Swapping the implementation is how tests run in memory (`MemoryFileSystem`), simulate power
+/// cuts, and inject faults (`FaultInjectionFileSystem`). Paths are plain strings with `/`
+/// separators.
+///
+/// Every failure is thrown as `StrataError.io(path:errno:operation:)`.
+///
+/// Thread safety: implementations are safe to call from any thread.
+public protocol FileSystem: Sendable {
+    /// Opens `path` for sequential writing according to `mode`.
+    func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile
+
+    /// Opens an existing file for positional reads.
+    func openReadable(_ path: String) throws -> any ReadableFile
+
+    /// Whether a file or directory exists at `path`.
+    func exists(_ path: String) -> Bool
+
+    /// Whether `path` is an existing directory.
+    func isDirectory(_ path: String) -> Bool
+
+    /// The size of the file at `path` in bytes.
+    func fileSize(_ path: String) throws -> UInt64
+
+    /// The names (not paths) of the entries of directory `path`, in no particular order,
+    /// excluding `.` and `..`.
+    func listDirectory(_ path: String) throws -> [String]
+
+    /// Creates directory `path` and any missing parents; succeeds if it already exists.
+    func createDirectory(_ path: String) throws
+
+    /// Removes the file at `path`.
+    func removeFile(_ path: String) throws
+
+    /// Atomically renames `source` to `destination`, replacing `destination` if it exists.
+    /// Durable only after `syncDirectory` of the directory that holds them.
+    func rename(_ source: String, to destination: String) throws
+
+    /// Makes the directory's entries (creations, renames, removals) durable (`fsync` on the directory).
+    func syncDirectory(_ path: String) throws
+
+    /// Takes an exclusive lock on `path` (created if missing), failing at once with
+    /// `StrataError.locked` if anyone — another process or another open in this one — holds it.
+    func lock(_ path: String) throws -> any FileLock
+}
+
+/// A file open for sequential writing.
+///
+/// Thread safety: not thread-safe; one owner writes at a time.
+public protocol WritableFile: AnyObject {
+    /// The file's path.
+    var path: String { get }
+
+    /// The file's size: existing bytes plus everything appended.
+    var size: UInt64 { get }
+
+    /// Writes `bytes` at the end of the file. The bytes are durable only after `sync()`.
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+
+    /// Makes every appended byte durable (`fdatasync`). Does not make the file's directory entry
+    /// durable: call `FileSystem.syncDirectory` after creating a file.
+    func sync() throws
+
+    /// Cuts the file to `size` bytes (used to drop a torn tail before appending).
+    func truncate(to size: UInt64) throws
+
+    /// Closes the file. Unsynced bytes are not made durable. Calling it twice is harmless.
+    func close() throws
+}
+
+/// A file open for positional reads (`pread`), shareable between threads: reads never move a
+/// shared file offset.
+public protocol ReadableFile: AnyObject, Sendable {
+    /// The file's path.
+    var path: String { get }
+
+    /// The file's current size in bytes.
+    func size() throws -> UInt64
+
+    /// Reads up to `buffer.count` bytes starting at `offset`.
+    ///
+    /// - Returns: the number of bytes read; fewer than requested only at the end of the file.
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// A held exclusive lock; released by `unlock()` or when the value is deinitialised.
+public protocol FileLock: AnyObject, Sendable {
+    /// The lock file's path.
+    var path: String { get }
+
+    /// Releases the lock. Calling it twice is harmless.
+    func unlock()
+}
+
+extension ReadableFile {
+    /// Reads exactly `count` bytes at `offset` into a new buffer.
+    ///
+    /// - Throws: `StrataError.corruption` when the file ends first (a file shorter than its
+    ///   metadata says is damage, not an I/O error).
+    public func readExactly(at offset: UInt64, count: Int) throws -> RawBuffer {
+        let buffer = RawBuffer(count: count)
+        let got = try read(at: offset, into: buffer.mutableBytes)
+        guard got == count else {
+            throw StrataError.corruption(
+                file: path, offset: Int(offset),
+                reason: "file ends after \(got) of \(count) bytes")
+        }
+        return buffer
+    }
+}
+
+extension FileSystem {
+    /// Reads a whole (small) file. Meant for files such as `CURRENT`; big files are streamed.
+    public func readFile(_ path: String) throws -> [UInt8] {
+        let file = try openReadable(path)
+        let size = try file.size()
+        guard size <= UInt64(Int.max) else {
+            throw StrataError.invalidArgument("\(path) is too large to read whole")
+        }
+        let buffer = try file.readExactly(at: 0, count: Int(size))
+        return buffer.array
+    }
+
+    /// Writes `bytes` to `path` (replacing it), optionally syncing the data before returning.
+    public func writeFile(_ path: String, _ bytes: [UInt8], sync: Bool) throws {
+        let file = try openWritable(path, mode: .truncate)
+        do {
+            try bytes.withUnsafeBytes { try file.append($0) }
+            if sync { try file.sync() }
+            try file.close()
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+}

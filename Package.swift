@@ -1,0 +1,61 @@
+// swift-tools-version: 6.2
+//
+// Strata: an embeddable, persistent LSM-tree key-value store.
+//
+// The module graph is a strict chain (see Docs/ARCHITECTURE.md):
+//
+//     Encoding ← VFS ← WAL ← Memtable ← SSTable ← Manifest ← Compaction ← Engine
+//
+// A module may depend only on modules to its left. The C libraries (CLZ4, CZstd, CXXHash)
+// are used only by Encoding. `make check-dag` enforces both rules on this file and on the
+// `import` lines under Modules/.
+
+import PackageDescription
+
+/// Settings every Strata target shares: Swift 6 mode (strict concurrency is complete by
+/// default there) and warnings treated as errors, so "zero warnings" is enforced by the build.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Encoding", targets: ["Encoding"]),
+        .library(name: "VFS", targets: ["VFS"]),
+    ],
+    dependencies: [],
+    targets: [
+        // MARK: C libraries (system modules, used only by Encoding)
+        .systemLibrary(
+            name: "CLZ4", path: "Modules/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(
+            name: "CZstd", path: "Modules/CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(
+            name: "CXXHash", path: "Modules/CXXHash", pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"]), .brew(["xxhash"])]),
+
+        // MARK: The module chain
+        .target(
+            name: "Encoding", dependencies: ["CLZ4", "CZstd", "CXXHash"],
+            path: "Modules/Encoding", swiftSettings: strictSettings),
+        .target(
+            name: "VFS", dependencies: ["Encoding"],
+            path: "Modules/VFS", swiftSettings: strictSettings),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "strata-microbench", dependencies: ["Encoding"],
+            path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
+
+        // MARK: Tests, one target per module
+        .testTarget(
+            name: "EncodingTests", dependencies: ["Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "VFSTests", dependencies: ["VFS", "Encoding"], swiftSettings: strictSettings),
+    ]
+)
