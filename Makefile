@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps build release test check-dag demo bench clean
+.PHONY: help deps build release test check-dag demo bench bench-wal clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
@@ -21,6 +21,7 @@ help:
 	@echo "make check-dag  verify the module dependency chain (and the checker's own tests)"
 	@echo "make demo       the README's main job"
 	@echo "make bench      benchmarks (release build)"
+	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
 	@echo "make clean      remove build outputs and scratch data"
 
 deps:
@@ -56,7 +57,10 @@ demo: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
 
 bench: release
-	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal
+
+bench-wal: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench wal
 
 clean:
 	rm -rf .build .build-* strata-data bench-results

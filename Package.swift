@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .library(name: "Encoding", targets: ["Encoding"]),
         .library(name: "VFS", targets: ["VFS"]),
+        .library(name: "WAL", targets: ["WAL"]),
     ],
     dependencies: [],
     targets: [
@@ -46,10 +47,13 @@ let package = Package(
         .target(
             name: "VFS", dependencies: ["Encoding"],
             path: "Modules/VFS", swiftSettings: strictSettings),
+        .target(
+            name: "WAL", dependencies: ["Encoding", "VFS"],
+            path: "Modules/WAL", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
-            name: "strata-microbench", dependencies: ["Encoding"],
+            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL"],
             path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
@@ -57,5 +61,7 @@ let package = Package(
             name: "EncodingTests", dependencies: ["Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "VFSTests", dependencies: ["VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "WALTests", dependencies: ["WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -24,6 +24,7 @@ func median(repetitions: Int = 3, _ body: () throws -> Void) rethrows -> Double 
 
 /// Formats `value` with `digits` decimals.
 func format(_ value: Double, _ digits: Int = 2) -> String {
+    if digits == 0 { return String(Int(value.rounded())) }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let rounded = (value * scale).rounded() / scale

@@ -4,10 +4,12 @@ import Glibc
 
 // strata-microbench: per-layer micro-benchmarks. Release builds only (`make bench`).
 //
-// Usage: strata-microbench [encoding ...]
+// Usage: strata-microbench [encoding] [wal] ...
 
 let suites: [String: () throws -> Void] = [
     "encoding": EncodingBench.run,
+    "wal": WALBench.run,
+    "wal-append": WALBench.appendOnly,
 ]
 
 var requested = Array(CommandLine.arguments.dropFirst())

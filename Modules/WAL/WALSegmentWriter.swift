@@ -1,0 +1,198 @@
+import Encoding
+import VFS
+// See Docs/formats/wal.md.
+
+/// Appends records to one WAL segment file, cutting them into fragments that never cross a
+/// 32 KiB block boundary.
+///
+/// Appends go into a user-space buffer that is written to the file when it reaches the buffer
+/// size (64 KiB by default: one `pwrite` per 64 KiB, not per record — guide B.5), on `flush()`,
+/// and on `sync()`.
+///
+/// Failure is sticky: after a write or sync fails, every later call throws the original error,
+/// because a log with a hole must not keep accepting records.
+///
+/// Thread safety: not thread-safe. `WALWriter` and `LogWriter` serialise access.
+public final class WALSegmentWriter {
+    /// The segment this writer appends to.
+    public let segment: WALSegment
+    /// The largest record accepted.
+    public let maxRecordSize: Int
+
+    private let file: any WritableFile
+    /// Raw user-space buffer: `bufferSize` plus room for one more block, so a fragment always
+    /// fits after any fill below `bufferSize`.
+    private let buffer: RawBuffer
+    /// Bytes of `buffer` in use.
+    private var used = 0
+    private let bufferSize: Int
+    /// The file offset at which `buffer[0]` will land.
+    private var bufferStart: UInt64
+    /// Position inside the current block (0 ..< blockSize).
+    private var blockOffset: Int
+    private var failure: StrataError?
+    private var closed = false
+
+    /// Bytes appended so far (header included), whether or not they have reached the file yet.
+    public var logicalSize: UInt64 { bufferStart + UInt64(used) }
+
+    /// The first error a write or sync hit, if any; the writer refuses work after one.
+    public var error: StrataError? { failure }
+
+    /// Creates segment `segment` (which must not exist), writes its header, syncs it, and syncs
+    /// the directory so the new file's name is durable before any record is acknowledged.
+    public static func create(
+        segment: WALSegment, databaseID: DatabaseID, fileSystem: any FileSystem,
+        maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
+    ) throws -> WALSegmentWriter {
+        let file = try fileSystem.openWritable(segment.path, mode: .createNew)
+        let header = WALSegmentHeader(
+            databaseID: databaseID, segmentNumber: segment.number,
+            creationTimeMicros: WallClock.microsecondsSinceEpoch())
+        do {
+            try header.encoded.withUnsafeBytes { try file.append($0) }
+            try file.sync()
+            try fileSystem.syncDirectory(Path.directory(of: segment.path))
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return WALSegmentWriter(
+            segment: segment, file: file, size: UInt64(WALFormat.segmentHeaderSize),
+            maxRecordSize: maxRecordSize, bufferSize: bufferSize)
+    }
+
+    /// Reopens an existing, already validated segment to append after its first `validSize`
+    /// bytes, truncating anything beyond (a torn tail found by replay) and syncing the cut.
+    public static func reopen(
+        segment: WALSegment, validSize: UInt64, fileSystem: any FileSystem,
+        maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
+    ) throws -> WALSegmentWriter {
+        precondition(validSize >= UInt64(WALFormat.segmentHeaderSize), "a reopened segment keeps its header")
+        let file = try fileSystem.openWritable(segment.path, mode: .append)
+        do {
+            if file.size != validSize {
+                try file.truncate(to: validSize)
+                try file.sync()
+            }
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return WALSegmentWriter(
+            segment: segment, file: file, size: validSize, maxRecordSize: maxRecordSize, bufferSize: bufferSize)
+    }
+
+    private init(segment: WALSegment, file: any WritableFile, size: UInt64, maxRecordSize: Int, bufferSize: Int) {
+        self.segment = segment
+        self.file = file
+        self.maxRecordSize = maxRecordSize
+        self.bufferSize = max(bufferSize, WALFormat.blockSize)
+        self.buffer = RawBuffer(count: self.bufferSize + WALFormat.blockSize + 64)
+        self.bufferStart = size
+        self.blockOffset = Int((size - UInt64(WALFormat.segmentHeaderSize)) % UInt64(WALFormat.blockSize))
+    }
+
+    /// Appends one record into the buffer, fragmenting it across blocks.
+    ///
+    /// The record is durable only after a later `sync()` returns.
+    ///
+    /// - Throws: `StrataError.invalidArgument` when `payload` exceeds `maxRecordSize` (nothing
+    ///   is written); the sticky error after an earlier failure; `StrataError.io` when flushing a
+    ///   full buffer fails (the writer then refuses further work).
+    public func append(_ payload: UnsafeRawBufferPointer) throws {
+        try checkUsable()
+        guard payload.count <= maxRecordSize else {
+            throw StrataError.invalidArgument("WAL record of \(payload.count) bytes exceeds the maximum of \(maxRecordSize)")
+        }
+        var remaining = payload
+        var isFirst = true
+        repeat {
+            let leftInBlock = WALFormat.blockSize - blockOffset
+            if leftInBlock < WALFormat.fragmentHeaderSize {
+                // Too small for a fragment header: zero-fill the block trailer.
+                (buffer.base + used).initializeMemory(as: UInt8.self, repeating: 0, count: leftInBlock)
+                used += leftInBlock
+                blockOffset = 0
+            }
+            let available = WALFormat.blockSize - blockOffset - WALFormat.fragmentHeaderSize
+            let length = min(available, remaining.count)
+            let isLast = length == remaining.count
+            let type: FragmentType = isFirst ? (isLast ? .full : .first) : (isLast ? .last : .middle)
+            let fragment = UnsafeRawBufferPointer(rebasing: remaining[0..<length])
+            emitFragment(fragment, type: type)
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[length...])
+            isFirst = false
+            if used >= bufferSize { try writeBuffer() }
+            if isLast { break }
+        } while true
+    }
+
+    /// Appends one record held in an array.
+    public func append(_ payload: [UInt8]) throws {
+        try payload.withUnsafeBytes { try append($0) }
+    }
+
+    /// Hands buffered bytes to the operating system (survives a process crash, not a power cut).
+    public func flush() throws {
+        try checkUsable()
+        try writeBuffer()
+    }
+
+    /// Makes every record appended so far durable: flush, then `fdatasync`.
+    public func sync() throws {
+        try checkUsable()
+        try writeBuffer()
+        do {
+            try file.sync()
+        } catch let error as StrataError {
+            failure = error
+            throw error
+        }
+    }
+
+    /// Flushes, syncs and closes the segment. Calling it again does nothing.
+    public func close() throws {
+        guard !closed else { return }
+        defer {
+            closed = true
+            try? file.close()
+        }
+        if failure == nil { try sync() }
+        try file.close()
+    }
+
+    // MARK: - Internal
+
+    private func emitFragment(_ payload: UnsafeRawBufferPointer, type: FragmentType) {
+        // Room is guaranteed: `used < bufferSize` before each fragment (the caller flushes at
+        // `bufferSize`), padding is < 7 bytes, and a fragment is at most one block.
+        let checksum = WALFormat.fragmentChecksum(payload, type: type.rawValue)
+        let header = buffer.base + used
+        header.storeBytes(of: checksum.littleEndian, as: UInt32.self)
+        header.storeBytes(of: UInt16(payload.count).littleEndian, toByteOffset: 4, as: UInt16.self)
+        header.storeBytes(of: type.rawValue, toByteOffset: 6, as: UInt8.self)
+        if let source = payload.baseAddress, payload.count > 0 {
+            (header + WALFormat.fragmentHeaderSize).copyMemory(from: source, byteCount: payload.count)
+        }
+        used += WALFormat.fragmentHeaderSize + payload.count
+        blockOffset += WALFormat.fragmentHeaderSize + payload.count
+    }
+
+    private func writeBuffer() throws {
+        guard used > 0 else { return }
+        do {
+            try file.append(UnsafeRawBufferPointer(start: buffer.base, count: used))
+        } catch let error as StrataError {
+            failure = error
+            throw error
+        }
+        bufferStart += UInt64(used)
+        used = 0
+    }
+
+    private func checkUsable() throws {
+        if let failure { throw failure }
+        if closed { throw StrataError.closed }
+    }
+}

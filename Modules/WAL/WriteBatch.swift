@@ -1,0 +1,204 @@
+import Encoding
+
+// See Docs/formats/wal.md ("Record payload: write batches").
+
+/// An ordered group of puts, deletes and range deletes applied atomically: all of them or none,
+/// also across a crash (a batch is one WAL record).
+///
+/// The batch is kept in its encoded form, so writing it to the log costs no extra copy:
+///
+///     sequence: fixed64 | count: fixed32 | entry × count
+///     entry := kind: u8 | key: varint32 length + bytes | value or end key (put, rangeDelete)
+///
+/// Entry *i* gets sequence `sequence + i` when the batch is committed.
+public struct WriteBatch: Sendable, Equatable {
+    /// The size of the fixed header (sequence + count).
+    public static let headerSize = 12
+
+    /// The encoded batch, header included.
+    public private(set) var encoded: [UInt8]
+    /// The number of entries.
+    public private(set) var count: Int
+
+    /// An empty batch.
+    public init() {
+        encoded = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+        count = 0
+    }
+
+    /// Decodes and fully validates an encoded batch.
+    ///
+    /// - Throws: `StrataError.corruption` naming `file` and the offset of the first bad byte.
+    public init(decoding bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
+        var entries = 0
+        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { _, _, _, _ in entries += 1 }
+        encoded = Array(bytes)
+        count = entries
+    }
+
+    /// `true` when the batch has no entries.
+    public var isEmpty: Bool { count == 0 }
+
+    /// The encoded size in bytes (the WAL record's payload size).
+    public var byteSize: Int { encoded.count }
+
+    /// The sequence number of the first entry (set by the engine when it commits the batch).
+    public var sequence: SequenceNumber {
+        get {
+            SequenceNumber(rawValue: encoded.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        }
+        set {
+            withUnsafeBytes(of: newValue.rawValue.littleEndian) { source in
+                for index in 0..<8 { encoded[index] = source[index] }
+            }
+        }
+    }
+
+    /// The sequence number of the last entry (`sequence` when empty).
+    public var lastSequence: SequenceNumber {
+        count == 0 ? sequence : sequence.advanced(by: UInt64(count - 1))
+    }
+
+    /// Adds a put of `value` under `key`.
+    public mutating func put(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
+        append(.put, key, value)
+    }
+
+    /// Adds a point delete of `key`.
+    public mutating func delete(_ key: some Collection<UInt8>) {
+        append(.delete, key, EmptyCollection())
+    }
+
+    /// Adds a delete of every key in `[start, end)`.
+    public mutating func deleteRange(_ start: some Collection<UInt8>, _ end: some Collection<UInt8>) {
+        append(.rangeDelete, start, end)
+    }
+
+    /// Adds a put with `String` key and value (UTF-8).
+    public mutating func put(_ key: String, _ value: String) {
+        put(Array(key.utf8), Array(value.utf8))
+    }
+
+    /// Adds a point delete with a `String` key (UTF-8).
+    public mutating func delete(_ key: String) {
+        delete(Array(key.utf8))
+    }
+
+    /// Adds a range delete with `String` bounds (UTF-8).
+    public mutating func deleteRange(_ start: String, _ end: String) {
+        deleteRange(Array(start.utf8), Array(end.utf8))
+    }
+
+    /// Appends every entry of `other`, in order.
+    public mutating func append(contentsOf other: WriteBatch) {
+        encoded.append(contentsOf: other.encoded[WriteBatch.headerSize...])
+        count += other.count
+        storeCount()
+    }
+
+    /// Removes every entry.
+    public mutating func removeAll() {
+        encoded.removeSubrange(WriteBatch.headerSize...)
+        for index in 0..<WriteBatch.headerSize { encoded[index] = 0 }
+        count = 0
+    }
+
+    /// One decoded entry, with byte arrays (for tests and tools; the engine decodes in place).
+    public struct Entry: Sendable, Equatable {
+        /// What the entry does.
+        public var kind: ValueKind
+        /// The key (the start key for a range delete).
+        public var key: [UInt8]
+        /// The value for a put, the exclusive end key for a range delete, empty for a delete.
+        public var value: [UInt8]
+        /// The entry's sequence number.
+        public var sequence: SequenceNumber
+
+        /// Creates an entry.
+        public init(kind: ValueKind, key: [UInt8], value: [UInt8], sequence: SequenceNumber) {
+            self.kind = kind
+            self.key = key
+            self.value = value
+            self.sequence = sequence
+        }
+    }
+
+    /// The entries, decoded.
+    public var entries: [Entry] {
+        var result: [Entry] = []
+        result.reserveCapacity(count)
+        // The batch was built through this type's own appenders, so it always decodes.
+        _ = try? encoded.withUnsafeBytes { bytes in
+            try WriteBatch.forEach(in: bytes) { kind, key, value, sequence in
+                result.append(Entry(kind: kind, key: Array(key), value: Array(value), sequence: sequence))
+            }
+        }
+        return result
+    }
+
+    /// Decodes an encoded batch in place, calling `body` for each entry with its kind, key,
+    /// value (or end key) and sequence number. The buffers are valid only during the call.
+    ///
+    /// - Returns: the sequence range the batch covers, or `nil` when it is empty.
+    /// - Throws: `StrataError.corruption` at the first malformed byte, or when the entries do not
+    ///   match the header's count or do not end exactly at the end of `bytes`.
+    @discardableResult
+    public static func forEach(
+        in bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0,
+        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) throws -> Void
+    ) throws -> ClosedRange<SequenceNumber>? {
+        var reader = ByteReader(bytes, file: file, baseOffset: offset)
+        let first = try reader.readFixed64("batch sequence")
+        let count = try reader.readFixed32("batch count")
+        guard let start = SequenceNumber(checking: first),
+            count == 0 || SequenceNumber(checking: first + UInt64(count) - 1) != nil
+        else {
+            throw reader.corruption("batch sequence \(first) + count \(count) exceeds 2^56-1", at: -12)
+        }
+        for index in 0..<UInt64(count) {
+            let kindOffset = reader.position
+            let kindByte = try reader.readUInt8("entry kind")
+            guard let kind = ValueKind(rawValue: kindByte) else {
+                throw StrataError.corruption(file: file, offset: offset + kindOffset, reason: "unknown batch entry kind \(kindByte)")
+            }
+            let key = try reader.readLengthPrefixed("entry key")
+            let value = kind == .delete ? UnsafeRawBufferPointer(start: nil, count: 0) : try reader.readLengthPrefixed("entry value")
+            try body(kind, key, value, start.advanced(by: index))
+        }
+        guard reader.isAtEnd else {
+            throw reader.corruption("\(reader.remaining) bytes after the batch's \(count) entries")
+        }
+        return count == 0 ? nil : start...start.advanced(by: UInt64(count) - 1)
+    }
+
+    /// The sequence numbers a WAL payload holding a batch covers, read from its 12-byte header
+    /// without decoding the entries; `nil` for an empty batch or a payload too short to be one.
+    public static func sequenceRange(of payload: UnsafeRawBufferPointer) -> ClosedRange<SequenceNumber>? {
+        guard payload.count >= headerSize else { return nil }
+        let first = UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))
+        let count = UInt64(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+        guard count > 0, let start = SequenceNumber(checking: first), let end = SequenceNumber(checking: first + count - 1) else {
+            return nil
+        }
+        return start...end
+    }
+
+    // MARK: - Internal
+
+    private mutating func append(_ kind: ValueKind, _ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
+        var writer = ByteWriter()
+        swap(&writer.bytes, &encoded)
+        writer.appendUInt8(kind.rawValue)
+        writer.appendLengthPrefixed(key)
+        if kind != .delete { writer.appendLengthPrefixed(value) }
+        swap(&writer.bytes, &encoded)
+        count += 1
+        storeCount()
+    }
+
+    private mutating func storeCount() {
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian) { source in
+            for index in 0..<4 { encoded[8 + index] = source[index] }
+        }
+    }
+}
