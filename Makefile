@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps build release test check-dag demo bench bench-wal clean
+.PHONY: help deps build release test check-dag demo bench bench-wal bench-memtable tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
@@ -22,6 +22,8 @@ help:
 	@echo "make demo       the README's main job"
 	@echo "make bench      benchmarks (release build)"
 	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
+	@echo "make bench-memtable  memtable insert/get rates next to Dictionary"
+	@echo "make tsan       concurrency tests under the thread sanitizer (slow; not in CI)"
 	@echo "make clean      remove build outputs and scratch data"
 
 deps:
@@ -57,10 +59,21 @@ demo: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
 
 bench: release
-	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable
 
 bench-wal: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench wal
+
+bench-memtable: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench memtable
+
+# The thread sanitizer cannot see inside the prebuilt Synchronization library, so STRATA_TSAN
+# swaps `Locked` to a pthread mutex it intercepts (see Modules/Encoding/Locked.swift).
+TSAN_FLAGS := --sanitize=thread -Xswiftc -DSTRATA_TSAN --scratch-path .build-tsan
+TSAN_TESTS := MemtableConcurrency|LogWriterTests
+tsan: deps
+	$(SWIFT) build $(TSAN_FLAGS) --build-tests
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test $(TSAN_FLAGS) --skip-build --filter "$(TSAN_TESTS)"
 
 clean:
 	rm -rf .build .build-* strata-data bench-results

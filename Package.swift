@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Encoding", targets: ["Encoding"]),
         .library(name: "VFS", targets: ["VFS"]),
         .library(name: "WAL", targets: ["WAL"]),
+        .library(name: "Memtable", targets: ["Memtable"]),
     ],
     dependencies: [],
     targets: [
@@ -50,10 +51,13 @@ let package = Package(
         .target(
             name: "WAL", dependencies: ["Encoding", "VFS"],
             path: "Modules/WAL", swiftSettings: strictSettings),
+        .target(
+            name: "Memtable", dependencies: ["Encoding", "VFS", "WAL"],
+            path: "Modules/Memtable", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
-            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL"],
+            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable"],
             path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
@@ -63,5 +67,7 @@ let package = Package(
             name: "VFSTests", dependencies: ["VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "WALTests", dependencies: ["WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MemtableTests", dependencies: ["Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -4,12 +4,13 @@ import Glibc
 
 // strata-microbench: per-layer micro-benchmarks. Release builds only (`make bench`).
 //
-// Usage: strata-microbench [encoding] [wal] ...
+// Usage: strata-microbench [encoding] [wal] [memtable] ...
 
 let suites: [String: () throws -> Void] = [
     "encoding": EncodingBench.run,
     "wal": WALBench.run,
     "wal-append": WALBench.appendOnly,
+    "memtable": MemtableBench.run,
 ]
 
 var requested = Array(CommandLine.arguments.dropFirst())

@@ -77,7 +77,7 @@ public final class FaultInjectionFileSystem: FileSystem {
 
     /// The wrapped file system.
     public let base: any FileSystem
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Wraps `base`; no faults are armed at first.
     public init(wrapping base: any FileSystem) {

@@ -48,7 +48,7 @@ public final class MemoryFileSystem: FileSystem {
         var bytesWritten = 0
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     /// Creates an empty file system holding only the root directory.
     public init() {}

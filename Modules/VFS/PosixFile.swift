@@ -105,10 +105,10 @@ final class PosixReadableFile: ReadableFile {
 /// A held `flock`; the descriptor is closed (releasing the lock) on `unlock()` or deinit.
 final class PosixFileLock: FileLock {
     let path: String
-    private let descriptor: Mutex<Int32>
+    private let descriptor: Locked<Int32>
 
     init(descriptor: Int32, path: String) {
-        self.descriptor = Mutex(descriptor)
+        self.descriptor = Locked(descriptor)
         self.path = path
     }
 

@@ -27,9 +27,9 @@ import Synchronization
 public final class CommitQueue<Request: Sendable>: Sendable {
     /// One queued request and the means to wake its thread.
     final class Waiter: @unchecked Sendable {
-        // `request` is immutable. `role`, `done` and `outcome` are written under the queue's
-        // mutex (or by the leader before it signals) and read by the waiting thread only after
-        // the semaphore hand-off, which orders the accesses.
+        // `request` is immutable. `isLeader`, `done` and `outcome` are written and read only
+        // while holding the queue's lock; the semaphore only wakes the thread (its ordering is
+        // not relied on, which also keeps the thread sanitizer able to check this code).
         let request: Request
         let semaphore = DispatchSemaphore(value: 0)
         var isLeader = false
@@ -48,7 +48,7 @@ public final class CommitQueue<Request: Sendable>: Sendable {
         var averageGroupSize16 = 16
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let process: @Sendable ([Request]) throws -> Void
     private let groupLimit: @Sendable ([Request], Request) -> Bool
     private let collectionWindow: @Sendable ([Request]) -> UInt64
@@ -91,7 +91,8 @@ public final class CommitQueue<Request: Sendable>: Sendable {
         }
         if !leadsNow {
             waiter.semaphore.wait()  // woken when done, or when promoted to leader
-            if waiter.done { return try waiter.outcome.get() }
+            let outcome: Result<Void, any Error>? = state.withLock { _ in waiter.done ? waiter.outcome : nil }
+            if let outcome { return try outcome.get() }
         }
         try lead(from: waiter)
     }

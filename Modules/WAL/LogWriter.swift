@@ -33,17 +33,17 @@ public final class LogWriter: Sendable {
     public static let syncCollectionWindowNanoseconds: UInt64 = 50_000
 
     /// The writer behind its mutex, in a class so the queue's closure and this object share it.
-    final class Locked: Sendable {
-        let writer: Mutex<WALWriter>
-        init(_ writer: sending WALWriter) { self.writer = Mutex(writer) }
+    final class SharedWriter: Sendable {
+        let writer: Locked<WALWriter>
+        init(_ writer: sending WALWriter) { self.writer = Locked(writer) }
     }
 
-    private let locked: Locked
+    private let locked: SharedWriter
     private let queue: CommitQueue<Request>
 
     /// Wraps `writer`, taking ownership of it.
     public init(_ writer: sending WALWriter) {
-        let locked = Locked(writer)
+        let locked = SharedWriter(writer)
         self.locked = locked
         self.queue = CommitQueue(
             accepts: { group, next in

@@ -51,7 +51,7 @@ import WAL
         let log = LogWriter(try WALWriter.create(directory: "/db", segmentNumber: 1, databaseID: testDatabaseID, fileSystem: fileSystem))
         try log.append([1], sync: true)
         fileSystem.inject(.init(.sync, pathContains: "wal-"))
-        let errors = Mutex<[StrataError]>([])
+        let errors = Locked<[StrataError]>([])
         Threads.run(4) { thread in
             for _ in 0..<50 {
                 do { try log.append([UInt8(thread)], sync: true) } catch let error as StrataError {
