@@ -11,7 +11,7 @@ import WAL
 enum WALBench {
     /// Only the unsynced append loop (for profiling).
     static func appendOnly() throws {
-        let directory = try BenchDirectory()
+        let directory = try TemporaryDirectory(prefix: "strata-bench")
         let writer = try WALWriter.create(directory: directory.path, segmentNumber: 1, databaseID: DatabaseID.random(), fileSystem: PosixFileSystem())
         let record = [UInt8](repeating: 0xA5, count: 100)
         let seconds = try measure {
@@ -25,7 +25,7 @@ enum WALBench {
     }
 
     static func run() throws {
-        let directory = try BenchDirectory()
+        let directory = try TemporaryDirectory(prefix: "strata-bench")
         let fileSystem = PosixFileSystem()
         let records = 2_500_000
         let recordSize = 100
@@ -113,24 +113,3 @@ enum WALBench {
     }
 }
 
-/// A scratch directory for benchmarks (under $STRATA_BENCH_DIR or /tmp), removed afterwards.
-final class BenchDirectory {
-    let path: String
-
-    init() throws {
-        let base = getenv("STRATA_BENCH_DIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/strata-bench-XXXXXX".utf8CString)
-        guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw StrataError.io(path: base, errno: errno, operation: "mkdtemp")
-        }
-        path = String(cString: created)
-    }
-
-    deinit {
-        let fileSystem = PosixFileSystem()
-        for name in (try? fileSystem.listDirectory(path)) ?? [] {
-            try? fileSystem.removeFile(Path.join(path, name))
-        }
-        rmdir(path)
-    }
-}

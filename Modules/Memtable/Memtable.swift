@@ -74,6 +74,55 @@ final class MemtableStorage: Sendable {
     }
 }
 
+/// The read API shared by a writable `Memtable` and a `FrozenMemtable`.
+///
+/// Every method is `final` (no dynamic dispatch) and reads without locks.
+///
+/// Thread safety: `@unchecked Sendable` because the class is not final (two subclasses share
+/// this API); its only state is the immutable reference to a `Sendable` storage object.
+public class MemtableView: @unchecked Sendable {
+    let storage: MemtableStorage
+
+    init(storage: MemtableStorage) {
+        self.storage = storage
+    }
+
+    /// The newest version of `userKey` visible at `snapshot`, resolved against range tombstones:
+    /// the newest of (point version ≤ snapshot, covering tombstone ≤ snapshot) wins.
+    public final func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber = .max) -> LookupResult {
+        storage.get(userKey, at: snapshot)
+    }
+
+    /// The newest version of `userKey` visible at `snapshot`.
+    public final func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) -> LookupResult {
+        userKey.withUnsafeBytes { storage.get($0, at: snapshot) }
+    }
+
+    /// An iterator over point entries (every version) in internal-key order.
+    public final func makeIterator() -> MemtableIterator { MemtableIterator(list: storage.points) }
+
+    /// An iterator over range tombstones in (start ASC, sequence DESC) order.
+    public final func makeRangeTombstoneIterator() -> MemtableIterator { MemtableIterator(list: storage.tombstones) }
+
+    /// The largest sequence number inserted or injected (the design's `max_lsn`).
+    public final var maxSequence: SequenceNumber { SequenceNumber(rawValue: storage.maxSequence.load(ordering: .acquiring)) }
+
+    /// Bytes allocated in the arena: exact, and what the flush threshold compares against.
+    public final var approximateMemoryUsage: Int { storage.arena.used }
+
+    /// Point entries.
+    public final var entryCount: Int { storage.points.count }
+
+    /// Point deletes among the entries.
+    public final var deletionCount: Int { storage.deletions.load(ordering: .relaxed) }
+
+    /// Range tombstones.
+    public final var rangeTombstoneCount: Int { storage.tombstones.count }
+
+    /// The WAL segments holding its writes: they must not be deleted before it is flushed.
+    public final var walSegments: ClosedRange<UInt64> { storage.firstWALSegment...storage.lastWALSegment.load(ordering: .relaxed) }
+}
+
 /// The in-memory write buffer: every recent write, kept sorted, until it is flushed to a table.
 ///
 /// Point entries (puts and deletes, every version) live in a lock-free arena skiplist ordered by
@@ -83,8 +132,7 @@ final class MemtableStorage: Sendable {
 /// Thread safety: `Sendable`. **One writer at a time** may call the inserting methods (the
 /// Engine serialises writes through its commit queue); any number of threads may read, iterate
 /// and query concurrently with it, without locks.
-public final class Memtable: Sendable {
-    let storage: MemtableStorage
+public final class Memtable: MemtableView, @unchecked Sendable {
 
     /// Per-entry arena overhead in the worst case (node header, 12 links, trailer, alignment).
     public static let maxEntryOverhead = SkipList.worstCaseNodeSize(keyLength: InternalKey.trailerSize, valueLength: 0)
@@ -101,7 +149,7 @@ public final class Memtable: Sendable {
     ///   - walSegment: the WAL segment its writes are logged to (kept so the segment is not
     ///     deleted before the memtable is flushed).
     public init(capacity: Int = Memtable.defaultCapacity, walSegment: UInt64 = 0) throws {
-        storage = try MemtableStorage(capacity: capacity, walSegment: walSegment)
+        super.init(storage: try MemtableStorage(capacity: capacity, walSegment: walSegment))
     }
 
     // MARK: - Writing (one writer at a time)
@@ -209,48 +257,16 @@ public final class Memtable: Sendable {
         noteSequence(sequence)
     }
 
-    // MARK: - Reading (any thread)
-
-    /// The newest version of `userKey` visible at `snapshot`, resolved against range tombstones:
-    /// the newest of (point version ≤ snapshot, covering tombstone ≤ snapshot) wins.
-    public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber = .max) -> LookupResult {
-        storage.get(userKey, at: snapshot)
-    }
-
-    /// The newest version of `userKey` visible at `snapshot`.
-    public func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) -> LookupResult {
-        userKey.withUnsafeBytes { storage.get($0, at: snapshot) }
-    }
-
-    /// An iterator over point entries (every version) in internal-key order.
-    public func makeIterator() -> MemtableIterator { MemtableIterator(list: storage.points) }
-
-    /// An iterator over range tombstones in (start ASC, sequence DESC) order.
-    public func makeRangeTombstoneIterator() -> MemtableIterator { MemtableIterator(list: storage.tombstones) }
-
-    /// The largest sequence number inserted or injected (the design's `max_lsn`).
-    public var maxSequence: SequenceNumber { SequenceNumber(rawValue: storage.maxSequence.load(ordering: .acquiring)) }
+    // MARK: - Reading (any thread; see `MemtableView` for the rest)
 
     /// The sequence number the next write should get: `maxSequence + 1`.
     public var nextSequence: SequenceNumber { maxSequence.advanced(by: 1) }
 
-    /// Bytes allocated in the arena: exact, and what the flush threshold compares against.
-    public var approximateMemoryUsage: Int { storage.arena.used }
-
     /// Arena bytes still free.
     public var remainingCapacity: Int { storage.arena.remaining }
 
-    /// Point entries inserted.
-    public var entryCount: Int { storage.points.count }
-
-    /// Range tombstones inserted.
-    public var rangeTombstoneCount: Int { storage.tombstones.count }
-
     /// Whether `freeze()` has been called.
     public var isFrozen: Bool { storage.frozen.load(ordering: .acquiring) }
-
-    /// The WAL segments holding this memtable's writes.
-    public var walSegments: ClosedRange<UInt64> { storage.firstWALSegment...storage.lastWALSegment.load(ordering: .relaxed) }
 
     // MARK: - Internal
 
@@ -284,31 +300,9 @@ public final class Memtable: Sendable {
     }
 }
 
-/// An immutable memtable, frozen to be flushed. No write methods exist on it; reads, iteration
-/// and the flush may run concurrently on it from any thread.
-public final class FrozenMemtable: Sendable {
-    let storage: MemtableStorage
-
-    init(storage: MemtableStorage) {
-        self.storage = storage
-    }
-
-    /// The newest version of `userKey` visible at `snapshot` (see `Memtable.get`).
-    public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber = .max) -> LookupResult {
-        storage.get(userKey, at: snapshot)
-    }
-
-    /// The newest version of `userKey` visible at `snapshot`.
-    public func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) -> LookupResult {
-        userKey.withUnsafeBytes { storage.get($0, at: snapshot) }
-    }
-
-    /// An iterator over point entries (every version).
-    public func makeIterator() -> MemtableIterator { MemtableIterator(list: storage.points) }
-
-    /// An iterator over range tombstones.
-    public func makeRangeTombstoneIterator() -> MemtableIterator { MemtableIterator(list: storage.tombstones) }
-
+/// An immutable memtable, frozen to be flushed. No write methods exist on it; reads (see
+/// `MemtableView`), iteration and the flush may run concurrently on it from any thread.
+public final class FrozenMemtable: MemtableView, @unchecked Sendable {
     /// The two ordered streams the table builder consumes: all point entries (not collapsed)
     /// and all range tombstones.
     public var flushSource: FlushSource {
@@ -318,22 +312,4 @@ public final class FrozenMemtable: Sendable {
         tombstones.seekToFirst()
         return FlushSource(points: points, rangeTombstones: tombstones, pointCount: entryCount, rangeTombstoneCount: rangeTombstoneCount)
     }
-
-    /// The largest sequence number it holds.
-    public var maxSequence: SequenceNumber { SequenceNumber(rawValue: storage.maxSequence.load(ordering: .acquiring)) }
-
-    /// Bytes allocated in its arena.
-    public var approximateMemoryUsage: Int { storage.arena.used }
-
-    /// Point entries.
-    public var entryCount: Int { storage.points.count }
-
-    /// Point deletes among the entries.
-    public var deletionCount: Int { storage.deletions.load(ordering: .relaxed) }
-
-    /// Range tombstones.
-    public var rangeTombstoneCount: Int { storage.tombstones.count }
-
-    /// The WAL segments holding its writes: they must not be deleted before it is flushed.
-    public var walSegments: ClosedRange<UInt64> { storage.firstWALSegment...storage.lastWALSegment.load(ordering: .relaxed) }
 }

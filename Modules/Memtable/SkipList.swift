@@ -181,22 +181,18 @@ final class SkipList: @unchecked Sendable {
 
     /// The first node whose key is ≥ `target`, or 0.
     func seek(_ target: UnsafeRawBufferPointer) -> UInt32 {
-        var current = head
-        var level = height.load(ordering: .relaxed) - 1
-        while true {
-            let successor = next(current, level)
-            if successor != 0 && InternalKeyComparator.compare(key(successor), target) < 0 {
-                current = successor
-            } else if level == 0 {
-                return successor
-            } else {
-                level -= 1
-            }
-        }
+        bracket(target).successor
     }
 
     /// The last node whose key is < `target`, or 0 when there is none.
     func seekLessThan(_ target: UnsafeRawBufferPointer) -> UInt32 {
+        let predecessor = bracket(target).predecessor
+        return predecessor == head ? 0 : predecessor
+    }
+
+    /// The last node < `target` (or the head) and the first node ≥ `target` (or 0) at level 0.
+    @inline(__always)
+    private func bracket(_ target: UnsafeRawBufferPointer) -> (predecessor: UInt32, successor: UInt32) {
         var current = head
         var level = height.load(ordering: .relaxed) - 1
         while true {
@@ -204,7 +200,7 @@ final class SkipList: @unchecked Sendable {
             if successor != 0 && InternalKeyComparator.compare(key(successor), target) < 0 {
                 current = successor
             } else if level == 0 {
-                return current == head ? 0 : current
+                return (current, successor)
             } else {
                 level -= 1
             }

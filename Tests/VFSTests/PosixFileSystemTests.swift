@@ -12,31 +12,11 @@ extension WritableFile {
     }
 }
 
-/// A fresh directory under the system temp directory, removed when the value is deinitialised.
-final class ScratchDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/strata-vfs-XXXXXX".utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(created != nil, "mkdtemp failed")
-        path = String(cString: created!)
-    }
-
-    deinit {
-        let fileSystem = PosixFileSystem()
-        for name in (try? fileSystem.listDirectory(path)) ?? [] {
-            try? fileSystem.removeFile(Path.join(path, name))
-        }
-        rmdir(path)
-    }
-}
-
 @Suite struct PosixFileSystemTests {
     let fileSystem = PosixFileSystem()
 
     @Test func writesAppendsSyncsAndReadsBack() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let path = Path.join(scratch.path, "data")
         let file = try fileSystem.openWritable(path, mode: .createNew)
         try file.append(bytes: [1, 2, 3])
@@ -64,7 +44,7 @@ final class ScratchDirectory {
     }
 
     @Test func createNewRefusesAnExistingFileWithEEXIST() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let path = Path.join(scratch.path, "once")
         try fileSystem.writeFile(path, [1], sync: false)
         let error = #expect(throws: StrataError.self) { try fileSystem.openWritable(path, mode: .createNew) }
@@ -72,7 +52,7 @@ final class ScratchDirectory {
     }
 
     @Test func missingFilesFailWithTheirPathAndErrno() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let path = Path.join(scratch.path, "absent")
         let error = #expect(throws: StrataError.self) { try fileSystem.openReadable(path) }
         #expect(error == .io(path: path, errno: ENOENT, operation: "open"))
@@ -81,7 +61,7 @@ final class ScratchDirectory {
     }
 
     @Test func renameListRemoveAndDirectories() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let nested = Path.join(scratch.path, "a/b")
         try fileSystem.createDirectory(nested)
         try fileSystem.createDirectory(nested)  // exists: fine
@@ -98,7 +78,7 @@ final class ScratchDirectory {
     }
 
     @Test func lockIsExclusiveEvenWithinOneProcessAndNamesTheHolder() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let path = Path.join(scratch.path, "LOCK")
         let held = try fileSystem.lock(path)
         let error = #expect(throws: StrataError.self) { try fileSystem.lock(path) }
