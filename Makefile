@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps build release test check-dag demo bench bench-wal bench-memtable tsan clean
+.PHONY: help deps build release test check-dag demo bench bench-wal bench-memtable bench-sstable tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench      benchmarks (release build)"
 	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
 	@echo "make bench-memtable  memtable insert/get rates next to Dictionary"
+	@echo "make bench-sstable   table build/get/scan rates and file size per codec"
 	@echo "make tsan       concurrency tests under the thread sanitizer (slow; not in CI)"
 	@echo "make clean      remove build outputs and scratch data"
 
@@ -59,13 +60,16 @@ demo: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
 
 bench: release
-	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable sstable
 
 bench-wal: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench wal
 
 bench-memtable: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench memtable
+
+bench-sstable: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench sstable
 
 # The thread sanitizer cannot see inside the prebuilt Synchronization library, so STRATA_TSAN
 # swaps `Locked` to a pthread mutex it intercepts (see Modules/Encoding/Locked.swift).

@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "VFS", targets: ["VFS"]),
         .library(name: "WAL", targets: ["WAL"]),
         .library(name: "Memtable", targets: ["Memtable"]),
+        .library(name: "SSTable", targets: ["SSTable"]),
     ],
     dependencies: [],
     targets: [
@@ -54,10 +55,13 @@ let package = Package(
         .target(
             name: "Memtable", dependencies: ["Encoding", "VFS", "WAL"],
             path: "Modules/Memtable", swiftSettings: strictSettings),
+        .target(
+            name: "SSTable", dependencies: ["Encoding", "VFS", "WAL", "Memtable"],
+            path: "Modules/SSTable", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
-            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable"],
+            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable"],
             path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
@@ -69,5 +73,7 @@ let package = Package(
             name: "WALTests", dependencies: ["WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "MemtableTests", dependencies: ["Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SSTableTests", dependencies: ["SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -4,13 +4,15 @@ import Glibc
 
 // strata-microbench: per-layer micro-benchmarks. Release builds only (`make bench`).
 //
-// Usage: strata-microbench [encoding] [wal] [memtable] ...
+// Usage: strata-microbench [encoding] [wal] [memtable] [sstable] ...
 
 let suites: [String: () throws -> Void] = [
     "encoding": EncodingBench.run,
     "wal": WALBench.run,
     "wal-append": WALBench.appendOnly,
     "memtable": MemtableBench.run,
+    "sstable": SSTableBench.run,
+    "sstable-get": SSTableBench.getOnly,
 ]
 
 var requested = Array(CommandLine.arguments.dropFirst())

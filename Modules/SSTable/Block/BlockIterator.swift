@@ -1,0 +1,187 @@
+import Encoding
+import Memtable
+
+/// Growable scratch memory for the current key of a block iterator: a prefix-compressed key is
+/// rebuilt here by keeping the shared bytes of the previous key and writing the rest after them.
+final class KeyBuffer {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 64) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Keeps the first `shared` bytes and appends `suffix`.
+    @inline(__always)
+    func replace(keeping shared: Int, with suffix: UnsafeRawPointer, count suffixCount: Int) {
+        let needed = shared + suffixCount
+        if needed > capacity { grow(to: needed, keeping: shared) }
+        if suffixCount > 0 { (base + shared).copyMemory(from: suffix, byteCount: suffixCount) }
+        count = needed
+    }
+
+    private func grow(to needed: Int, keeping shared: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 8)
+        if shared > 0 { newBase.copyMemory(from: base, byteCount: shared) }
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+/// Iterates one block: seek (binary search over restart points, then a linear scan), next,
+/// prev, first, last. Every entry is bounds-checked as it is decoded; damage throws
+/// `StrataError.corruption` with the file and offset.
+struct BlockIterator: InternalIterator {
+    let block: Block
+    /// Keys are internal keys (data, index, range-del blocks): they must be ≥ 8 bytes.
+    let internalKeys: Bool
+    private let keyBuffer = KeyBuffer()
+    /// Offset of the current entry, or `restartsOffset` when invalid.
+    private var current: Int
+    /// Offset just past the current entry.
+    private var nextOffset: Int
+    private var restartIndex = 0
+    private var valueStart = 0
+    private var valueCount = 0
+
+    init(block: Block, internalKeys: Bool = true) {
+        self.block = block
+        self.internalKeys = internalKeys
+        self.current = block.restartsOffset
+        self.nextOffset = block.restartsOffset
+    }
+
+    var isValid: Bool { current < block.restartsOffset }
+
+    var key: UnsafeRawBufferPointer { keyBuffer.bytes }
+
+    var value: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: block.storage.base + valueStart, count: valueCount)
+    }
+
+    mutating func seekToFirst() throws {
+        seekToRestart(0)
+        try parseNext()
+    }
+
+    mutating func seekToLast() throws {
+        seekToRestart(block.restartCount - 1)
+        repeat { try parseNext() } while isValid && nextOffset < block.restartsOffset
+    }
+
+    mutating func seek(to target: UnsafeRawBufferPointer) throws {
+        // Binary search over restart keys in place, then a linear scan from the restart point.
+        seekToRestart(try block.lastRestart(before: target, internalKeys: internalKeys))
+        repeat { try parseNext() } while isValid && compare(key, target) < 0
+    }
+
+    mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
+        try seek(to: target)
+        if !isValid {
+            try seekToLast()
+        } else if compare(key, target) > 0 {
+            try prev()
+        }
+    }
+
+    mutating func next() throws {
+        precondition(isValid, "next() on an invalid block iterator")
+        try parseNext()
+    }
+
+    mutating func prev() throws {
+        precondition(isValid, "prev() on an invalid block iterator")
+        let original = current
+        // Back up to the last restart point before the current entry, then scan forward.
+        while block.restart(restartIndex) >= original {
+            if restartIndex == 0 {
+                current = block.restartsOffset
+                nextOffset = block.restartsOffset
+                return
+            }
+            restartIndex -= 1
+        }
+        seekToRestart(restartIndex)
+        repeat { try parseNext() } while isValid && nextOffset < original
+    }
+
+    // MARK: - Decoding
+
+    @inline(__always)
+    private func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        internalKeys ? InternalKeyComparator.compare(a, b) : BytewiseComparator.compare(a, b)
+    }
+
+    private mutating func seekToRestart(_ index: Int) {
+        restartIndex = index
+        keyBuffer.count = 0
+        nextOffset = block.restart(index)
+        current = nextOffset
+    }
+
+    /// Decodes the entry at `nextOffset`, or becomes invalid at the end of the entries.
+    private mutating func parseNext() throws {
+        current = nextOffset
+        let limit = block.restartsOffset
+        guard current < limit else {
+            current = limit
+            nextOffset = limit
+            return
+        }
+        let base = block.storage.base
+        var cursor = current
+        let shared: Int, unshared: Int, valueLength: Int
+        // Fast path: all three lengths fit in one byte each (the common case).
+        if cursor + 3 <= limit,
+            case let b0 = base.load(fromByteOffset: cursor, as: UInt8.self),
+            case let b1 = base.load(fromByteOffset: cursor + 1, as: UInt8.self),
+            case let b2 = base.load(fromByteOffset: cursor + 2, as: UInt8.self),
+            (b0 | b1 | b2) < 0x80
+        {
+            shared = Int(b0)
+            unshared = Int(b1)
+            valueLength = Int(b2)
+            cursor += 3
+        } else {
+            let end = base + limit
+            guard let (s, sLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed shared length") }
+            cursor += sLength
+            guard let (u, uLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed key length") }
+            cursor += uLength
+            guard let (v, vLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed value length") }
+            cursor += vLength
+            shared = Int(s)
+            unshared = Int(u)
+            valueLength = Int(v)
+        }
+        guard shared <= keyBuffer.count else {
+            throw corruption(at: current, "entry shares \(shared) bytes with a \(keyBuffer.count)-byte previous key")
+        }
+        guard unshared <= limit - cursor, valueLength <= limit - cursor - unshared else {
+            throw corruption(at: current, "entry of \(unshared)+\(valueLength) bytes runs past the block")
+        }
+        keyBuffer.replace(keeping: shared, with: base + cursor, count: unshared)
+        if internalKeys && keyBuffer.count < InternalKey.trailerSize {
+            throw corruption(at: current, "internal key of \(keyBuffer.count) bytes is shorter than its trailer")
+        }
+        valueStart = cursor + unshared
+        valueCount = valueLength
+        nextOffset = valueStart + valueLength
+        while restartIndex + 1 < block.restartCount && block.restart(restartIndex + 1) <= current {
+            restartIndex += 1
+        }
+    }
+
+    private func corruption(at offset: Int, _ reason: String) -> StrataError {
+        block.corruption(at: offset, reason)
+    }
+}

@@ -1,0 +1,85 @@
+import Encoding
+import VFS
+
+/// Open table readers, bounded by `maxOpenFiles` and evicted least-recently-used first.
+///
+/// Readers read with `pread`, so they never share a file offset; an evicted reader's descriptor is
+/// closed when the last user lets go of it, so an in-flight read is never cut off.
+///
+/// Thread safety: every method may be called from any thread. Two threads missing on the same
+/// file may both open it; one reader wins and the other is dropped.
+public final class TableCache: Sendable {
+    struct Entry {
+        let reader: TableReader
+        var lastUse: UInt64
+    }
+
+    struct State {
+        var entries: [UInt64: Entry] = [:]
+        var clock: UInt64 = 0
+        var opens: UInt64 = 0
+    }
+
+    /// The directory holding the tables.
+    public let directory: String
+    /// The most readers kept open.
+    public let maxOpenFiles: Int
+    /// Options for the readers it opens (block cache, statistics).
+    public let options: TableReaderOptions
+    private let fileSystem: any FileSystem
+    private let state = Locked(State())
+
+    /// Creates a cache for the tables in `directory`.
+    public init(fileSystem: any FileSystem, directory: String, maxOpenFiles: Int = 1000, options: TableReaderOptions = TableReaderOptions()) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.maxOpenFiles = max(1, maxOpenFiles)
+        self.options = options
+    }
+
+    /// The reader for table `fileNumber`, opening it if needed.
+    ///
+    /// - Parameter expectedSize: the size the manifest recorded; a file of another size is
+    ///   reported as corruption rather than read.
+    public func reader(for fileNumber: UInt64, expectedSize: UInt64? = nil) throws -> TableReader {
+        let cached: TableReader? = state.withLock { state in
+            guard var entry = state.entries[fileNumber] else { return nil }
+            state.clock += 1
+            entry.lastUse = state.clock
+            state.entries[fileNumber] = entry
+            return entry.reader
+        }
+        if let cached { return cached }
+        let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
+        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
+        if let expectedSize, reader.fileSize != expectedSize {
+            throw StrataError.corruption(
+                file: path, offset: Int(clamping: reader.fileSize),
+                reason: "table is \(reader.fileSize) bytes but the manifest recorded \(expectedSize)")
+        }
+        return state.withLock { state in
+            state.clock += 1
+            if let winner = state.entries[fileNumber] { return winner.reader }
+            state.opens += 1
+            state.entries[fileNumber] = Entry(reader: reader, lastUse: state.clock)
+            while state.entries.count > maxOpenFiles {
+                // Opens are rare next to reads, so a scan for the oldest entry is cheap enough.
+                let oldest = state.entries.min { $0.value.lastUse < $1.value.lastUse }!.key
+                state.entries.removeValue(forKey: oldest)
+            }
+            return reader
+        }
+    }
+
+    /// Forgets table `fileNumber` (after it is deleted) and drops its blocks from the block cache.
+    public func evict(_ fileNumber: UInt64) {
+        let reader = state.withLock { $0.entries.removeValue(forKey: fileNumber)?.reader }
+        if let reader { options.blockCache?.erase(cacheID: reader.cacheID) }
+    }
+
+    /// Readers currently open through the cache.
+    public var openCount: Int { state.withLock { $0.entries.count } }
+
+    /// Files opened since creation (misses).
+    public var opens: UInt64 { state.withLock { $0.opens } }
+}

@@ -1,0 +1,183 @@
+import Encoding
+import Memtable
+
+/// The two-level iterator of a table: the index block's iterator picks data blocks, and a block
+/// iterator walks the chosen block. Optional bounds limit it to user keys in
+/// `[lowerBound, upperBound)`: the iterator becomes invalid instead of leaving the range, so a
+/// bounded scan never reads blocks past its end.
+///
+/// Methods throw `StrataError.corruption` when a block they need is damaged, and `.io` when a
+/// read fails.
+public struct TableIterator: InternalIterator {
+    let reader: TableReader
+    private var index: BlockIterator?
+    private var data: BlockIterator?
+    private var dataOffset: UInt64?
+    /// Inclusive lower bound on user keys.
+    public let lowerBound: [UInt8]?
+    /// Exclusive upper bound on user keys.
+    public let upperBound: [UInt8]?
+    private var inBounds = false
+
+    init(reader: TableReader, lowerBound: [UInt8]?, upperBound: [UInt8]?) {
+        self.reader = reader
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
+    }
+
+    public var isValid: Bool { inBounds && (data?.isValid ?? false) }
+
+    public var key: UnsafeRawBufferPointer {
+        precondition(isValid, "iterator is not positioned on an entry")
+        return data!.key
+    }
+
+    public var value: UnsafeRawBufferPointer {
+        precondition(isValid, "iterator is not positioned on an entry")
+        return data!.value
+    }
+
+    public mutating func seekToFirst() throws {
+        if let lowerBound {
+            try seekUnbounded(to: InternalKey.seekKey(lowerBound, at: .max))
+        } else {
+            try ensureIndex()
+            try index!.seekToFirst()
+            try loadDataBlock { try $0.seekToFirst() }
+            try skipEmptyBlocksForward()
+        }
+        checkBounds()
+    }
+
+    public mutating func seekToLast() throws {
+        if let upperBound {
+            // The last entry before the upper bound: everything ≥ (upper, newest) is out.
+            try seekForPrevUnbounded(to: InternalKey.seekKey(upperBound, at: .max), inclusive: false)
+        } else {
+            try ensureIndex()
+            try index!.seekToLast()
+            try loadDataBlock { try $0.seekToLast() }
+            try skipEmptyBlocksBackward()
+        }
+        checkBounds()
+    }
+
+    public mutating func seek(to target: UnsafeRawBufferPointer) throws {
+        if let lowerBound, lowerBound.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: target), $0) < 0 }) {
+            try seekUnbounded(to: InternalKey.seekKey(lowerBound, at: .max))
+        } else {
+            try seekUnbounded(to: Array(target))
+        }
+        checkBounds()
+    }
+
+    public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
+        if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: target), $0) >= 0 }) {
+            try seekForPrevUnbounded(to: InternalKey.seekKey(upperBound, at: .max), inclusive: false)
+        } else {
+            try seekForPrevUnbounded(to: Array(target), inclusive: true)
+        }
+        checkBounds()
+    }
+
+    public mutating func next() throws {
+        precondition(isValid, "next() on an invalid iterator")
+        try data!.next()
+        try skipEmptyBlocksForward()
+        checkBounds()
+    }
+
+    public mutating func prev() throws {
+        precondition(isValid, "prev() on an invalid iterator")
+        try data!.prev()
+        try skipEmptyBlocksBackward()
+        checkBounds()
+    }
+
+    // MARK: - Internal
+
+    /// Creates the index iterator on first use. (Iterators are mutated in place, never copied:
+    /// a block iterator's key buffer is a shared reference.)
+    private mutating func ensureIndex() throws {
+        if index == nil { index = BlockIterator(block: try reader.indexBlock()) }
+    }
+
+    /// Positions on the first entry ≥ `target`, ignoring bounds.
+    private mutating func seekUnbounded(to target: [UInt8]) throws {
+        try ensureIndex()
+        try target.withUnsafeBytes { try index!.seek(to: $0) }
+        try loadDataBlock { data in try target.withUnsafeBytes { try data.seek(to: $0) } }
+        try skipEmptyBlocksForward()
+    }
+
+    /// Positions on the last entry ≤ `target` (or < `target` when not `inclusive`), ignoring bounds.
+    private mutating func seekForPrevUnbounded(to target: [UInt8], inclusive: Bool) throws {
+        try seekUnbounded(to: target)
+        if !(data?.isValid ?? false) {
+            try index!.seekToLast()
+            try loadDataBlock { try $0.seekToLast() }
+            try skipEmptyBlocksBackward()
+            return
+        }
+        let order = target.withUnsafeBytes { InternalKeyComparator.compare(data!.key, $0) }
+        if order > 0 || (order == 0 && !inclusive) {
+            try data!.prev()
+            try skipEmptyBlocksBackward()
+        }
+    }
+
+    /// Opens the data block the index iterator points at (or clears the data iterator when the
+    /// index is exhausted), then positions it with `position`.
+    private mutating func loadDataBlock(_ position: (inout BlockIterator) throws -> Void) throws {
+        guard let indexValid = index?.isValid, indexValid else {
+            data = nil
+            dataOffset = nil
+            return
+        }
+        let handle = try BlockHandle(decoding: index!.value, file: reader.file.path, offset: Int(index!.block.fileOffset))
+        if dataOffset != handle.offset || data == nil {
+            data = BlockIterator(block: try reader.dataBlock(handle))
+            dataOffset = handle.offset
+        }
+        try position(&data!)
+    }
+
+    private mutating func skipEmptyBlocksForward() throws {
+        while !(data?.isValid ?? false) {
+            guard index?.isValid == true else { return }
+            try index!.next()
+            guard index!.isValid else {
+                data = nil
+                return
+            }
+            try loadDataBlock { try $0.seekToFirst() }
+        }
+    }
+
+    private mutating func skipEmptyBlocksBackward() throws {
+        while !(data?.isValid ?? false) {
+            guard index?.isValid == true else { return }
+            try index!.prev()
+            guard index!.isValid else {
+                data = nil
+                return
+            }
+            try loadDataBlock { try $0.seekToLast() }
+        }
+    }
+
+    private mutating func checkBounds() {
+        guard data?.isValid == true else {
+            inBounds = false
+            return
+        }
+        let userKey = InternalKey.userKey(of: data!.key)
+        if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) >= 0 }) {
+            inBounds = false
+        } else if let lowerBound, lowerBound.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) < 0 }) {
+            inBounds = false
+        } else {
+            inBounds = true
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Encoding
+import Memtable
+import Synchronization
+import VFS
+
+// See Docs/formats/sstable.md.
+
+/// Options for reading tables.
+public struct TableReaderOptions: Sendable {
+    /// The block cache shared by all readers (`nil`: no caching of data blocks).
+    public var blockCache: BlockCache?
+    /// When `true`, index and filter blocks go through the block cache like data blocks instead
+    /// of staying pinned in the reader (saves memory with very many open tables).
+    public var cacheIndexAndFilterBlocks = false
+    /// Counters shared by all readers.
+    public var statistics: TableReadStatistics?
+
+    /// Default options.
+    public init(blockCache: BlockCache? = nil) {
+        self.blockCache = blockCache
+    }
+}
+
+/// Read counters shared by table readers (for the engine's statistics).
+public final class TableReadStatistics: Sendable {
+    /// Point lookups the Bloom filter answered "absent" (a data block read saved).
+    public let filterNegatives = Atomic<UInt64>(0)
+    /// Point lookups the filter let through.
+    public let filterPositives = Atomic<UInt64>(0)
+    /// Filter positives for keys that turned out absent.
+    public let filterFalsePositives = Atomic<UInt64>(0)
+    /// Blocks read from files (cache misses and uncached reads).
+    public let blocksRead = Atomic<UInt64>(0)
+    /// Bytes read from files.
+    public let bytesRead = Atomic<UInt64>(0)
+
+    /// Zeroed counters.
+    public init() {}
+}
+
+/// An open table: footer, index, filter, range tombstones and properties validated and loaded,
+/// data blocks read on demand with `pread` (through the block cache when there is one).
+///
+/// Every byte is checksum-verified before use; damage is reported as
+/// `StrataError.corruption(file:offset:reason:)`, never as a crash or a wrong answer.
+///
+/// Thread safety: immutable after `open`; any number of threads may read concurrently.
+public final class TableReader: Sendable {
+    /// The file.
+    public let file: any ReadableFile
+    /// The table's file number.
+    public let fileNumber: UInt64
+    /// The file's size.
+    public let fileSize: UInt64
+    /// The table's properties.
+    public let properties: TableProperties
+    /// The table's range tombstones, in (start ASC, sequence DESC) order.
+    public let rangeTombstones: [RangeTombstone]
+    let fragments: RangeTombstoneFragments
+    let footer: Footer
+    let filterHandle: BlockHandle?
+    /// Pinned index and filter (nil when they live in the block cache).
+    let pinnedIndex: Block?
+    let pinnedFilter: BloomFilterReader?
+    let options: TableReaderOptions
+    /// This reader's block cache namespace.
+    let cacheID: UInt64
+    /// Decompressors are not thread-safe: a small pool shared by the reader's threads.
+    private let decompressors = Locked<[PooledDecompressor]>([])
+
+    /// Opens and validates a table.
+    ///
+    /// - Throws: `StrataError.corruption` naming the file and offset for a short file, a bad
+    ///   footer, or any damaged index, filter, range-tombstone, properties or metaindex block;
+    ///   `.incompatible` for a newer format version; `.io` for read failures.
+    public static func open(file: any ReadableFile, fileNumber: UInt64, options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
+        try TableReader(file: file, fileNumber: fileNumber, options: options)
+    }
+
+    /// Opens the table at `path`.
+    public static func open(path: String, fileNumber: UInt64, fileSystem: any FileSystem, options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
+        try TableReader(file: try fileSystem.openReadable(path), fileNumber: fileNumber, options: options)
+    }
+
+    private init(file: any ReadableFile, fileNumber: UInt64, options: TableReaderOptions) throws {
+        self.file = file
+        self.fileNumber = fileNumber
+        self.options = options
+        self.cacheID = BlockCache.newCacheID()
+        let size = try file.size()
+        self.fileSize = size
+        guard size >= UInt64(TableFormat.footerSize) else {
+            throw StrataError.corruption(file: file.path, offset: 0, reason: "file of \(size) bytes is too short to be a table")
+        }
+        let footerBytes = try file.readExactly(at: size - UInt64(TableFormat.footerSize), count: TableFormat.footerSize)
+        footer = try Footer(decoding: footerBytes.bytes, file: file.path, fileSize: size)
+
+        // The metaindex names the other meta blocks.
+        let metaindex = try TableReader.readBlock(file: file, handle: footer.metaindex, limit: size, decompressor: BlockDecompressor())
+        var handles: [String: BlockHandle] = [:]
+        var iterator = BlockIterator(block: metaindex, internalKeys: false)
+        try iterator.seekToFirst()
+        while iterator.isValid {
+            let name = String(decoding: iterator.key, as: UTF8.self)
+            handles[name] = try BlockHandle(decoding: iterator.value, file: file.path, offset: Int(footer.metaindex.offset))
+            try iterator.next()
+        }
+        guard let propertiesHandle = handles[TableFormat.propertiesBlockName] else {
+            throw StrataError.corruption(file: file.path, offset: Int(footer.metaindex.offset), reason: "table has no properties block")
+        }
+        let decompressor = BlockDecompressor()
+        let propertiesBlock = try TableReader.readPayload(file: file, handle: propertiesHandle, limit: size, decompressor: decompressor)
+        properties = try TableProperties(decoding: propertiesBlock.buffer, file: file.path, offset: Int(propertiesHandle.offset))
+        guard properties.comparator == BytewiseComparator.name else {
+            throw StrataError.incompatible(file: file.path, reason: "table ordered by \(properties.comparator), not \(BytewiseComparator.name)")
+        }
+
+        var tombstones: [RangeTombstone] = []
+        if let handle = handles[TableFormat.rangeDeletionBlockName] {
+            let block = try TableReader.readBlock(file: file, handle: handle, limit: size, decompressor: decompressor)
+            var entries = BlockIterator(block: block)
+            try entries.seekToFirst()
+            while entries.isValid {
+                tombstones.append(try RangeTombstone(internalKey: entries.key, end: entries.value, file: file.path, offset: Int(handle.offset)))
+                try entries.next()
+            }
+        }
+        rangeTombstones = tombstones
+        fragments = RangeTombstoneFragments(tombstones)
+
+        filterHandle = handles[TableFormat.filterBlockName]
+        if options.cacheIndexAndFilterBlocks && options.blockCache != nil {
+            pinnedIndex = nil
+            pinnedFilter = nil
+        } else {
+            pinnedIndex = try TableReader.readBlock(file: file, handle: footer.index, limit: size, decompressor: decompressor)
+            if let handle = filterHandle {
+                let payload = try TableReader.readPayload(file: file, handle: handle, limit: size, decompressor: decompressor)
+                pinnedFilter = try BloomFilterReader(storage: payload.storage, size: payload.buffer.count, file: file.path, offset: Int(handle.offset))
+            } else {
+                pinnedFilter = nil
+            }
+        }
+        // Validate index and filter now even when they will live in the cache.
+        if pinnedIndex == nil { _ = try indexBlock() }
+        if pinnedFilter == nil, filterHandle != nil { _ = try filter() }
+    }
+
+    // MARK: - Lookups
+
+    /// The newest version of `userKey` visible at `snapshot` in this table, resolved against the
+    /// table's range tombstones. Consults the Bloom filter first, then reads one data block.
+    public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber = .max) throws -> LookupResult {
+        let covering = fragments.isEmpty ? nil : fragments.newestCovering(userKey, at: snapshot)
+        if let filter = try filter() {
+            if !filter.mayContain(userKey) {
+                options.statistics?.filterNegatives.add(1, ordering: .relaxed)
+                return covering == nil ? .notFound : .deleted
+            }
+            options.statistics?.filterPositives.add(1, ordering: .relaxed)
+        }
+        var found: LookupResult = .notFound
+        var pointSequence: UInt64 = 0
+        try withUnsafeTemporaryAllocation(byteCount: userKey.count + InternalKey.trailerSize, alignment: 8) { seekKey in
+            if userKey.count > 0 { seekKey.baseAddress!.copyMemory(from: userKey.baseAddress!, byteCount: userKey.count) }
+            seekKey.storeBytes(of: InternalKey.seekTrailer(snapshot).littleEndian, toByteOffset: userKey.count, as: UInt64.self)
+            guard let (sequence, result) = try newestVersion(userKey, seekKey: UnsafeRawBufferPointer(seekKey)) else { return }
+            pointSequence = sequence
+            found = result
+        }
+        if found == .notFound, filterHandle != nil { options.statistics?.filterFalsePositives.add(1, ordering: .relaxed) }
+        if let covering, found == .notFound || covering > pointSequence { return .deleted }
+        return found
+    }
+
+    /// The first entry ≥ `seekKey` if it belongs to `userKey`: its sequence and what it says.
+    ///
+    /// The index and data blocks are searched in place (restart keys compared where they lie, the
+    /// scanned keys rebuilt in a stack buffer): a lookup allocates only the returned value.
+    private func newestVersion(_ userKey: UnsafeRawBufferPointer, seekKey: UnsafeRawBufferPointer) throws -> (UInt64, LookupResult)? {
+        let index = try indexBlock()
+        // Index blocks have a restart point per entry: the binary search finds the block directly.
+        var position = try index.lastRestart(before: seekKey, internalKeys: true)
+        if try InternalKeyComparator.compare(index.restartKey(position, internalKeys: true), seekKey) < 0 { position += 1 }
+        while position < index.restartCount {
+            let header = try index.entryHeader(at: index.restart(position))
+            let handleBytes = UnsafeRawBufferPointer(start: index.storage.base + header.keyStart + header.unshared, count: header.valueLength)
+            let block = try dataBlock(try BlockHandle(decoding: handleBytes, file: file.path, offset: index.fileOffset))
+            let outcome = try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { scratch in
+                try block.firstEntry(atOrAfter: seekKey, scratch: scratch) { key, value in
+                    try decodeVersion(userKey, key: key, value: value)
+                }
+            }
+            switch outcome {
+            case .found(let version): return version
+            case .pastEnd: position += 1  // the separator was above the block's last key: next block
+            case .needsLargerScratch: return try newestVersionSlowPath(userKey, seekKey: seekKey)
+            }
+        }
+        return nil
+    }
+
+    /// The same search through a table iterator, for keys longer than the stack buffer.
+    private func newestVersionSlowPath(_ userKey: UnsafeRawBufferPointer, seekKey: UnsafeRawBufferPointer) throws -> (UInt64, LookupResult)? {
+        var iterator = makeIterator()
+        try iterator.seek(to: seekKey)
+        guard iterator.isValid else { return nil }
+        return try decodeVersion(userKey, key: iterator.key, value: iterator.value)
+    }
+
+    /// What an entry says about `userKey`, or `nil` when it belongs to another key.
+    private func decodeVersion(_ userKey: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws -> (UInt64, LookupResult)? {
+        guard BytewiseComparator.compare(InternalKey.userKey(of: key), userKey) == 0 else { return nil }
+        let trailer = InternalKey.trailer(of: key)
+        switch UInt8(truncatingIfNeeded: trailer) {
+        case ValueKind.put.rawValue: return (trailer >> 8, .value(Array(value)))
+        case ValueKind.delete.rawValue: return (trailer >> 8, .deleted)
+        case let kind: throw StrataError.corruption(file: file.path, offset: 0, reason: "data block entry with kind \(kind)")
+        }
+    }
+
+    /// The newest version of `userKey` visible at `snapshot`.
+    public func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) throws -> LookupResult {
+        try userKey.withUnsafeBytes { try get($0, at: snapshot) }
+    }
+
+    /// `false` only when the table certainly holds no entry for `userKey` (always `true` without
+    /// a filter).
+    public func mayContain(_ userKey: UnsafeRawBufferPointer) throws -> Bool {
+        try filter()?.mayContain(userKey) ?? true
+    }
+
+    /// The sequence of the newest range tombstone of this table covering `userKey` at `snapshot`.
+    public func newestCoveringTombstone(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber) -> UInt64? {
+        fragments.newestCovering(userKey, at: snapshot)
+    }
+
+    /// An iterator over the table's point entries, limited to user keys in
+    /// `[lowerBound, upperBound)` when bounds are given.
+    public func makeIterator(lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil) -> TableIterator {
+        TableIterator(reader: self, lowerBound: lowerBound, upperBound: upperBound)
+    }
+
+    // MARK: - Blocks
+
+    func indexBlock() throws -> Block {
+        if let pinnedIndex { return pinnedIndex }
+        return try dataBlock(footer.index)
+    }
+
+    func filter() throws -> BloomFilterReader? {
+        if let pinnedFilter { return pinnedFilter }
+        guard let handle = filterHandle else { return nil }
+        let block = try dataBlock(handle, validateRestarts: false)
+        return try BloomFilterReader(storage: block.storage, size: block.restartsOffset, file: file.path, offset: Int(handle.offset))
+    }
+
+    /// A data (or cached meta) block, from the cache or the file.
+    func dataBlock(_ handle: BlockHandle, validateRestarts: Bool = true) throws -> Block {
+        let key = BlockCache.Key(cacheID: cacheID, offset: handle.offset)
+        if let cache = options.blockCache, let block = cache.lookup(key) { return block }
+        let pooled = decompressors.withLock { $0.popLast() } ?? PooledDecompressor()
+        defer { decompressors.withLock { if $0.count < 8 { $0.append(pooled) } } }
+        let decompressor = pooled.decompressor
+        let block: Block
+        if validateRestarts {
+            block = try TableReader.readBlock(file: file, handle: handle, limit: fileSize, decompressor: decompressor)
+        } else {
+            // A filter is not in block format: wrap its payload without a restart array.
+            let payload = try TableReader.readPayload(file: file, handle: handle, limit: fileSize, decompressor: decompressor)
+            block = try Block(unstructured: payload.storage, size: payload.buffer.count, file: file.path, fileOffset: Int(handle.offset))
+        }
+        options.statistics?.blocksRead.add(1, ordering: .relaxed)
+        options.statistics?.bytesRead.add(handle.size + UInt64(TableFormat.blockTrailerSize), ordering: .relaxed)
+        options.blockCache?.insert(key, block)
+        return block
+    }
+
+    /// Reads, verifies and decompresses the block at `handle`.
+    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor) throws -> (storage: RawBuffer, buffer: UnsafeRawBufferPointer) {
+        let end = limit - UInt64(TableFormat.footerSize)
+        guard handle.size <= UInt64(TableFormat.maxBlockSize), handle.offset <= end,
+            handle.size + UInt64(TableFormat.blockTrailerSize) <= end - handle.offset
+        else {
+            throw StrataError.corruption(file: file.path, offset: Int(clamping: handle.offset), reason: "block handle \(handle.offset)+\(handle.size) lies outside the table")
+        }
+        let size = Int(handle.size)
+        let raw = try file.readExactly(at: handle.offset, count: size + TableFormat.blockTrailerSize)
+        let payload = UnsafeRawBufferPointer(start: raw.base, count: size)
+        let codec = raw.base.load(fromByteOffset: size, as: UInt8.self)
+        let stored = UInt32(littleEndian: raw.base.loadUnaligned(fromByteOffset: size + 1, as: UInt32.self))
+        guard TableFormat.blockChecksum(payload, codec: codec) == stored else {
+            throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block checksum mismatch")
+        }
+        if codec == CodecID.none.rawValue { return (raw, payload) }
+        let decompressed = try decompressor.decompress(payload, codecByte: codec, file: file.path, offset: Int(handle.offset))
+        return (decompressed, decompressed.bytes)
+    }
+
+    /// Reads, verifies, decompresses and parses the block at `handle`.
+    static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor) throws -> Block {
+        let payload = try readPayload(file: file, handle: handle, limit: limit, decompressor: decompressor)
+        return try Block(storage: payload.storage, size: payload.buffer.count, file: file.path, fileOffset: Int(handle.offset))
+    }
+}
+
+/// A decompressor held by exactly one thread at a time: taken from a reader's pool under its lock,
+/// used, and put back. `@unchecked Sendable` because that hand-off, not the type, makes it safe.
+final class PooledDecompressor: @unchecked Sendable {
+    let decompressor = BlockDecompressor()
+}

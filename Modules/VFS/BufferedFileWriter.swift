@@ -1,0 +1,95 @@
+import Encoding
+
+/// Sequential writes through a user-space buffer: bytes are handed to the file in chunks of
+/// `bufferSize` (64 KiB by default: one `pwrite` per 64 KiB, not per record — guide B.5).
+///
+/// Failure is sticky: after a write or sync fails, every later call throws the original error.
+///
+/// Thread safety: not thread-safe; one owner writes.
+public final class BufferedFileWriter {
+    /// The file being written.
+    public let file: any WritableFile
+    private let buffer: RawBuffer
+    private var used = 0
+    private var flushed: UInt64
+    private var failure: StrataError?
+
+    /// Wraps `file`, appending after its current end.
+    public init(_ file: any WritableFile, bufferSize: Int = 64 * 1024) {
+        self.file = file
+        self.buffer = RawBuffer(count: max(bufferSize, 4096))
+        self.flushed = file.size
+    }
+
+    /// Bytes written so far (buffered ones included): the offset the next byte will land at.
+    public var offset: UInt64 { flushed + UInt64(used) }
+
+    /// Appends `bytes`.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        if let failure { throw failure }
+        guard var source = bytes.baseAddress, bytes.count > 0 else { return }
+        var remaining = bytes.count
+        if used > 0 || remaining < buffer.count {
+            // Fill the buffer first.
+            let take = min(remaining, buffer.count - used)
+            (buffer.base + used).copyMemory(from: source, byteCount: take)
+            used += take
+            source += take
+            remaining -= take
+            if used == buffer.count { try writeBuffer() }
+        }
+        if remaining >= buffer.count {
+            // Large writes bypass the buffer (which is empty here).
+            try write(UnsafeRawBufferPointer(start: source, count: remaining))
+            flushed += UInt64(remaining)
+        } else if remaining > 0 {
+            (buffer.base + used).copyMemory(from: source, byteCount: remaining)
+            used += remaining
+        }
+    }
+
+    /// Appends an array of bytes.
+    public func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// Hands buffered bytes to the operating system.
+    public func flush() throws {
+        if let failure { throw failure }
+        try writeBuffer()
+    }
+
+    /// Flushes and makes everything durable (`fdatasync`).
+    public func sync() throws {
+        try flush()
+        do {
+            try file.sync()
+        } catch let error as StrataError {
+            failure = error
+            throw error
+        }
+    }
+
+    /// Flushes and closes the file (without syncing).
+    public func close() throws {
+        defer { try? file.close() }
+        try flush()
+        try file.close()
+    }
+
+    private func writeBuffer() throws {
+        guard used > 0 else { return }
+        try write(UnsafeRawBufferPointer(start: buffer.base, count: used))
+        flushed += UInt64(used)
+        used = 0
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try file.append(bytes)
+        } catch let error as StrataError {
+            failure = error
+            throw error
+        }
+    }
+}
