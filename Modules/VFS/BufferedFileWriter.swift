@@ -21,6 +21,9 @@ public final class BufferedFileWriter {
         self.flushed = file.size
     }
 
+    /// The first error a write or sync hit, if any; every later call throws it.
+    public var error: StrataError? { failure }
+
     /// Bytes written so far (buffered ones included): the offset the next byte will land at.
     public var offset: UInt64 { flushed + UInt64(used) }
 
@@ -51,6 +54,29 @@ public final class BufferedFileWriter {
     /// Appends an array of bytes.
     public func append(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// The largest reservation `reserve(_:)` accepts: the buffer's size.
+    public var bufferCapacity: Int { buffer.count }
+
+    /// Returns room for `count` bytes at the end of the buffer, flushing it first if needed, so a
+    /// caller can encode directly into it; `commit(_:)` then appends what was written.
+    ///
+    /// - Precondition: `count <= bufferCapacity`.
+    ///
+    /// Not `@inlinable`, measured: inlining it into the WAL's fragment loop added a dynamic
+    /// exclusivity check on `used` per fragment and made 100-byte appends ~25% slower.
+    public func reserve(_ count: Int) throws -> UnsafeMutableRawPointer {
+        precondition(count <= buffer.count, "reservation larger than the buffer")
+        if let failure { throw failure }
+        if used + count > buffer.count { try writeBuffer() }
+        return buffer.base + used
+    }
+
+    /// Appends `count` bytes written at the pointer the last `reserve(_:)` returned.
+    public func commit(_ count: Int) {
+        precondition(used + count <= buffer.count, "commit beyond the reservation")
+        used += count
     }
 
     /// Hands buffered bytes to the operating system.

@@ -20,24 +20,17 @@ public final class WALSegmentWriter {
     public let maxRecordSize: Int
 
     private let file: any WritableFile
-    /// Raw user-space buffer: `bufferSize` plus room for one more block, so a fragment always
-    /// fits after any fill below `bufferSize`.
-    private let buffer: RawBuffer
-    /// Bytes of `buffer` in use.
-    private var used = 0
-    private let bufferSize: Int
-    /// The file offset at which `buffer[0]` will land.
-    private var bufferStart: UInt64
+    /// Fragments are encoded directly into this writer's buffer (`reserve`/`commit`).
+    private let writer: BufferedFileWriter
     /// Position inside the current block (0 ..< blockSize).
     private var blockOffset: Int
-    private var failure: StrataError?
     private var closed = false
 
     /// Bytes appended so far (header included), whether or not they have reached the file yet.
-    public var logicalSize: UInt64 { bufferStart + UInt64(used) }
+    public var logicalSize: UInt64 { writer.offset }
 
     /// The first error a write or sync hit, if any; the writer refuses work after one.
-    public var error: StrataError? { failure }
+    public var error: StrataError? { writer.error }
 
     /// Creates segment `segment` (which must not exist), writes its header, syncs it, and syncs
     /// the directory so the new file's name is durable before any record is acknowledged.
@@ -87,9 +80,8 @@ public final class WALSegmentWriter {
         self.segment = segment
         self.file = file
         self.maxRecordSize = maxRecordSize
-        self.bufferSize = max(bufferSize, WALFormat.blockSize)
-        self.buffer = RawBuffer(count: self.bufferSize + WALFormat.blockSize + 64)
-        self.bufferStart = size
+        // Room for a whole block plus a trailer, so any fragment fits in one reservation.
+        self.writer = BufferedFileWriter(file, bufferSize: max(bufferSize, 2 * WALFormat.blockSize))
         self.blockOffset = Int((size - UInt64(WALFormat.segmentHeaderSize)) % UInt64(WALFormat.blockSize))
     }
 
@@ -111,8 +103,8 @@ public final class WALSegmentWriter {
             let leftInBlock = WALFormat.blockSize - blockOffset
             if leftInBlock < WALFormat.fragmentHeaderSize {
                 // Too small for a fragment header: zero-fill the block trailer.
-                (buffer.base + used).initializeMemory(as: UInt8.self, repeating: 0, count: leftInBlock)
-                used += leftInBlock
+                try writer.reserve(leftInBlock).initializeMemory(as: UInt8.self, repeating: 0, count: leftInBlock)
+                writer.commit(leftInBlock)
                 blockOffset = 0
             }
             let available = WALFormat.blockSize - blockOffset - WALFormat.fragmentHeaderSize
@@ -120,10 +112,9 @@ public final class WALSegmentWriter {
             let isLast = length == remaining.count
             let type: FragmentType = isFirst ? (isLast ? .full : .first) : (isLast ? .last : .middle)
             let fragment = UnsafeRawBufferPointer(rebasing: remaining[0..<length])
-            emitFragment(fragment, type: type)
+            try emitFragment(fragment, type: type)
             remaining = UnsafeRawBufferPointer(rebasing: remaining[length...])
             isFirst = false
-            if used >= bufferSize { try writeBuffer() }
             if isLast { break }
         } while true
     }
@@ -136,19 +127,13 @@ public final class WALSegmentWriter {
     /// Hands buffered bytes to the operating system (survives a process crash, not a power cut).
     public func flush() throws {
         try checkUsable()
-        try writeBuffer()
+        try writer.flush()
     }
 
     /// Makes every record appended so far durable: flush, then `fdatasync`.
     public func sync() throws {
         try checkUsable()
-        try writeBuffer()
-        do {
-            try file.sync()
-        } catch let error as StrataError {
-            failure = error
-            throw error
-        }
+        try writer.sync()
     }
 
     /// Flushes, syncs and closes the segment. Calling it again does nothing.
@@ -158,41 +143,27 @@ public final class WALSegmentWriter {
             closed = true
             try? file.close()
         }
-        if failure == nil { try sync() }
+        if writer.error == nil { try sync() }
         try file.close()
     }
 
     // MARK: - Internal
 
-    private func emitFragment(_ payload: UnsafeRawBufferPointer, type: FragmentType) {
-        // Room is guaranteed: `used < bufferSize` before each fragment (the caller flushes at
-        // `bufferSize`), padding is < 7 bytes, and a fragment is at most one block.
+    private func emitFragment(_ payload: UnsafeRawBufferPointer, type: FragmentType) throws {
+        let size = WALFormat.fragmentHeaderSize + payload.count
+        let header = try writer.reserve(size)
         let checksum = WALFormat.fragmentChecksum(payload, type: type.rawValue)
-        let header = buffer.base + used
         header.storeBytes(of: checksum.littleEndian, as: UInt32.self)
         header.storeBytes(of: UInt16(payload.count).littleEndian, toByteOffset: 4, as: UInt16.self)
         header.storeBytes(of: type.rawValue, toByteOffset: 6, as: UInt8.self)
         if let source = payload.baseAddress, payload.count > 0 {
             (header + WALFormat.fragmentHeaderSize).copyMemory(from: source, byteCount: payload.count)
         }
-        used += WALFormat.fragmentHeaderSize + payload.count
-        blockOffset += WALFormat.fragmentHeaderSize + payload.count
-    }
-
-    private func writeBuffer() throws {
-        guard used > 0 else { return }
-        do {
-            try file.append(UnsafeRawBufferPointer(start: buffer.base, count: used))
-        } catch let error as StrataError {
-            failure = error
-            throw error
-        }
-        bufferStart += UInt64(used)
-        used = 0
+        writer.commit(size)
+        blockOffset += size
     }
 
     private func checkUsable() throws {
-        if let failure { throw failure }
         if closed { throw StrataError.closed }
     }
 }

@@ -137,45 +137,17 @@ struct BlockIterator: InternalIterator {
             nextOffset = limit
             return
         }
-        let base = block.storage.base
-        var cursor = current
-        let shared: Int, unshared: Int, valueLength: Int
-        // Fast path: all three lengths fit in one byte each (the common case).
-        if cursor + 3 <= limit,
-            case let b0 = base.load(fromByteOffset: cursor, as: UInt8.self),
-            case let b1 = base.load(fromByteOffset: cursor + 1, as: UInt8.self),
-            case let b2 = base.load(fromByteOffset: cursor + 2, as: UInt8.self),
-            (b0 | b1 | b2) < 0x80
-        {
-            shared = Int(b0)
-            unshared = Int(b1)
-            valueLength = Int(b2)
-            cursor += 3
-        } else {
-            let end = base + limit
-            guard let (s, sLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed shared length") }
-            cursor += sLength
-            guard let (u, uLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed key length") }
-            cursor += uLength
-            guard let (v, vLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: current, "malformed value length") }
-            cursor += vLength
-            shared = Int(s)
-            unshared = Int(u)
-            valueLength = Int(v)
+        let header = try block.entryHeader(at: current)
+        guard header.shared <= keyBuffer.count else {
+            throw corruption(at: current, "entry shares \(header.shared) bytes with a \(keyBuffer.count)-byte previous key")
         }
-        guard shared <= keyBuffer.count else {
-            throw corruption(at: current, "entry shares \(shared) bytes with a \(keyBuffer.count)-byte previous key")
-        }
-        guard unshared <= limit - cursor, valueLength <= limit - cursor - unshared else {
-            throw corruption(at: current, "entry of \(unshared)+\(valueLength) bytes runs past the block")
-        }
-        keyBuffer.replace(keeping: shared, with: base + cursor, count: unshared)
+        keyBuffer.replace(keeping: header.shared, with: block.storage.base + header.keyStart, count: header.unshared)
         if internalKeys && keyBuffer.count < InternalKey.trailerSize {
             throw corruption(at: current, "internal key of \(keyBuffer.count) bytes is shorter than its trailer")
         }
-        valueStart = cursor + unshared
-        valueCount = valueLength
-        nextOffset = valueStart + valueLength
+        valueStart = header.keyStart + header.unshared
+        valueCount = header.valueLength
+        nextOffset = header.end
         while restartIndex + 1 < block.restartCount && block.restart(restartIndex + 1) <= current {
             restartIndex += 1
         }

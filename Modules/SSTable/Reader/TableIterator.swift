@@ -143,26 +143,23 @@ public struct TableIterator: InternalIterator {
     }
 
     private mutating func skipEmptyBlocksForward() throws {
-        while !(data?.isValid ?? false) {
-            guard index?.isValid == true else { return }
-            try index!.next()
-            guard index!.isValid else {
-                data = nil
-                return
-            }
-            try loadDataBlock { try $0.seekToFirst() }
-        }
+        try skipEmptyBlocks(forward: true)
     }
 
     private mutating func skipEmptyBlocksBackward() throws {
+        try skipEmptyBlocks(forward: false)
+    }
+
+    /// While the data iterator is exhausted, moves to the neighbouring data block.
+    private mutating func skipEmptyBlocks(forward: Bool) throws {
         while !(data?.isValid ?? false) {
             guard index?.isValid == true else { return }
-            try index!.prev()
+            if forward { try index!.next() } else { try index!.prev() }
             guard index!.isValid else {
                 data = nil
                 return
             }
-            try loadDataBlock { try $0.seekToLast() }
+            try loadDataBlock { forward ? try $0.seekToFirst() : try $0.seekToLast() }
         }
     }
 
