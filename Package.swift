@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "WAL", targets: ["WAL"]),
         .library(name: "Memtable", targets: ["Memtable"]),
         .library(name: "SSTable", targets: ["SSTable"]),
+        .library(name: "Manifest", targets: ["Manifest"]),
     ],
     dependencies: [],
     targets: [
@@ -58,6 +59,9 @@ let package = Package(
         .target(
             name: "SSTable", dependencies: ["Encoding", "VFS", "WAL", "Memtable"],
             path: "Modules/SSTable", swiftSettings: strictSettings),
+        .target(
+            name: "Manifest", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable"],
+            path: "Modules/Manifest", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
@@ -75,5 +79,7 @@ let package = Package(
             name: "MemtableTests", dependencies: ["Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "SSTableTests", dependencies: ["SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -158,6 +158,13 @@ public enum InternalKeyComparator {
         return x == y ? 0 : (x > y ? -1 : 1)
     }
 
+    /// Three-way comparison of two encoded internal keys held in arrays.
+    ///
+    /// - Precondition: Both keys are at least 8 bytes long.
+    public static func compareArrays(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compare(x, y) } }
+    }
+
     /// Compares the user key of encoded internal key `a` with user key `b`.
     @inlinable
     @inline(__always)

@@ -47,9 +47,20 @@ public final class RawBuffer: @unchecked Sendable {
         base.deallocate()
     }
 
-    /// The contents, valid while `self` is alive.
+    /// The contents, valid only while `self` is alive.
+    ///
+    /// - Important: Swift may release a value right after its last use, so
+    ///   `decode(makeBuffer().bytes)` or `let b = …; decode(b.bytes)` can read freed memory.
+    ///   Prefer `withBytes(_:)`, which keeps the buffer alive for the closure, unless the buffer
+    ///   is a stored property of an object that outlives the use.
     @inlinable public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    /// Calls `body` with the contents, keeping the buffer alive until it returns.
+    @inlinable
+    public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(self) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
     }
 
     /// The contents for filling, valid while `self` is alive; only before the buffer is shared.

@@ -181,8 +181,9 @@ struct SegmentScanner {
                 reason: "segment header cut short (\(fileSize) of \(headerSize) bytes)")
             return nil
         }
-        let header = try file.readExactly(at: 0, count: WALFormat.segmentHeaderSize)
-        let decoded = try WALSegmentHeader(decoding: header.bytes, file: segment.path)
+        let decoded = try file.readExactly(at: 0, count: WALFormat.segmentHeaderSize).withBytes {
+            try WALSegmentHeader(decoding: $0, file: segment.path)
+        }
         try decoded.validate(file: segment.path, expectedNumber: segment.number, databaseID: databaseID)
 
         var blockStart = headerSize

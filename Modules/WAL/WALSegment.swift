@@ -13,6 +13,13 @@ public struct WALSegment: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.path = Path.join(directory, WALSegment.fileName(for: number))
     }
 
+    /// A log file framed like a WAL segment but named by the caller (the manifest reuses the WAL
+    /// framing as `MANIFEST-NNNNNN`); its header must carry `number`.
+    public init(number: UInt64, path: String) {
+        self.number = number
+        self.path = path
+    }
+
     /// `wal-NNNNNN.log`: the number zero-padded to at least 6 digits.
     public static func fileName(for number: UInt64) -> String {
         "wal-" + String(number).leftPadded(to: 6) + ".log"

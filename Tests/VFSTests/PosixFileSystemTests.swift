@@ -39,7 +39,7 @@ extension WritableFile {
         let reader = try fileSystem.openReadable(path)
         let buffer = RawBuffer(count: 10)
         #expect(try reader.read(at: 3, into: buffer.mutableBytes) == 2)  // short only at EOF
-        #expect(Array(buffer.bytes.prefix(2)) == [4, 9])
+        #expect(buffer.withBytes { Array($0.prefix(2)) } == [4, 9])
         #expect(throws: StrataError.self) { try reader.readExactly(at: 2, count: 4) }
     }
 

@@ -252,10 +252,3 @@ public final class TableBuilder {
         properties.largestKey = largest ?? []
     }
 }
-
-extension InternalKeyComparator {
-    /// Three-way comparison of two encoded internal keys held in arrays.
-    public static func compareArrays(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        a.withUnsafeBytes { x in b.withUnsafeBytes { y in compare(x, y) } }
-    }
-}

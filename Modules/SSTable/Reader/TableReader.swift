@@ -92,8 +92,9 @@ public final class TableReader: Sendable {
         guard size >= UInt64(TableFormat.footerSize) else {
             throw StrataError.corruption(file: file.path, offset: 0, reason: "file of \(size) bytes is too short to be a table")
         }
-        let footerBytes = try file.readExactly(at: size - UInt64(TableFormat.footerSize), count: TableFormat.footerSize)
-        footer = try Footer(decoding: footerBytes.bytes, file: file.path, fileSize: size)
+        footer = try file.readExactly(at: size - UInt64(TableFormat.footerSize), count: TableFormat.footerSize).withBytes {
+            try Footer(decoding: $0, file: file.path, fileSize: size)
+        }
 
         // The metaindex names the other meta blocks.
         let metaindex = try TableReader.readBlock(file: file, handle: footer.metaindex, limit: size, decompressor: BlockDecompressor())
@@ -179,6 +180,8 @@ public final class TableReader: Sendable {
     /// scanned keys rebuilt in a stack buffer): a lookup allocates only the returned value.
     private func newestVersion(_ userKey: UnsafeRawBufferPointer, seekKey: UnsafeRawBufferPointer) throws -> (UInt64, LookupResult)? {
         let index = try indexBlock()
+        // Raw pointers into the index block are read below: keep it alive to the end.
+        defer { withExtendedLifetime(index) {} }
         // Index blocks have a restart point per entry: the binary search finds the block directly.
         var position = try index.lastRestart(before: seekKey, internalKeys: true)
         if try InternalKeyComparator.compare(index.restartKey(position, internalKeys: true), seekKey) < 0 { position += 1 }

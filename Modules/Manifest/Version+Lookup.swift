@@ -1,0 +1,18 @@
+import Encoding
+import Memtable
+import SSTable
+
+extension Version {
+    /// The newest version of `userKey` visible at `snapshot` among this version's tables: level-0
+    /// files newest first, then one file per deeper level; the first table that knows anything
+    /// about the key (a value, a delete, or a covering range tombstone) decides, because every
+    /// table consulted earlier holds newer data than every table consulted later.
+    public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber, tableCache: TableCache) throws -> LookupResult {
+        for file in candidates(for: userKey) {
+            let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+            let result = try reader.get(userKey, at: snapshot)
+            if result != .notFound { return result }
+        }
+        return .notFound
+    }
+}

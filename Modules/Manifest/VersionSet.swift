@@ -1,0 +1,314 @@
+import Encoding
+import Synchronization
+import VFS
+import WAL
+
+// See Docs/formats/manifest.md.
+
+/// Options for the manifest.
+public struct ManifestOptions: Sendable {
+    /// A new manifest (starting with a snapshot of the current version) is started when the live
+    /// one grows past this size. Default 64 MiB.
+    public var maxManifestSize: UInt64 = 64 << 20
+
+    /// Default options.
+    public init() {}
+}
+
+/// The current version of the database and the log of edits that produced it.
+///
+/// `logAndApply` writes each edit to the manifest and syncs it **before** the new version becomes
+/// current; file numbers are allocated atomically; the live set of tables is tracked through the
+/// versions still in use, and `collectGarbage()` deletes only what nothing references.
+///
+/// The database directory's `LOCK` is held from `create`/`open` until `close()`.
+///
+/// Thread safety: every method may be called from any thread. Edits are serialised; reading the
+/// current version never waits for a manifest write.
+public final class VersionSet: Sendable {
+    /// The database directory.
+    public let directory: String
+    /// The file system everything lives on.
+    public let fileSystem: any FileSystem
+    /// The database's identity, recorded in the manifest and checked in every WAL header.
+    public let databaseID: DatabaseID
+    /// The options in use.
+    public let options: ManifestOptions
+    /// Per-table reference counts and reservations.
+    public let references: FileReferences
+
+    struct WriterState {
+        var manifest: WALSegmentWriter?
+        var manifestNumber: UInt64
+        var logNumber: UInt64
+        var lastSequence: SequenceNumber
+        var closed = false
+    }
+
+    private let current: Locked<Version>
+    private let writer: Locked<WriterState>
+    private let nextFile: Atomic<UInt64>
+    private let lock: any FileLock
+
+    private init(
+        directory: String, fileSystem: any FileSystem, databaseID: DatabaseID, options: ManifestOptions,
+        references: FileReferences, version: Version, state: sending WriterState, nextFile: UInt64, lock: any FileLock
+    ) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.databaseID = databaseID
+        self.options = options
+        self.references = references
+        self.current = Locked(version)
+        self.writer = Locked(state)
+        self.nextFile = Atomic(nextFile)
+        self.lock = lock
+    }
+
+    // MARK: - Opening
+
+    /// Whether `directory` holds a database (has a `CURRENT` file).
+    public static func exists(directory: String, fileSystem: any FileSystem) -> Bool {
+        fileSystem.exists(Path.join(directory, DatabaseFiles.current))
+    }
+
+    /// Creates a new, empty database in `directory` (which must not hold one): locks it, writes
+    /// `MANIFEST-000001` with the new identity and points `CURRENT` at it.
+    public static func create(directory: String, fileSystem: any FileSystem, options: ManifestOptions = ManifestOptions()) throws -> VersionSet {
+        try fileSystem.createDirectory(directory)
+        let lock = try fileSystem.lock(Path.join(directory, DatabaseFiles.lock))
+        do {
+            guard !exists(directory: directory, fileSystem: fileSystem) else {
+                throw StrataError.invalidArgument("a database already exists in \(directory)")
+            }
+            let references = FileReferences()
+            let set = VersionSet(
+                directory: directory, fileSystem: fileSystem, databaseID: .random(), options: options,
+                references: references, version: Version(levels: Array(repeating: [], count: Version.levelCount), compactionPointers: [:], references: references),
+                state: WriterState(manifestNumber: 0, logNumber: 0, lastSequence: .zero), nextFile: 1, lock: lock)
+            try set.writer.withLock { state in try set.startManifest(&state) }
+            return set
+        } catch {
+            lock.unlock()
+            throw error
+        }
+    }
+
+    /// Opens the database in `directory`: locks it, reads `CURRENT`, replays the manifest, checks
+    /// that every live table exists with its recorded size, then starts a fresh manifest holding a
+    /// snapshot of the recovered state.
+    ///
+    /// - Throws: `.locked` when another open holds the lock; `.corruption` naming the file for a
+    ///   bad `CURRENT`, a damaged manifest (a torn last record is tolerated: it was never
+    ///   acknowledged), or a missing or short table; `.incompatible` for another comparator or a
+    ///   newer format.
+    public static func open(directory: String, fileSystem: any FileSystem, options: ManifestOptions = ManifestOptions()) throws -> VersionSet {
+        guard fileSystem.isDirectory(directory) else {
+            throw StrataError.invalidArgument("\(directory) is not a directory")
+        }
+        let lock = try fileSystem.lock(Path.join(directory, DatabaseFiles.lock))
+        do {
+            let manifestNumber = try DatabaseFiles.readCurrent(directory: directory, fileSystem: fileSystem)
+            let replayed = try ManifestReplay.run(directory: directory, manifestNumber: manifestNumber, fileSystem: fileSystem)
+            let references = FileReferences()
+            let version = Version(levels: replayed.levels, compactionPointers: replayed.compactionPointers, references: references)
+            try version.checkInvariants(file: Path.join(directory, DatabaseFiles.manifest(manifestNumber)))
+            for file in version.levels.joined() {
+                let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
+                guard fileSystem.exists(path) else {
+                    throw StrataError.corruption(file: path, offset: 0, reason: "live table \(file.fileNumber) is missing")
+                }
+                let size = try fileSystem.fileSize(path)
+                guard size == file.fileSize else {
+                    throw StrataError.corruption(file: path, offset: Int(clamping: size), reason: "table is \(size) bytes but the manifest recorded \(file.fileSize)")
+                }
+            }
+            // Start past every number in use or left behind by a crash (an orphan manifest or
+            // table whose edit never became durable): file numbers are never handed out twice.
+            var present: [UInt64] = []
+            for name in try fileSystem.listDirectory(directory) {
+                switch DatabaseFiles.kind(of: name) {
+                case .table(let number)?, .temporaryTable(let number)?, .manifest(let number)?: present.append(number)
+                default: break
+                }
+            }
+            let highest = ([replayed.nextFileNumber, manifestNumber + 1] + (version.allFileNumbers + present).map { $0 + 1 }).max()!
+            let set = VersionSet(
+                directory: directory, fileSystem: fileSystem, databaseID: replayed.databaseID, options: options,
+                references: references, version: version,
+                state: WriterState(manifestNumber: manifestNumber, logNumber: replayed.logNumber, lastSequence: replayed.lastSequence),
+                nextFile: highest, lock: lock)
+            try set.writer.withLock { state in try set.startManifest(&state) }
+            return set
+        } catch {
+            lock.unlock()
+            throw error
+        }
+    }
+
+    // MARK: - State
+
+    /// The current version. Hold it for as long as you read; it never changes.
+    public var currentVersion: Version { current.withLock { $0 } }
+
+    /// WAL segments below this number are no longer needed.
+    public var logNumber: UInt64 { writer.withLock { $0.logNumber } }
+
+    /// The largest sequence number recorded in the manifest.
+    public var lastSequence: SequenceNumber { writer.withLock { $0.lastSequence } }
+
+    /// The live manifest's file number.
+    public var manifestNumber: UInt64 { writer.withLock { $0.manifestNumber } }
+
+    /// Allocates a new file number (for a table or a manifest).
+    ///
+    /// - Parameter reserve: when `true` the number is reserved against garbage collection until
+    ///   `references.unreserve(_:)` (do so once the table is installed, or abandoned).
+    public func newFileNumber(reserve: Bool = false) -> UInt64 {
+        let number = nextFile.add(1, ordering: .relaxed).oldValue
+        if reserve { references.reserve(number) }
+        return number
+    }
+
+    // MARK: - Edits
+
+    /// Logs `edit` to the manifest, syncs it, and only then installs the resulting version.
+    ///
+    /// The next file number is recorded with every edit; `logNumber` and `lastSequence` are
+    /// recorded when the edit sets them (they never move backwards).
+    ///
+    /// - Returns: the new current version.
+    /// - Throws: `.corruption` when the edit does not apply to the current version (nothing is
+    ///   written); `.io` when writing or syncing the manifest fails — the version is then not
+    ///   installed, and the next edit starts a new manifest; `.closed` after `close()`.
+    @discardableResult
+    public func logAndApply(_ edit: VersionEdit) throws -> Version {
+        try writer.withLock { state in
+            guard !state.closed else { throw StrataError.closed }
+            var edit = edit
+            edit.nextFileNumber = nextFile.load(ordering: .relaxed)
+            if let logNumber = edit.logNumber { edit.logNumber = max(logNumber, state.logNumber) }
+            if let sequence = edit.lastSequence { edit.lastSequence = max(sequence, state.lastSequence) }
+            let base = current.withLock { $0 }
+            let version = try base.applying(edit, references: references)
+            if state.manifest == nil || state.manifest!.logicalSize >= options.maxManifestSize {
+                // A new manifest starts with a snapshot that already includes this edit.
+                try startManifest(&state, snapshotOf: version, logNumber: edit.logNumber, lastSequence: edit.lastSequence)
+            } else {
+                do {
+                    try state.manifest!.append(edit.encoded)
+                    try state.manifest!.sync()
+                } catch {
+                    // The log may now end in a torn record: never append to it again.
+                    try? state.manifest?.close()
+                    state.manifest = nil
+                    throw error
+                }
+            }
+            if let logNumber = edit.logNumber { state.logNumber = logNumber }
+            if let sequence = edit.lastSequence { state.lastSequence = sequence }
+            current.withLock { $0 = version }
+            return version
+        }
+    }
+
+    /// Starts a new manifest holding a snapshot of `version` (the current one by default), syncs
+    /// it, and switches `CURRENT` to it. The previous manifest becomes garbage.
+    private func startManifest(_ state: inout WriterState, snapshotOf version: Version? = nil, logNumber: UInt64? = nil, lastSequence: SequenceNumber? = nil) throws {
+        let version = version ?? current.withLock { $0 }
+        let number = newFileNumber()
+        var snapshot = VersionEdit()
+        snapshot.databaseID = databaseID
+        snapshot.comparator = BytewiseComparator.name
+        snapshot.logNumber = max(logNumber ?? 0, state.logNumber)
+        snapshot.nextFileNumber = nextFile.load(ordering: .relaxed)
+        snapshot.lastSequence = max(lastSequence ?? .zero, state.lastSequence)
+        snapshot.addedFiles = Array(version.levels.joined())
+        snapshot.compactionPointers = version.compactionPointers
+        let segment = WALSegment(number: number, path: Path.join(directory, DatabaseFiles.manifest(number)))
+        let writer = try WALSegmentWriter.create(segment: segment, databaseID: databaseID, fileSystem: fileSystem)
+        do {
+            try writer.append(snapshot.encoded)
+            try writer.sync()
+            try DatabaseFiles.setCurrent(number, directory: directory, fileSystem: fileSystem)
+        } catch {
+            try? writer.close()
+            try? fileSystem.removeFile(segment.path)
+            throw error
+        }
+        try? state.manifest?.close()
+        state.manifest = writer
+        state.manifestNumber = number
+    }
+
+    // MARK: - Garbage collection
+
+    /// What `collectGarbage()` deleted.
+    public struct Garbage: Sendable, Equatable {
+        /// Table numbers deleted (evict them from table caches).
+        public var tables: [UInt64] = []
+        /// WAL segment numbers deleted.
+        public var walSegments: [UInt64] = []
+        /// Other files deleted (old manifests, temporary files).
+        public var others: [String] = []
+    }
+
+    /// Deletes files nothing needs any more: tables no live version references and no job has
+    /// reserved, WAL segments below the log number, manifests other than the live one, and
+    /// temporary files left by a crash.
+    ///
+    /// Safe at any time: a table becomes deletable only after the edit that removed it is durable
+    /// and the last version holding it is released.
+    @discardableResult
+    public func collectGarbage() throws -> Garbage {
+        try writer.withLock { state in
+            guard !state.closed else { throw StrataError.closed }
+            var garbage = Garbage()
+            for name in try fileSystem.listDirectory(directory) {
+                let path = Path.join(directory, name)
+                switch DatabaseFiles.kind(of: name) {
+                case .table(let number)? where !references.isLive(number):
+                    try fileSystem.removeFile(path)
+                    garbage.tables.append(number)
+                case .temporaryTable(let number)? where !references.isLive(number):
+                    try fileSystem.removeFile(path)
+                    garbage.others.append(name)
+                case .walSegment(let number)? where number < state.logNumber:
+                    try fileSystem.removeFile(path)
+                    garbage.walSegments.append(number)
+                case .manifest(let number)? where number != state.manifestNumber:
+                    try fileSystem.removeFile(path)
+                    garbage.others.append(name)
+                case .currentTemporary?:
+                    try fileSystem.removeFile(path)
+                    garbage.others.append(name)
+                default:
+                    break
+                }
+            }
+            return garbage
+        }
+    }
+
+    /// Closes the manifest and releases the directory lock. Calling it again does nothing.
+    public func close() throws {
+        let manifest: WALSegmentWriter? = writer.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            defer { state.manifest = nil }
+            return state.manifest
+        }
+        defer { lock.unlock() }
+        try manifest?.close()
+    }
+
+    /// Whether `close()` has been called.
+    public var isClosed: Bool { writer.withLock { $0.closed } }
+}
+
+extension DatabaseFiles {
+    /// `NNNNNN.sst`.
+    public static func tableName(_ number: UInt64) -> String {
+        String(number).leftPadded(to: 6) + ".sst"
+    }
+}
