@@ -1,28 +1,22 @@
 import Encoding
 import SSTable
 
-/// What the manifest records about one table file.
+/// What the manifest records about one table file: the table's metadata and the level it lives in.
+///
+/// The table's fields (`fileNumber`, `fileSize`, `smallest`, `largest`, sequence range, counts)
+/// are read through `file.fieldName` (dynamic member lookup into `table`).
+@dynamicMemberLookup
 public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
     /// The level the file lives in (0…6).
     public var level: Int
-    /// The file number (`NNNNNN.sst`).
-    public var fileNumber: UInt64
-    /// The file's size in bytes; a shorter file at open is an error.
-    public var fileSize: UInt64
-    /// The smallest internal key, encoded.
-    public var smallest: [UInt8]
-    /// The largest internal key, encoded.
-    public var largest: [UInt8]
-    /// The smallest sequence number in the file.
-    public var smallestSequence: SequenceNumber
-    /// The largest sequence number in the file.
-    public var largestSequence: SequenceNumber
-    /// Point entries.
-    public var entryCount: UInt64
-    /// Point deletes.
-    public var deletionCount: UInt64
-    /// Range tombstones.
-    public var rangeDeletionCount: UInt64
+    /// The table's own metadata, as its builder returned it.
+    public var table: TableMetadata
+
+    /// Places `table` at `level`.
+    public init(_ table: TableMetadata, level: Int) {
+        self.level = level
+        self.table = table
+    }
 
     /// Creates metadata for a file at `level`.
     public init(
@@ -30,45 +24,38 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
         smallestSequence: SequenceNumber, largestSequence: SequenceNumber,
         entryCount: UInt64 = 0, deletionCount: UInt64 = 0, rangeDeletionCount: UInt64 = 0
     ) {
-        self.level = level
-        self.fileNumber = fileNumber
-        self.fileSize = fileSize
-        self.smallest = smallest
-        self.largest = largest
-        self.smallestSequence = smallestSequence
-        self.largestSequence = largestSequence
-        self.entryCount = entryCount
-        self.deletionCount = deletionCount
-        self.rangeDeletionCount = rangeDeletionCount
+        self.init(
+            TableMetadata(
+                fileNumber: fileNumber, fileSize: fileSize, smallest: smallest, largest: largest,
+                smallestSequence: smallestSequence, largestSequence: largestSequence,
+                entryCount: entryCount, deletionCount: deletionCount, rangeDeletionCount: rangeDeletionCount),
+            level: level)
     }
 
-    /// Metadata for a freshly built table placed at `level`.
-    public init(_ table: TableMetadata, level: Int) {
-        self.init(
-            level: level, fileNumber: table.fileNumber, fileSize: table.fileSize, smallest: table.smallest,
-            largest: table.largest, smallestSequence: table.smallestSequence, largestSequence: table.largestSequence,
-            entryCount: table.entryCount, deletionCount: table.deletionCount, rangeDeletionCount: table.rangeDeletionCount)
+    /// Forwards to the table's fields.
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<TableMetadata, Value>) -> Value {
+        get { table[keyPath: keyPath] }
+        set { table[keyPath: keyPath] = newValue }
     }
 
     /// The user key of `smallest`.
-    public var smallestUserKey: [UInt8] { Array(smallest.dropLast(InternalKey.trailerSize)) }
+    public var smallestUserKey: [UInt8] { Array(table.smallest.dropLast(InternalKey.trailerSize)) }
 
     /// The user key of `largest`.
-    public var largestUserKey: [UInt8] { Array(largest.dropLast(InternalKey.trailerSize)) }
+    public var largestUserKey: [UInt8] { Array(table.largest.dropLast(InternalKey.trailerSize)) }
 
-    /// Whether the file's user-key range intersects `[smallestUserKey, largestUserKey]`
-    /// (`nil` bounds are unbounded).
+    /// Whether the file's user-key range intersects `[low, high]` (`nil` bounds are unbounded).
     public func overlaps(smallestUserKey low: [UInt8]?, largestUserKey high: [UInt8]?) -> Bool {
-        let fileLow = smallest.withUnsafeBytes { Array(InternalKey.userKey(of: $0)) }
-        let fileHigh = largest.withUnsafeBytes { Array(InternalKey.userKey(of: $0)) }
-        if let low, BytewiseComparator.compare(fileHigh, low) < 0 { return false }
-        if let high, BytewiseComparator.compare(fileLow, high) > 0 { return false }
+        if let low, compareUserKey(of: table.largest, with: low) < 0 { return false }
+        if let high, compareUserKey(of: table.smallest, with: high) > 0 { return false }
         return true
     }
 
-    public var description: String {
-        let low = (try? InternalKey(decoding: smallest))?.description ?? "?"
-        let high = (try? InternalKey(decoding: largest))?.description ?? "?"
-        return "L\(level) #\(fileNumber) \(fileSize) B [\(low) .. \(high)]"
+    private func compareUserKey(of internalKey: [UInt8], with userKey: [UInt8]) -> Int {
+        internalKey.withUnsafeBytes { key in
+            userKey.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: key), $0) }
+        }
     }
+
+    public var description: String { "L\(level) \(table)" }
 }

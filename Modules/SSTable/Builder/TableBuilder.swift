@@ -181,7 +181,7 @@ public final class TableBuilder {
             smallestSequence: SequenceNumber(rawValue: properties.smallestSequence),
             largestSequence: SequenceNumber(rawValue: properties.largestSequence),
             entryCount: properties.entries, deletionCount: properties.deletions,
-            rangeDeletionCount: properties.rangeDeletions, rawBytes: properties.rawKeyBytes + properties.rawValueBytes)
+            rangeDeletionCount: properties.rangeDeletions)
     }
 
     /// Stops building and deletes the temporary file. Safe to call after a failure.

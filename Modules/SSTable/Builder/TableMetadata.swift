@@ -1,7 +1,7 @@
 import Encoding
 
 /// What a finished table is: everything the manifest records about it.
-public struct TableMetadata: Sendable, Equatable, CustomStringConvertible {
+public struct TableMetadata: Sendable, Hashable, CustomStringConvertible {
     /// The table's file number (`NNNNNN.sst`).
     public var fileNumber: UInt64
     /// The file's size in bytes.
@@ -20,14 +20,12 @@ public struct TableMetadata: Sendable, Equatable, CustomStringConvertible {
     public var deletionCount: UInt64
     /// Range tombstones.
     public var rangeDeletionCount: UInt64
-    /// Sum of key and value bytes before compression.
-    public var rawBytes: UInt64
 
     /// Creates metadata.
     public init(
         fileNumber: UInt64, fileSize: UInt64, smallest: [UInt8], largest: [UInt8],
         smallestSequence: SequenceNumber, largestSequence: SequenceNumber,
-        entryCount: UInt64, deletionCount: UInt64, rangeDeletionCount: UInt64, rawBytes: UInt64
+        entryCount: UInt64, deletionCount: UInt64, rangeDeletionCount: UInt64
     ) {
         self.fileNumber = fileNumber
         self.fileSize = fileSize
@@ -38,7 +36,6 @@ public struct TableMetadata: Sendable, Equatable, CustomStringConvertible {
         self.entryCount = entryCount
         self.deletionCount = deletionCount
         self.rangeDeletionCount = rangeDeletionCount
-        self.rawBytes = rawBytes
     }
 
     public var description: String {
