@@ -11,7 +11,7 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps build release test check-dag demo bench bench-wal bench-memtable bench-sstable tsan clean
+.PHONY: help deps build release test check-dag demo bench bench-wal bench-memtable bench-sstable bench-compaction tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
 	@echo "make bench-memtable  memtable insert/get rates next to Dictionary"
 	@echo "make bench-sstable   table build/get/scan rates and file size per codec"
+	@echo "make bench-compaction  leveled shape, write amplification, memory of a 500 MB compaction"
 	@echo "make tsan       concurrency tests under the thread sanitizer (slow; not in CI)"
 	@echo "make clean      remove build outputs and scratch data"
 
@@ -60,7 +61,7 @@ demo: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding
 
 bench: release
-	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable sstable
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable sstable compaction
 
 bench-wal: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench wal
@@ -70,6 +71,9 @@ bench-memtable: release
 
 bench-sstable: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench sstable
+
+bench-compaction: release
+	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench compaction
 
 # The thread sanitizer cannot see inside the prebuilt Synchronization library, so STRATA_TSAN
 # swaps `Locked` to a pthread mutex it intercepts (see Modules/Encoding/Locked.swift).

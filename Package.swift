@@ -29,8 +29,11 @@ let package = Package(
         .library(name: "Memtable", targets: ["Memtable"]),
         .library(name: "SSTable", targets: ["SSTable"]),
         .library(name: "Manifest", targets: ["Manifest"]),
+        .library(name: "Compaction", targets: ["Compaction"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
     targets: [
         // MARK: C libraries (system modules, used only by Encoding)
         .systemLibrary(
@@ -62,10 +65,17 @@ let package = Package(
         .target(
             name: "Manifest", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable"],
             path: "Modules/Manifest", swiftSettings: strictSettings),
+        .target(
+            name: "Compaction",
+            dependencies: [
+                "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            path: "Modules/Compaction", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
-            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable"],
+            name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction"],
             path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
@@ -81,5 +91,7 @@ let package = Package(
             name: "SSTableTests", dependencies: ["SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

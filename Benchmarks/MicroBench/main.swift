@@ -4,7 +4,7 @@ import Glibc
 
 // strata-microbench: per-layer micro-benchmarks. Release builds only (`make bench`).
 //
-// Usage: strata-microbench [encoding] [wal] [memtable] [sstable] ...
+// Usage: strata-microbench [encoding] [wal] [memtable] [sstable] [compaction] ...
 
 let suites: [String: () throws -> Void] = [
     "encoding": EncodingBench.run,
@@ -13,6 +13,7 @@ let suites: [String: () throws -> Void] = [
     "memtable": MemtableBench.run,
     "sstable": SSTableBench.run,
     "sstable-get": SSTableBench.getOnly,
+    "compaction": CompactionBench.run,
 ]
 
 var requested = Array(CommandLine.arguments.dropFirst())

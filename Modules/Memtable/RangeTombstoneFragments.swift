@@ -66,8 +66,8 @@ public struct RangeTombstoneFragments: Sendable {
         fragments = result
     }
 
-    /// The sequence of the newest tombstone covering `userKey` that is visible at `snapshot`.
-    public func newestCovering(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber) -> UInt64? {
+    /// The fragment containing `userKey`, if any.
+    public func fragment(containing userKey: UnsafeRawBufferPointer) -> Fragment? {
         // The last fragment whose start is ≤ the key.
         var low = 0
         var high = fragments.count
@@ -79,7 +79,12 @@ public struct RangeTombstoneFragments: Sendable {
         guard low > 0 else { return nil }
         let fragment = fragments[low - 1]
         guard fragment.end.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) < 0 }) else { return nil }
-        return fragment.sequences.first { $0 <= snapshot.rawValue }
+        return fragment
+    }
+
+    /// The sequence of the newest tombstone covering `userKey` that is visible at `snapshot`.
+    public func newestCovering(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber) -> UInt64? {
+        fragment(containing: userKey)?.sequences.first { $0 <= snapshot.rawValue }
     }
 
     /// The sequence of the newest tombstone covering `userKey` visible at `snapshot`.

@@ -1,0 +1,123 @@
+import Encoding
+import Manifest
+import SSTable
+import Synchronization
+
+/// Per-level totals of all compactions run by a `Compactor`.
+public struct LevelCompactionStatistics: Sendable, Equatable {
+    /// Compactions whose output went to this level.
+    public var compactions: UInt64 = 0
+    /// Of which trivial moves.
+    public var trivialMoves: UInt64 = 0
+    /// Bytes read by those compactions.
+    public var bytesRead: UInt64 = 0
+    /// Bytes written into this level.
+    public var bytesWritten: UInt64 = 0
+    /// Entries read and written.
+    public var entriesIn: UInt64 = 0
+    /// Entries written.
+    public var entriesOut: UInt64 = 0
+    /// Versions and deletes dropped.
+    public var dropped: UInt64 = 0
+    /// Time spent.
+    public var durationNanoseconds: UInt64 = 0
+
+    /// Zeroed totals.
+    public init() {}
+
+    mutating func add(_ job: CompactionStatistics) {
+        compactions += 1
+        if job.trivialMove { trivialMoves += 1 }
+        bytesRead += job.bytesRead
+        bytesWritten += job.bytesWritten
+        entriesIn += job.entriesIn
+        entriesOut += job.entriesOut
+        dropped += job.droppedVersions + job.droppedDeletes
+        durationNanoseconds += job.durationNanoseconds
+    }
+}
+
+/// Runs compactions against a version set: pick, run, log the edit, release reservations,
+/// collect garbage. One compaction runs at a time (a second caller waits), so manual and
+/// background compactions never pick the same files.
+///
+/// Thread safety: every method may be called from any thread.
+public final class Compactor: Sendable {
+    /// The version set compactions are installed into.
+    public let versionSet: VersionSet
+    /// Where input tables are opened.
+    public let tableCache: TableCache
+    /// What to compact.
+    public let strategy: any CompactionStrategy
+    /// How output tables are built.
+    public let builderOptions: TableBuilderOptions
+
+    private let running = Locked<[LevelCompactionStatistics]>(Array(repeating: LevelCompactionStatistics(), count: Version.levelCount))
+
+    /// Creates a compactor.
+    public init(versionSet: VersionSet, tableCache: TableCache, strategy: any CompactionStrategy, builderOptions: TableBuilderOptions) {
+        self.versionSet = versionSet
+        self.tableCache = tableCache
+        self.strategy = strategy
+        self.builderOptions = builderOptions
+    }
+
+    /// Runs the most urgent compaction, if any is needed.
+    ///
+    /// - Parameter snapshots: the live snapshot sequences (versions they see are kept).
+    /// - Returns: what the compaction did, or `nil` when none was needed.
+    /// - Throws: what the job or the manifest write throws; nothing is installed then.
+    @discardableResult
+    public func compactOnce(snapshots: [SequenceNumber]) throws -> CompactionStatistics? {
+        try running.withLock { totals in
+            let version = versionSet.currentVersion
+            guard let compaction = strategy.pickCompaction(version: version) else { return nil }
+            return try run(compaction, version: version, snapshots: snapshots, totals: &totals)
+        }
+    }
+
+    /// Compacts `[start, end]` (`nil`: unbounded) level by level until it is all in the deepest
+    /// level holding data in that range.
+    ///
+    /// - Returns: the compactions run, in order.
+    @discardableResult
+    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: [SequenceNumber]) throws -> [CompactionStatistics] {
+        try running.withLock { totals in
+            var done: [CompactionStatistics] = []
+            let deepest = versionSet.currentVersion.levels.lastIndex { !$0.isEmpty } ?? 0
+            for level in 0...deepest {
+                let version = versionSet.currentVersion
+                // Move each level's data down; the deepest level is rewritten in place to drop
+                // what no snapshot needs.
+                guard var compaction = strategy.compaction(level: level, start: start, end: end, version: version) else { continue }
+                if level == deepest && level < Version.levelCount - 1 {
+                    compaction.outputLevel = level
+                    compaction.outputLevelInputs = []
+                    compaction.grandparents = []
+                }
+                done.append(try run(compaction, version: version, snapshots: snapshots, totals: &totals))
+            }
+            return done
+        }
+    }
+
+    /// Per-level totals so far.
+    public var levelStatistics: [LevelCompactionStatistics] { running.withLock { $0 } }
+
+    private func run(_ compaction: Compaction, version: Version, snapshots: [SequenceNumber], totals: inout [LevelCompactionStatistics]) throws -> CompactionStatistics {
+        let job = CompactionJob(
+            compaction: compaction, version: version, snapshots: snapshots, versionSet: versionSet,
+            tableCache: tableCache, builderOptions: builderOptions, options: strategy.options)
+        let result = try job.run()
+        let outputNumbers = result.statistics.trivialMove ? [] : result.outputs.map(\.fileNumber)
+        // If logging fails, the edit may still have reached the disk (a failed sync proves nothing
+        // either way), so the outputs stay reserved — never deleted — until the next open, which
+        // collects them once the manifest says for sure whether they are live.
+        try versionSet.logAndApply(result.edit)
+        for number in outputNumbers { versionSet.references.unreserve(number) }
+        totals[compaction.outputLevel].add(result.statistics)
+        let garbage = try versionSet.collectGarbage()
+        for table in garbage.tables { tableCache.evict(table) }
+        return result.statistics
+    }
+}
