@@ -30,9 +30,12 @@ let package = Package(
         .library(name: "SSTable", targets: ["SSTable"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "Compaction", targets: ["Compaction"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Strata", targets: ["Strata"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: C libraries (system modules, used only by Encoding)
@@ -72,6 +75,15 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Modules/Compaction", swiftSettings: strictSettings),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Modules/Engine", swiftSettings: strictSettings),
+        // The umbrella product: `import Strata` gives the Engine API.
+        .target(name: "Strata", dependencies: ["Engine"], path: "Modules/Strata", swiftSettings: strictSettings),
 
         // MARK: Benchmarks
         .executableTarget(
@@ -93,5 +105,7 @@ let package = Package(
             name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "EngineTests", dependencies: ["Strata", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -64,41 +64,59 @@ public final class Compactor: Sendable {
 
     /// Runs the most urgent compaction, if any is needed.
     ///
-    /// - Parameter snapshots: the live snapshot sequences (versions they see are kept).
+    /// - Parameter snapshots: returns the live snapshot sequences (versions they see are kept).
+    ///   It is called after the inputs are picked, under the compactor's lock: a snapshot taken
+    ///   later reads at a sequence at or above every input, so it cannot need a dropped version.
+    ///   (A list computed before waiting for the lock could miss a snapshot and let a compaction
+    ///   that starts later drop a version it needs.)
     /// - Returns: what the compaction did, or `nil` when none was needed.
     /// - Throws: what the job or the manifest write throws; nothing is installed then.
     @discardableResult
-    public func compactOnce(snapshots: [SequenceNumber]) throws -> CompactionStatistics? {
+    public func compactOnce(snapshots: () -> [SequenceNumber]) throws -> CompactionStatistics? {
         try running.withLock { totals in
             let version = versionSet.currentVersion
             guard let compaction = strategy.pickCompaction(version: version) else { return nil }
-            return try run(compaction, version: version, snapshots: snapshots, totals: &totals)
+            return try run(compaction, version: version, snapshots: snapshots(), totals: &totals)
         }
+    }
+
+    /// Runs the most urgent compaction keeping versions visible to `snapshots` (a fixed list: use
+    /// only when no snapshot can be taken concurrently).
+    @discardableResult
+    public func compactOnce(snapshots: [SequenceNumber]) throws -> CompactionStatistics? {
+        try compactOnce { snapshots }
     }
 
     /// Compacts `[start, end]` (`nil`: unbounded) level by level until it is all in the deepest
     /// level holding data in that range.
     ///
+    /// - Parameter snapshots: as for `compactOnce`, called for each step after its inputs are picked.
     /// - Returns: the compactions run, in order.
     @discardableResult
-    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: [SequenceNumber]) throws -> [CompactionStatistics] {
+    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: () -> [SequenceNumber]) throws -> [CompactionStatistics] {
         try running.withLock { totals in
             var done: [CompactionStatistics] = []
             let deepest = versionSet.currentVersion.levels.lastIndex { !$0.isEmpty } ?? 0
             for level in 0...deepest {
                 let version = versionSet.currentVersion
-                // Move each level's data down; the deepest level is rewritten in place to drop
-                // what no snapshot needs.
+                // Move each level's data down (level 0 always into level 1); the deepest level
+                // holding data is rewritten in place to drop what no snapshot needs.
                 guard var compaction = strategy.compaction(level: level, start: start, end: end, version: version) else { continue }
-                if level == deepest && level < Version.levelCount - 1 {
+                if level == deepest && level > 0 && level < Version.levelCount - 1 {
                     compaction.outputLevel = level
                     compaction.outputLevelInputs = []
                     compaction.grandparents = []
                 }
-                done.append(try run(compaction, version: version, snapshots: snapshots, totals: &totals))
+                done.append(try run(compaction, version: version, snapshots: snapshots(), totals: &totals))
             }
             return done
         }
+    }
+
+    /// Compacts a range keeping versions visible to a fixed list of `snapshots`.
+    @discardableResult
+    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: [SequenceNumber]) throws -> [CompactionStatistics] {
+        try compactRange(start: start, end: end) { snapshots }
     }
 
     /// Per-level totals so far.

@@ -111,8 +111,14 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
             rebuild(forward: false)
             return
         }
+        // Take the top's entry out *before* moving it: its key pointer reads the source's key
+        // buffer, which the move overwrites, and finding the maximum of a min-max heap compares
+        // entries (finding the minimum does not: it is always the root, so `next()` may move
+        // first and then `replaceMin`).
+        heap.removeMax()
         try sources[top].prev()
-        replaceTop(top)
+        if sources[top].isValid { heap.insert(Entry(source: top, key: sources[top].key)) }
+        current = heap.max?.source
     }
 
     // MARK: - Internal
@@ -134,22 +140,14 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
         current = forward ? heap.min?.source : heap.max?.source
     }
 
-    /// The current source moved: put its new entry back in the heap (or drop it when exhausted).
+    /// The current source moved forward: put its new entry back at the root (or drop it when
+    /// exhausted). The root is the minimum by position, so the stale entry is never compared.
     private mutating func replaceTop(_ top: Int) {
-        if forward {
-            if sources[top].isValid {
-                heap.replaceMin(with: Entry(source: top, key: sources[top].key))
-            } else {
-                heap.removeMin()
-            }
-            current = heap.min?.source
+        if sources[top].isValid {
+            heap.replaceMin(with: Entry(source: top, key: sources[top].key))
         } else {
-            if sources[top].isValid {
-                heap.replaceMax(with: Entry(source: top, key: sources[top].key))
-            } else {
-                heap.removeMax()
-            }
-            current = heap.max?.source
+            heap.removeMin()
         }
+        current = heap.min?.source
     }
 }

@@ -51,6 +51,20 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
         return true
     }
 
+    /// Whether the file's largest key is a range-tombstone sentinel `(end, 2⁵⁶−1, rangeDelete)`:
+    /// the file then covers user keys up to `end` exclusive, and the next file of its level may
+    /// start with real entries of `end`.
+    public var largestIsTombstoneSentinel: Bool {
+        table.largest.withUnsafeBytes { InternalKey.trailer(of: $0) } == InternalKey.packTrailer(.max, .rangeDelete)
+    }
+
+    /// Whether every key of the file sorts before user key `userKey` (so a read of `userKey`
+    /// need not open it).
+    public func endsBefore(_ userKey: UnsafeRawBufferPointer) -> Bool {
+        let order = table.largest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) }
+        return order < 0 || (order == 0 && largestIsTombstoneSentinel)
+    }
+
     private func compareUserKey(of internalKey: [UInt8], with userKey: [UInt8]) -> Int {
         internalKey.withUnsafeBytes { key in
             userKey.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: key), $0) }

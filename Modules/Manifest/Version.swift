@@ -99,15 +99,15 @@ public final class Version: Sendable, CustomStringConvertible {
         levels[level].filter { $0.overlaps(smallestUserKey: low, largestUserKey: high) }
     }
 
-    /// The index of the first table of level ≥ 1 whose largest user key is ≥ `userKey`.
+    /// The index of the first table of level ≥ 1 that may hold `userKey`: the first whose range
+    /// ends at or after it. A range ending in a tombstone sentinel excludes its own user key.
     public func firstFileIndex(level: Int, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
         let files = levels[level]
         var low = 0
         var high = files.count
         while low < high {
             let middle = (low + high) / 2
-            let order = files[middle].largest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) }
-            if order < 0 { low = middle + 1 } else { high = middle }
+            if files[middle].endsBefore(userKey) { low = middle + 1 } else { high = middle }
         }
         return low
     }
@@ -126,7 +126,7 @@ public final class Version: Sendable, CustomStringConvertible {
 
     private func covers(_ file: FileMetadata, _ userKey: UnsafeRawBufferPointer) -> Bool {
         file.smallest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) <= 0 }
-            && file.largest.withUnsafeBytes { BytewiseComparator.compare(userKey, InternalKey.userKey(of: $0)) <= 0 }
+            && !file.endsBefore(userKey)
     }
 
     /// One line per level with file counts and sizes.

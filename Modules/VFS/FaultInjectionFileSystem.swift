@@ -89,6 +89,15 @@ public final class FaultInjectionFileSystem: FileSystem {
         state.withLock { $0.faults.append(fault) }
     }
 
+    /// Makes every operation fail from now on with `errno` — the process using this file system
+    /// has "died" (crash tests fence off a dead database object this way before reopening the
+    /// same files through a fresh wrapper).
+    public func failAllOperations(errno: Int32 = EIO) {
+        state.withLock { state in
+            state.faults = Operation.allCases.map { Fault($0, errno: errno, persistent: true) }
+        }
+    }
+
     /// Disarms every fault and removes the capacity limit.
     public func clearFaults() {
         state.withLock { state in

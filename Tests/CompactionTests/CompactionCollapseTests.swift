@@ -5,6 +5,7 @@ import Manifest
 import Memtable
 import SSTable
 import VFS
+import Encoding
 
 @Suite struct CompactionCollapseTests {
     /// Random histories spread over L1 (oldest) and three L0 files, random snapshots: after each
@@ -127,5 +128,53 @@ import VFS
         // The delete at 4 lies above the snapshot, so it is not in stripe 0 and stays (as in
         // RocksDB: only deletes every snapshot can see are dropped).
         #expect(points.map(\.userKey) == [key(1), key(2)])
+    }
+}
+
+/// A strategy that runs `onPick` while picking, standing in for a snapshot taken concurrently
+/// by another thread while a compaction is getting started.
+struct SnapshotDuringPick: CompactionStrategy {
+    let inner: LeveledCompactionPicker
+    let onPick: @Sendable () -> Void
+    var options: CompactionOptions { inner.options }
+    func pickCompaction(version: Version) -> Compaction? {
+        onPick()
+        return inner.pickCompaction(version: version)
+    }
+    func compaction(level: Int, start: [UInt8]?, end: [UInt8]?, version: Version) -> Compaction? {
+        onPick()
+        return inner.compaction(level: level, start: start, end: end, version: version)
+    }
+    func scores(version: Version) -> [Double] { inner.scores(version: version) }
+}
+
+@Suite struct CompactionSnapshotTimingTests {
+    @Test func aSnapshotRegisteredWhileTheCompactionStartsIsHonoured() throws {
+        let tree = try TestTree()
+        // put@1, delete@2, put@3 of one key, each in its own L0 file.
+        for (sequence, kind) in [(UInt64(1), ValueKind.put), (2, .delete), (3, .put)] {
+            let memtable = try Memtable(capacity: 1 << 20)
+            if kind == .put {
+                try memtable.put(key(7), Array("v\(sequence)".utf8), sequence: SequenceNumber(rawValue: sequence))
+            } else {
+                try memtable.delete(key(7), sequence: SequenceNumber(rawValue: sequence))
+            }
+            try tree.addTable(memtable, level: 0)
+        }
+        // A snapshot at 1 is live from the start; one at 2 arrives while the compaction starts.
+        // With a stale list [1], the delete at 2 would share a stripe with the put at 3 and be
+        // dropped, and a read at 2 would wrongly see the put at 1.
+        let live = Locked<[SequenceNumber]>([SequenceNumber(rawValue: 1)])
+        var options = CompactionOptions()
+        options.level0CompactionTrigger = 2
+        let strategy = SnapshotDuringPick(inner: LeveledCompactionPicker(options: options)) {
+            live.withLock { $0 = [SequenceNumber(rawValue: 1), SequenceNumber(rawValue: 2)] }  // someone snapshots at 2
+        }
+        let compactor = Compactor(versionSet: tree.versionSet, tableCache: tree.tableCache, strategy: strategy, builderOptions: tree.builderOptions)
+        // The list is asked for after the pick, so it includes the snapshot taken meanwhile.
+        try #require(try compactor.compactOnce(snapshots: { live.withLock { $0 } }) != nil)
+        #expect(try tree.read([key(7)], at: SequenceNumber(rawValue: 2)) == [nil])  // the delete survived
+        #expect(try tree.read([key(7)], at: SequenceNumber(rawValue: 1)) == [Array("v1".utf8)])
+        #expect(try tree.read([key(7)], at: .max) == [Array("v3".utf8)])
     }
 }

@@ -225,3 +225,22 @@ import VFS
         #expect(reason.contains("file name says 50"))
     }
 }
+
+@Suite struct VersionLookupTests {
+    @Test func aTombstoneSentinelDoesNotClaimTheNextFilesFirstKey() throws {
+        // F1 ends in a range tombstone piece [m, k): its largest key is the sentinel
+        // (k, 2^56-1, rangeDelete). F2 starts with real entries of k. A read of k must go to F2.
+        let sentinel = InternalKey(userKey: Array("k".utf8), sequence: .max, kind: .rangeDelete).encoded
+        var first = fileMetadata(1, level: 1, "a", "c")
+        first.largest = sentinel
+        let second = fileMetadata(2, level: 1, "k", "z")
+        var edit = VersionEdit()
+        edit.add(first)
+        edit.add(second)
+        let version = try Version().applying(edit)
+        #expect(first.largestIsTombstoneSentinel && !second.largestIsTombstoneSentinel)
+        #expect(Array("k".utf8).withUnsafeBytes { version.candidates(for: $0).map(\.fileNumber) } == [2])
+        #expect(Array("j".utf8).withUnsafeBytes { version.candidates(for: $0).map(\.fileNumber) } == [1])
+        #expect(Array("b".utf8).withUnsafeBytes { version.candidates(for: $0).map(\.fileNumber) } == [1])
+    }
+}

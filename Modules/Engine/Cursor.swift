@@ -1,0 +1,263 @@
+import Compaction
+import Encoding
+import Manifest
+import Memtable
+
+/// A position in the database's keys, as of one snapshot, moving in either direction.
+///
+/// ```swift
+/// let cursor = try db.cursor(ReadOptions(lowerBound: a, upperBound: b))
+/// try cursor.seekToFirst()
+/// while cursor.isValid {
+///     use(cursor.key, cursor.value)
+///     try cursor.next()
+/// }
+/// ```
+///
+/// The cursor merges every layer (memtables and tables), shows each key's newest version visible
+/// at its snapshot, and hides deleted keys and keys covered by range deletes. It holds its read
+/// view for its whole life: the data it sees never changes, and the files it reads are not
+/// deleted while it exists.
+///
+/// Thread safety: not thread-safe; use a cursor from one thread at a time.
+public final class Cursor {
+    let database: Database
+    let view: ReadView
+    /// Inclusive lower bound on keys.
+    public let lowerBound: [UInt8]?
+    /// Exclusive upper bound on keys.
+    public let upperBound: [UInt8]?
+    private var merged: MergingIterator<ReadSource>
+    private let tombstones: RangeTombstoneFragments
+    private let sequence: UInt64
+    private var forward = true
+    private var valid = false
+    /// In reverse mode the current entry is copied here (the merge has moved past it).
+    private var savedKey: [UInt8] = []
+    private var savedValue: [UInt8] = []
+
+    init(database: Database, options: ReadOptions) throws {
+        if let lower = options.lowerBound, let upper = options.upperBound, BytewiseComparator.compare(lower, upper) > 0 {
+            throw StrataError.invalidArgument("cursor lower bound sorts after its upper bound")
+        }
+        self.database = database
+        self.view = database.readView(at: options.snapshot?.sequence)
+        self.sequence = view.sequence.rawValue
+        self.lowerBound = options.lowerBound
+        self.upperBound = options.upperBound
+        let low = options.lowerBound
+        let high = options.upperBound
+        var sources: [ReadSource] = [MemtableReadSource(view.active.makeIterator())]
+        var tombstones: [RangeTombstone] = []
+        func collect(_ iterator: MemtableIterator) throws {
+            var iterator = iterator
+            iterator.seekToFirst()
+            while iterator.isValid {
+                tombstones.append(try RangeTombstone(internalKey: iterator.key, end: iterator.value))
+                iterator.next()
+            }
+        }
+        try collect(view.active.makeRangeTombstoneIterator())
+        for frozen in view.frozen {
+            sources.append(MemtableReadSource(frozen.makeIterator()))
+            try collect(frozen.makeRangeTombstoneIterator())
+        }
+        // `high` is exclusive, but overlapping by the inclusive user key is harmless here.
+        for (level, files) in view.version.levels.enumerated() {
+            let relevant = files.filter { $0.overlaps(smallestUserKey: low, largestUserKey: high) }
+            guard !relevant.isEmpty else { continue }
+            if level == 0 {
+                for file in relevant {
+                    sources.append(LevelReadSource(LevelIterator(files: [file], tableCache: database.tableCache, lowerBound: low, upperBound: high)))
+                }
+            } else {
+                sources.append(LevelReadSource(LevelIterator(files: relevant, tableCache: database.tableCache, lowerBound: low, upperBound: high)))
+            }
+            for file in relevant where file.rangeDeletionCount > 0 {
+                tombstones += try database.tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize).rangeTombstones
+            }
+        }
+        self.tombstones = RangeTombstoneFragments(tombstones)
+        self.merged = MergingIterator(sources)
+    }
+
+    /// `true` when the cursor is on an entry.
+    public var isValid: Bool { valid }
+
+    /// The current key (a copy).
+    ///
+    /// - Precondition: `isValid`.
+    public var key: [UInt8] {
+        precondition(valid, "cursor is not on an entry")
+        return forward ? Array(InternalKey.userKey(of: merged.key)) : savedKey
+    }
+
+    /// The current value (a copy).
+    ///
+    /// - Precondition: `isValid`.
+    public var value: [UInt8] {
+        precondition(valid, "cursor is not on an entry")
+        return forward ? Array(merged.value) : savedValue
+    }
+
+    /// Calls `body` with the current key and value without copying them; the buffers are valid
+    /// only during the call.
+    ///
+    /// - Precondition: `isValid`.
+    public func withCurrent<Result>(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        precondition(valid, "cursor is not on an entry")
+        if forward { return try body(InternalKey.userKey(of: merged.key), merged.value) }
+        return try savedKey.withUnsafeBytes { key in try savedValue.withUnsafeBytes { try body(key, $0) } }
+    }
+
+    /// Moves to the first key (at or after the lower bound).
+    public func seekToFirst() throws {
+        forward = true
+        if let lowerBound {
+            try InternalKey.seekKey(lowerBound, at: .max).withUnsafeBytes { try merged.seek(to: $0) }
+        } else {
+            try merged.seekToFirst()
+        }
+        try findNextVisible(skipping: nil)
+    }
+
+    /// Moves to the last key (before the upper bound).
+    public func seekToLast() throws {
+        forward = false
+        if let upperBound {
+            // The last entry ≤ (upper, newest) is the last one with a smaller user key.
+            try InternalKey.seekKey(upperBound, at: .max).withUnsafeBytes { try merged.seekForPrev(to: $0) }
+            if merged.isValid && upperBound.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: merged.key), $0) }) >= 0 {
+                try merged.prev()
+            }
+        } else {
+            try merged.seekToLast()
+        }
+        try findPreviousVisible()
+    }
+
+    /// Moves to the first key ≥ `target` (and within the bounds).
+    public func seek(to target: [UInt8]) throws {
+        forward = true
+        var start = target
+        if let lowerBound, BytewiseComparator.compare(target, lowerBound) < 0 { start = lowerBound }
+        try InternalKey.seekKey(start, at: SequenceNumber(rawValue: sequence)).withUnsafeBytes { try merged.seek(to: $0) }
+        try findNextVisible(skipping: nil)
+    }
+
+    /// Moves to the last key ≤ `target` (and within the bounds).
+    public func seekForPrev(to target: [UInt8]) throws {
+        forward = false
+        if let upperBound, BytewiseComparator.compare(target, upperBound) >= 0 {
+            try seekToLast()
+            return
+        }
+        // (target, 0, 0) is the largest internal key of `target`: everything ≤ it is ≤ target.
+        var last = target
+        withUnsafeBytes(of: UInt64(0).littleEndian) { last.append(contentsOf: $0) }
+        try last.withUnsafeBytes { try merged.seekForPrev(to: $0) }
+        try findPreviousVisible()
+    }
+
+    /// Moves to the next key.
+    ///
+    /// - Precondition: `isValid`.
+    public func next() throws {
+        precondition(valid, "next() on an invalid cursor")
+        if !forward {
+            // Reposition the merge just after every version of the current key.
+            forward = true
+            let successor = savedKey + [0]
+            try InternalKey.seekKey(successor, at: .max).withUnsafeBytes { try merged.seek(to: $0) }
+            try findNextVisible(skipping: nil)
+            return
+        }
+        let current = Array(InternalKey.userKey(of: merged.key))
+        try merged.next()
+        try findNextVisible(skipping: current)
+    }
+
+    /// Moves to the previous key.
+    ///
+    /// - Precondition: `isValid`.
+    public func prev() throws {
+        precondition(valid, "prev() on an invalid cursor")
+        if forward {
+            // Reposition the merge on the last entry before every version of the current key.
+            forward = false
+            let current = Array(InternalKey.userKey(of: merged.key))
+            try InternalKey.seekKey(current, at: .max).withUnsafeBytes { try merged.seek(to: $0) }
+            if merged.isValid { try merged.prev() } else { try merged.seekToLast() }
+        }
+        try findPreviousVisible()
+    }
+
+    // MARK: - Visibility
+
+    /// Moves forward to the first entry that is a user-visible key: the newest version at the
+    /// snapshot is a put not covered by a newer range delete. Entries of `skipping` are passed.
+    private func findNextVisible(skipping: [UInt8]?) throws {
+        var skip = skipping
+        while merged.isValid {
+            let key = merged.key
+            let user = InternalKey.userKey(of: key)
+            if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(user, $0) }) >= 0 { break }
+            let trailer = InternalKey.trailer(of: key)
+            let sequence = trailer >> 8
+            if sequence > self.sequence {
+                try merged.next()
+                continue
+            }
+            if let skipped = skip, skipped.withUnsafeBytes({ BytewiseComparator.compare(user, $0) }) == 0 {
+                try merged.next()
+                continue
+            }
+            // The newest visible version of `user`.
+            if UInt8(truncatingIfNeeded: trailer) == ValueKind.put.rawValue && !isCovered(user, above: sequence) {
+                valid = true
+                return
+            }
+            skip = Array(user)
+            try merged.next()
+        }
+        valid = false
+    }
+
+    /// Moves backward to the previous user-visible key, copying it (the merge moves past it).
+    private func findPreviousVisible() throws {
+        while merged.isValid {
+            let current = Array(InternalKey.userKey(of: merged.key))
+            if let lowerBound, BytewiseComparator.compare(current, lowerBound) < 0 { break }
+            // Walk every version of `current` backward (oldest first); the last one visible at
+            // the snapshot is its newest visible version.
+            var newest: (sequence: UInt64, isPut: Bool)? = nil
+            var newestValue: [UInt8] = []
+            while merged.isValid {
+                let key = merged.key
+                if current.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: key), $0) }) != 0 { break }
+                let trailer = InternalKey.trailer(of: key)
+                if trailer >> 8 <= sequence {
+                    let isPut = UInt8(truncatingIfNeeded: trailer) == ValueKind.put.rawValue
+                    newest = (trailer >> 8, isPut)
+                    newestValue = isPut ? Array(merged.value) : []
+                }
+                try merged.prev()
+            }
+            if let newest, newest.isPut, !current.withUnsafeBytes({ isCovered($0, above: newest.sequence) }) {
+                savedKey = current
+                savedValue = newestValue
+                valid = true
+                return
+            }
+        }
+        valid = false
+    }
+
+    /// Whether a range delete visible at the snapshot and newer than `sequence` covers `user`.
+    private func isCovered(_ user: UnsafeRawBufferPointer, above sequence: UInt64) -> Bool {
+        guard !tombstones.isEmpty, let covering = tombstones.newestCovering(user, at: SequenceNumber(rawValue: self.sequence)) else {
+            return false
+        }
+        return covering > sequence
+    }
+}

@@ -1,0 +1,150 @@
+import Compaction
+import Encoding
+import Logging
+import Manifest
+import Memtable
+import SSTable
+
+// See Docs/ARCHITECTURE.md ("Background work").
+
+extension Database {
+    /// Starts one flush thread and one compaction thread.
+    func startBackgroundWork() {
+        let flusher = Threads.start { [weak self] in self?.flushLoop() }
+        let compacter = Threads.start { [weak self] in self?.compactionLoop() }
+        background.withLock { $0 = [flusher, compacter] }
+        requestCompaction()
+    }
+
+    /// Stops the background threads after their current job and waits for them.
+    func stopBackgroundWork() {
+        state.withLock { $0.shutdown = true }
+        state.broadcast()
+        let threads = background.withLock { threads -> [Threads.Handle] in
+            defer { threads = [] }
+            return threads
+        }
+        for thread in threads { thread.join() }
+    }
+
+    /// Asks the compaction thread to look for work.
+    func requestCompaction() {
+        state.withLock { $0.compactionRequested = true }
+        state.broadcast()
+    }
+
+    private func flushLoop() {
+        while true {
+            let proceed = state.wait(until: { ($0.frozen.isEmpty == false && $0.backgroundError == nil) || $0.shutdown }) { state -> Bool in
+                guard !state.shutdown else { return false }
+                state.flushing = true
+                return true
+            }
+            guard proceed else { return }
+            do {
+                while state.withLock({ !$0.shutdown }), try flushOldest() {}
+            } catch {
+                setBackgroundError(error, during: "flushing a memtable")
+            }
+            state.withLock { $0.flushing = false }
+            state.broadcast()
+        }
+    }
+
+    private func compactionLoop() {
+        while true {
+            let proceed = state.wait(
+                until: { ($0.compactionRequested && $0.backgroundError == nil) || $0.shutdown }, timeoutNanoseconds: 1_000_000_000
+            ) { state -> Bool in
+                guard !state.shutdown else { return false }
+                state.compactionRequested = false
+                state.compacting = true
+                return true
+            }
+            guard proceed else { return }
+            do {
+                while state.withLock({ !$0.shutdown && $0.backgroundError == nil }) {
+                    guard let statistics = try compactor.compactOnce(snapshots: { snapshots.sequences }) else { break }
+                    logCompaction(statistics)
+                    state.broadcast()  // writers waiting on level 0
+                }
+            } catch {
+                setBackgroundError(error, during: "compaction")
+            }
+            state.withLock { $0.compacting = false }
+            state.broadcast()
+        }
+    }
+
+    /// Flushes every frozen memtable on the calling thread (inline mode).
+    func runPendingFlushes() throws {
+        do {
+            while try flushOldest() {}
+        } catch {
+            setBackgroundError(error, during: "flushing a memtable")
+            throw error
+        }
+    }
+
+    /// Runs compactions until none is needed, on the calling thread (inline mode).
+    func runPendingCompactions() throws {
+        do {
+            while let statistics = try compactor.compactOnce(snapshots: { snapshots.sequences }) { logCompaction(statistics) }
+        } catch {
+            setBackgroundError(error, during: "compaction")
+            throw error
+        }
+    }
+
+    /// Writes the oldest frozen memtable to a level-0 table, logs the edit (with the log number
+    /// of the oldest segment still needed and the last sequence flushed), then releases the
+    /// memtable and lets the WAL segments it needed go.
+    ///
+    /// - Returns: `false` when there was nothing to flush.
+    func flushOldest() throws -> Bool {
+        guard let frozen = state.withLock({ $0.frozen.last }) else { return false }
+        let started = WallClock.monotonicNanoseconds()
+        var edit = VersionEdit()
+        var reserved: UInt64? = nil
+        var table: TableMetadata? = nil
+        if frozen.entryCount + frozen.rangeTombstoneCount > 0 {
+            let number = versionSet.newFileNumber(reserve: true)
+            reserved = number
+            table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: options.tableBuilderOptions)
+            edit.add(FileMetadata(table!, level: 0))
+        }
+        // The oldest WAL segment any remaining memtable still needs.
+        edit.logNumber = state.withLock { state in
+            (state.frozen.dropLast().map(\.walSegments.lowerBound) + [state.active.walSegments.lowerBound]).min()!
+        }
+        edit.lastSequence = frozen.maxSequence
+        // On failure the table stays reserved: the edit may have reached the disk anyway.
+        try versionSet.logAndApply(edit)
+        if let reserved { versionSet.references.unreserve(reserved) }
+        state.withLock { state in
+            if let last = state.frozen.last, last === frozen { state.frozen.removeLast() }
+            publishMemtables(state)
+        }
+        state.broadcast()
+        counters.flushes.add(1, ordering: .relaxed)
+        if let table { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
+        let garbage = try versionSet.collectGarbage()
+        for number in garbage.tables { tableCache.evict(number) }
+        logger.info("flushed memtable", metadata: [
+            "entries": "\(frozen.entryCount)", "table": "\(table.map { "#\($0.fileNumber) \($0.fileSize) bytes" } ?? "none")",
+            "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)", "walSegmentsDeleted": "\(garbage.walSegments.count)",
+        ])
+        requestCompaction()
+        return true
+    }
+
+    func logCompaction(_ statistics: CompactionStatistics) {
+        logger.info("compaction", metadata: [
+            "levels": "L\(statistics.level)→L\(statistics.outputLevel)", "trivialMove": "\(statistics.trivialMove)",
+            "inputs": "\(statistics.inputFiles)", "outputs": "\(statistics.outputFiles)",
+            "bytesRead": "\(statistics.bytesRead)", "bytesWritten": "\(statistics.bytesWritten)",
+            "dropped": "\(statistics.droppedVersions + statistics.droppedDeletes)",
+            "milliseconds": "\(statistics.durationNanoseconds / 1_000_000)",
+        ])
+    }
+}

@@ -1,0 +1,50 @@
+import Encoding
+import Manifest
+import Memtable
+
+// See Docs/ARCHITECTURE.md ("Read path").
+
+/// Everything one read looks at, taken in an order that makes it consistent: the sequence number
+/// first, then the memtables, then the table version. Any write at or below the sequence was in
+/// a memtable before the sequence was published, and a memtable leaves the set only after its
+/// table is in the version — so the view holds every such write.
+struct ReadView {
+    let sequence: SequenceNumber
+    let active: Memtable
+    let frozen: [FrozenMemtable]
+    let version: Version
+}
+
+extension Database {
+    /// Takes a read view at `snapshot` (the latest sequence when `nil`).
+    func readView(at snapshot: SequenceNumber?) -> ReadView {
+        let sequence = snapshot ?? SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring))
+        let set = memtables.withLock { $0 }
+        return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
+    }
+
+    /// Point lookup: active memtable → frozen memtables (newest first) → level 0 (newest first)
+    /// → one table per deeper level. The first layer that knows the key (a value, a delete or a
+    /// covering range tombstone) decides.
+    func get(_ key: [UInt8], sequence: SequenceNumber?) throws -> [UInt8]? {
+        try checkOpen()
+        guard !key.isEmpty else { throw StrataError.invalidArgument("empty key") }
+        guard key.count <= options.maxKeySize else {
+            throw StrataError.invalidArgument("key of \(key.count) bytes exceeds maxKeySize \(options.maxKeySize)")
+        }
+        counters.gets.add(1, ordering: .relaxed)
+        let view = readView(at: sequence)
+        let result: LookupResult = try key.withUnsafeBytes { key in
+            let fromActive = view.active.get(key, at: view.sequence)
+            if fromActive != .notFound { return fromActive }
+            for frozen in view.frozen {
+                let result = frozen.get(key, at: view.sequence)
+                if result != .notFound { return result }
+            }
+            return try view.version.get(key, at: view.sequence, tableCache: tableCache)
+        }
+        guard case .value(let value) = result else { return nil }
+        counters.getHits.add(1, ordering: .relaxed)
+        return value
+    }
+}

@@ -1,0 +1,180 @@
+import Compaction
+import Encoding
+import Logging
+import Manifest
+import Memtable
+import SSTable
+import VFS
+import WAL
+
+// See Docs/ARCHITECTURE.md ("Recovery").
+
+extension Database {
+    /// Opens or creates the database and recovers it (see `Database.open`).
+    convenience init(path: String, options: Options) throws {
+        let fileSystem = options.fileSystem
+        let started = WallClock.monotonicNanoseconds()
+        let versionSet = try Database.openVersionSet(path: path, options: options)
+        do {
+            try self.init(path: path, options: options, versionSet: versionSet)
+        } catch {
+            try? versionSet.close()
+            throw error
+        }
+        do {
+            try recover()
+        } catch {
+            stopBackgroundWork()
+            try? wal.withLock { try $0?.close() }
+            try? versionSet.close()
+            closed.store(true, ordering: .releasing)
+            throw error
+        }
+        if options.backgroundWork { startBackgroundWork() }
+        let version = versionSet.currentVersion
+        logger.info("opened database", metadata: [
+            "path": "\(path)", "id": "\(versionSet.databaseID)", "lastSequence": "\(lastSequence.load(ordering: .relaxed))",
+            "tables": "\(version.allFileNumbers.count)", "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)",
+        ])
+        _ = fileSystem
+    }
+
+    /// Checks the directory and opens (or creates) the version set, taking the lock.
+    static func openVersionSet(path: String, options: Options) throws -> VersionSet {
+        let fileSystem = options.fileSystem
+        var manifestOptions = ManifestOptions()
+        manifestOptions.maxManifestSize = options.maxManifestSize
+        if fileSystem.exists(path) && !fileSystem.isDirectory(path) {
+            throw StrataError.invalidArgument("\(path) exists and is not a directory")
+        }
+        if VersionSet.exists(directory: path, fileSystem: fileSystem) {
+            guard !options.errorIfExists else { throw StrataError.invalidArgument("a database already exists in \(path)") }
+            return try VersionSet.open(directory: path, fileSystem: fileSystem, options: manifestOptions)
+        }
+        guard options.createIfMissing else {
+            throw StrataError.invalidArgument("\(path) holds no database (no CURRENT file) and createIfMissing is off")
+        }
+        if fileSystem.isDirectory(path) {
+            // Only create a database in an empty directory (or one holding just a stale lock):
+            // pointing Strata at the wrong directory must not scatter files among someone's data.
+            let foreign = try fileSystem.listDirectory(path).filter { $0 != DatabaseFiles.lock }
+            guard foreign.isEmpty else {
+                throw StrataError.invalidArgument("\(path) is not a Strata database and not empty (holds \(foreign.sorted().prefix(3).joined(separator: ", ")))")
+            }
+        }
+        return try VersionSet.create(directory: path, fileSystem: fileSystem, options: manifestOptions)
+    }
+
+    private convenience init(path: String, options: Options, versionSet: VersionSet) throws {
+        try self.init(
+            path: path, options: options, versionSet: versionSet,
+            firstMemtable: try Memtable(capacity: Database.memtableCapacity(options)))
+    }
+
+    /// Replays the WAL into memtables (flushing as they fill), flushes the remainder, starts a
+    /// fresh segment and records it as the log number, so the replayed segments become garbage.
+    func recover() throws {
+        let garbage = try versionSet.collectGarbage()
+        for table in garbage.tables { tableCache.evict(table) }
+        let logNumber = versionSet.logNumber
+        let segments = try WALSegment.list(in: path, fileSystem: fileSystem, from: logNumber)
+        var maxSequence = versionSet.lastSequence
+        var memtable = try Memtable(capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber)
+        memtable.injectMaxSequence(maxSequence)
+        var replayedRecords = 0
+        let replay = try WALReader.replay(
+            segments: segments, databaseID: versionSet.databaseID, fileSystem: fileSystem,
+            mode: options.walRecoveryMode, maxRecordSize: options.maxBatchSize
+        ) { payload, location in
+            // Records already in tables (sequence ≤ the manifest's last sequence) are skipped.
+            if let range = WriteBatch.sequenceRange(of: payload), range.upperBound <= versionSet.lastSequence { return }
+            let entries = WriteBatch.sequenceRange(of: payload).map { Int($0.upperBound.rawValue - $0.lowerBound.rawValue + 1) } ?? 0
+            if !memtable.canHold(bytes: payload.count, entries: entries) || memtable.approximateMemoryUsage >= options.writeBufferSize {
+                // Bounded memory: flush what was replayed so far; this segment is still needed.
+                try flushRecovered(memtable, logNumber: location.segment)
+                let next = try Memtable(capacity: memtableCapacity, walSegment: location.segment)
+                next.injectMaxSequence(memtable.maxSequence)
+                memtable = next
+            }
+            memtable.noteWALSegment(location.segment)
+            try memtable.apply(batch: payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
+            replayedRecords += 1
+        }
+        maxSequence = max(maxSequence, memtable.maxSequence, replay.maxSequence ?? .zero)
+        if let torn = replay.tornTail {
+            logger.warning("WAL torn tail dropped", metadata: [
+                "file": "\(torn.file)", "offset": "\(torn.offset)", "droppedBytes": "\(torn.droppedBytes)", "reason": "\(torn.reason)",
+            ])
+        }
+        for skipped in replay.skipped {
+            logger.warning("WAL damage skipped", metadata: ["file": "\(skipped.file)", "offset": "\(skipped.offset)", "droppedBytes": "\(skipped.droppedBytes)"])
+        }
+        recoveryReport.withLock { $0 = RecoveryReport(records: replayedRecords, segments: segments.count, droppedBytes: replay.droppedBytes, tornTail: replay.tornTail) }
+
+        // A fresh segment for new writes. Its number is above every segment present, so no
+        // number is ever reused.
+        let present = try fileSystem.listDirectory(path).compactMap(WALSegment.number(fromFileName:))
+        let segment = max(logNumber, (present.max() ?? 0) + 1, 1)
+        var walOptions = WALOptions()
+        walOptions.maxRecordSize = options.maxBatchSize
+        try wal.withLock { [path, versionSet, fileSystem, walOptions] wal in
+            wal = try WALWriter.create(directory: path, segmentNumber: segment, databaseID: versionSet.databaseID, fileSystem: fileSystem, options: walOptions)
+        }
+        // Flush the replayed data and move the log number past every replayed segment in one
+        // edit: either both happen or, after a crash, the replay simply runs again.
+        try flushRecovered(memtable, logNumber: segment, lastSequence: maxSequence)
+        let active = try Memtable(capacity: memtableCapacity, walSegment: segment)
+        active.injectMaxSequence(maxSequence)
+        state.withLock { state in
+            state.active = active
+            publishMemtables(state)
+        }
+        lastSequence.store(maxSequence.rawValue, ordering: .releasing)
+        let removed = try versionSet.collectGarbage()
+        for table in removed.tables { tableCache.evict(table) }
+        if replayedRecords > 0 || replay.droppedBytes > 0 {
+            logger.info("recovered WAL", metadata: [
+                "segments": "\(segments.count)", "records": "\(replayedRecords)", "droppedBytes": "\(replay.droppedBytes)",
+                "lastSequence": "\(maxSequence)",
+            ])
+        }
+    }
+
+    /// Writes a replayed memtable to level 0 (if it holds anything) and records `logNumber`.
+    private func flushRecovered(_ memtable: Memtable, logNumber: UInt64, lastSequence: SequenceNumber? = nil) throws {
+        var edit = VersionEdit()
+        edit.logNumber = logNumber
+        edit.lastSequence = lastSequence ?? memtable.maxSequence
+        let frozen = memtable.freeze()
+        var reserved: UInt64? = nil
+        if frozen.entryCount + frozen.rangeTombstoneCount > 0 {
+            let number = versionSet.newFileNumber(reserve: true)
+            reserved = number
+            let table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: options.tableBuilderOptions)
+            edit.add(FileMetadata(table, level: 0))
+            counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed)
+        }
+        try versionSet.logAndApply(edit)
+        if let reserved { versionSet.references.unreserve(reserved) }
+    }
+}
+
+/// What recovery found in the WAL at open.
+public struct RecoveryReport: Sendable, Equatable {
+    /// Records replayed.
+    public var records = 0
+    /// Segments read.
+    public var segments = 0
+    /// Bytes dropped (a torn tail, or damage skipped in `.skipCorrupted` mode).
+    public var droppedBytes: UInt64 = 0
+    /// The torn tail dropped, if any.
+    public var tornTail: WALTornTail? = nil
+
+    /// An empty report.
+    public init(records: Int = 0, segments: Int = 0, droppedBytes: UInt64 = 0, tornTail: WALTornTail? = nil) {
+        self.records = records
+        self.segments = segments
+        self.droppedBytes = droppedBytes
+        self.tornTail = tornTail
+    }
+}

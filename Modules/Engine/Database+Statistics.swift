@@ -1,0 +1,173 @@
+import Compaction
+import Encoding
+import Manifest
+
+/// Counters and sizes of an open database. Totals are since it was opened.
+public struct Statistics: Sendable, Equatable {
+    /// Per-level figures.
+    public struct Level: Sendable, Equatable {
+        /// Table files in the level.
+        public var files: Int
+        /// Bytes of those files.
+        public var bytes: UInt64
+        /// Size target (0 for level 0 and the last level).
+        public var targetBytes: UInt64
+        /// How urgently it needs compaction (≥ 1: it does).
+        public var score: Double
+        /// Compactions whose output went here, and the bytes they read and wrote.
+        public var compactions: UInt64
+        public var compactionBytesRead: UInt64
+        public var compactionBytesWritten: UInt64
+    }
+
+    /// Puts, point deletes and range deletes written.
+    public var puts: UInt64
+    public var deletes: UInt64
+    public var rangeDeletes: UInt64
+    /// Batches committed, and the commit groups they were written in (group commit).
+    public var batches: UInt64
+    public var writeGroups: UInt64
+    /// Point lookups, and how many found a value.
+    public var gets: UInt64
+    public var getHits: UInt64
+    /// Key and value bytes the user wrote.
+    public var userBytesWritten: UInt64
+    /// Bytes appended to the WAL, and `fdatasync`s for writes.
+    public var walBytesWritten: UInt64
+    public var walSyncs: UInt64
+    /// Memtable flushes and the bytes of the tables they wrote.
+    public var flushes: UInt64
+    public var flushBytesWritten: UInt64
+    /// Bytes compactions read and wrote.
+    public var compactionBytesRead: UInt64
+    public var compactionBytesWritten: UInt64
+    /// (Flush + compaction bytes written) / user bytes written.
+    public var writeAmplification: Double
+    /// Block cache lookups.
+    public var blockCacheHits: UInt64
+    public var blockCacheMisses: UInt64
+    /// Point lookups a Bloom filter answered "absent" (a block read saved), and filter
+    /// positives that found nothing.
+    public var bloomUseful: UInt64
+    public var bloomFalsePositives: UInt64
+    /// Time writers spent stalled waiting for flushes or compactions.
+    public var stallMicroseconds: UInt64
+    /// Memory of the active and frozen memtables.
+    public var memtableBytes: Int
+    /// Frozen memtables waiting for flush.
+    public var frozenMemtables: Int
+    /// Live snapshots.
+    public var snapshots: Int
+    /// The last sequence number.
+    public var lastSequence: UInt64
+    /// Levels 0…6.
+    public var levels: [Level]
+}
+
+/// Named properties for `Database.property(_:)`.
+public enum Property: String, Sendable, CaseIterable {
+    /// A table of levels (files, size, score, compaction traffic), like RocksDB's `rocksdb.stats`.
+    case levelSummary
+    /// Every statistic, one per line.
+    case statistics
+    /// What recovery found at open.
+    case recovery
+}
+
+extension Database {
+    /// Counters and sizes now.
+    public var statistics: Statistics {
+        let version = versionSet.currentVersion
+        let scores = picker.scores(version: version)
+        let compactions = compactor.levelStatistics
+        let memtableSet = memtables.withLock { $0 }
+        let cache = blockCache?.statistics
+        let userBytes = counters.userBytesWritten.load(ordering: .relaxed)
+        let flushBytes = counters.flushBytesWritten.load(ordering: .relaxed)
+        let compactionWritten = compactions.reduce(0) { $0 + $1.bytesWritten }
+        let levels = (0..<Version.levelCount).map { level in
+            Statistics.Level(
+                files: version.levels[level].count, bytes: version.size(ofLevel: level),
+                targetBytes: level == 0 || level == Version.levelCount - 1 ? 0 : picker.options.targetSize(ofLevel: level),
+                score: scores[level], compactions: compactions[level].compactions,
+                compactionBytesRead: compactions[level].bytesRead, compactionBytesWritten: compactions[level].bytesWritten)
+        }
+        return Statistics(
+            puts: counters.puts.load(ordering: .relaxed), deletes: counters.deletes.load(ordering: .relaxed),
+            rangeDeletes: counters.rangeDeletes.load(ordering: .relaxed), batches: counters.batches.load(ordering: .relaxed),
+            writeGroups: counters.writeGroups.load(ordering: .relaxed), gets: counters.gets.load(ordering: .relaxed),
+            getHits: counters.getHits.load(ordering: .relaxed), userBytesWritten: userBytes,
+            walBytesWritten: counters.walBytesWritten.load(ordering: .relaxed), walSyncs: counters.walSyncs.load(ordering: .relaxed),
+            flushes: counters.flushes.load(ordering: .relaxed), flushBytesWritten: flushBytes,
+            compactionBytesRead: compactions.reduce(0) { $0 + $1.bytesRead }, compactionBytesWritten: compactionWritten,
+            writeAmplification: userBytes == 0 ? 0 : Double(flushBytes + compactionWritten) / Double(userBytes),
+            blockCacheHits: cache?.hits ?? 0, blockCacheMisses: cache?.misses ?? 0,
+            bloomUseful: readStatistics.filterNegatives.load(ordering: .relaxed),
+            bloomFalsePositives: readStatistics.filterFalsePositives.load(ordering: .relaxed),
+            stallMicroseconds: counters.stallMicros.load(ordering: .relaxed),
+            memtableBytes: memtableSet.active.approximateMemoryUsage + memtableSet.frozen.reduce(0) { $0 + $1.approximateMemoryUsage },
+            frozenMemtables: memtableSet.frozen.count, snapshots: snapshots.count,
+            lastSequence: lastSequence.load(ordering: .relaxed), levels: levels)
+    }
+
+    /// A human-readable property.
+    public func property(_ property: Property) -> String {
+        let stats = statistics
+        switch property {
+        case .levelSummary:
+            var lines = ["Level  Files     Size(MB)   Target(MB)  Score  Compactions  Read(MB)  Write(MB)"]
+            for (index, level) in stats.levels.enumerated() {
+                lines.append(
+                    "  L\(index)".padded(7) + "\(level.files)".leftPadded(to: 5, with: " ") + fixed(Double(level.bytes) / 1e6).leftPadded(to: 13, with: " ")
+                        + (level.targetBytes == 0 ? "-" : fixed(Double(level.targetBytes) / 1e6)).leftPadded(to: 13, with: " ")
+                        + fixed(level.score).leftPadded(to: 7, with: " ") + "\(level.compactions)".leftPadded(to: 13, with: " ")
+                        + fixed(Double(level.compactionBytesRead) / 1e6).leftPadded(to: 10, with: " ")
+                        + fixed(Double(level.compactionBytesWritten) / 1e6).leftPadded(to: 11, with: " "))
+            }
+            let files = stats.levels.reduce(0) { $0 + $1.files }
+            let bytes = stats.levels.reduce(0) { $0 + $1.bytes }
+            lines.append("  Sum".padded(7) + "\(files)".leftPadded(to: 5, with: " ") + fixed(Double(bytes) / 1e6).leftPadded(to: 13, with: " "))
+            lines.append("Write amplification \(fixed(stats.writeAmplification)); memtables \(fixed(Double(stats.memtableBytes) / 1e6)) MB (\(stats.frozenMemtables) frozen); stalls \(stats.stallMicroseconds / 1000) ms")
+            return lines.joined(separator: "\n")
+        case .statistics:
+            let pairs: [(String, String)] = [
+                ("puts", "\(stats.puts)"), ("deletes", "\(stats.deletes)"), ("range deletes", "\(stats.rangeDeletes)"),
+                ("batches", "\(stats.batches)"), ("write groups", "\(stats.writeGroups)"), ("gets", "\(stats.gets)"),
+                ("get hits", "\(stats.getHits)"), ("user bytes written", "\(stats.userBytesWritten)"),
+                ("WAL bytes written", "\(stats.walBytesWritten)"), ("WAL syncs", "\(stats.walSyncs)"),
+                ("flushes", "\(stats.flushes)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
+                ("compaction bytes read", "\(stats.compactionBytesRead)"), ("compaction bytes written", "\(stats.compactionBytesWritten)"),
+                ("write amplification", fixed(stats.writeAmplification)), ("block cache hits", "\(stats.blockCacheHits)"),
+                ("block cache misses", "\(stats.blockCacheMisses)"), ("bloom filter useful", "\(stats.bloomUseful)"),
+                ("bloom filter false positives", "\(stats.bloomFalsePositives)"), ("stall microseconds", "\(stats.stallMicroseconds)"),
+                ("memtable bytes", "\(stats.memtableBytes)"), ("frozen memtables", "\(stats.frozenMemtables)"),
+                ("snapshots", "\(stats.snapshots)"), ("last sequence", "\(stats.lastSequence)"),
+            ]
+            return pairs.map { "\($0.0.padded(30)) \($0.1)" }.joined(separator: "\n")
+        case .recovery:
+            let report = recoveryReport.withLock { $0 }
+            var text = "replayed \(report.records) WAL records from \(report.segments) segments, dropped \(report.droppedBytes) bytes"
+            if let torn = report.tornTail { text += "; torn tail in \(torn.file) at offset \(torn.offset): \(torn.reason)" }
+            return text
+        }
+    }
+
+    /// What recovery found in the WAL at open.
+    public var recovery: RecoveryReport { recoveryReport.withLock { $0 } }
+}
+
+private func fixed(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    var text = String(scaled)
+    if let dot = text.firstIndex(of: ".") {
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        if decimals < 2 { text += String(repeating: "0", count: 2 - decimals) }
+    }
+    return text
+}
+
+extension String {
+    fileprivate func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

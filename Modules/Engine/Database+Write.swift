@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Encoding
+import Logging
+import Memtable
+import WAL
+
+// See Docs/ARCHITECTURE.md ("Write path").
+
+extension Database {
+    /// The commit leader's work for one group of writes (never concurrent with another group):
+    /// make room, number the entries, log them (one sync for the group if any member asked),
+    /// apply them to the memtable, then publish the new last sequence so readers see the whole
+    /// group at once.
+    func commit(_ group: [WriteRequest]) throws {
+        switch group.first {
+        case .close?:
+            // Every write queued before the close has been processed: make them durable.
+            try wal.withLock { try $0?.sync() }
+            return
+        case .switchMemtable?:
+            let empty = state.withLock { $0.active.entryCount + $0.active.rangeTombstoneCount == 0 }
+            if !empty { try switchMemtable() }
+            return
+        default:
+            break
+        }
+        var batches: [WriteBatch] = []
+        var sync = false
+        var bytes = 0
+        var entries = 0
+        for request in group {
+            guard case .write(let batch, let wantsSync) = request else { continue }
+            batches.append(batch)
+            sync = sync || wantsSync
+            bytes += batch.byteSize
+            entries += batch.count
+        }
+        let memtable = try makeRoomForWrite(bytes: bytes, entries: entries)
+
+        var next = lastSequence.load(ordering: .relaxed) + 1
+        for index in batches.indices {
+            batches[index].sequence = SequenceNumber(rawValue: next)
+            next += UInt64(batches[index].count)
+        }
+        do {
+            try wal.withLock { wal in
+                guard let wal else { throw StrataError.closed }
+                for batch in batches { try wal.append(batch.encoded) }
+                // Unsynced writes still reach the kernel before they are acknowledged, so they
+                // survive a process crash.
+                if sync { try wal.sync() } else { try wal.flush() }
+            }
+        } catch {
+            // A log with a hole must not take more writes (the WAL writer's error is sticky too).
+            setBackgroundError(error, during: "writing the WAL")
+            throw error
+        }
+        do {
+            for batch in batches {
+                _ = try batch.encoded.withUnsafeBytes { try memtable.apply(batch: $0) }
+            }
+        } catch {
+            setBackgroundError(error, during: "applying a batch to the memtable")
+            throw error
+        }
+        lastSequence.store(next - 1, ordering: .releasing)
+
+        counters.writeGroups.add(1, ordering: .relaxed)
+        counters.batches.add(UInt64(batches.count), ordering: .relaxed)
+        counters.walBytesWritten.add(UInt64(bytes), ordering: .relaxed)
+        if sync { counters.walSyncs.add(1, ordering: .relaxed) }
+        for batch in batches {
+            _ = try batch.encoded.withUnsafeBytes { raw in
+                try WriteBatch.forEach(in: raw) { kind, key, value, _ in
+                    switch kind {
+                    case .put: counters.puts.add(1, ordering: .relaxed)
+                    case .delete: counters.deletes.add(1, ordering: .relaxed)
+                    case .rangeDelete: counters.rangeDeletes.add(1, ordering: .relaxed)
+                    }
+                    counters.userBytesWritten.add(UInt64(key.count + value.count), ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    /// Returns the memtable the group goes into, switching to a new one (and rotating the WAL)
+    /// when the active one is full, and slowing or stopping the writer while flushes or level-0
+    /// compactions lag (never letting memory grow without bound). Leader only.
+    func makeRoomForWrite(bytes: Int, entries: Int) throws -> Memtable {
+        var delayed = false
+        while true {
+            let (active, frozenCount, error) = state.withLock { ($0.active, $0.frozen.count, $0.backgroundError) }
+            if let error { throw error }
+            if closed.load(ordering: .acquiring) && commitQueue.withLock({ $0 }) == nil { throw StrataError.closed }
+            let pressure = picker.writePressure(version: versionSet.currentVersion)
+            if pressure.slowdown && !delayed {
+                // Level 0 is backing up: give compaction a millisecond per write instead of
+                // letting the stop trigger fire all at once (LevelDB's slowdown).
+                let start = WallClock.monotonicNanoseconds()
+                usleep(1000)
+                counters.stallMicros.add((WallClock.monotonicNanoseconds() - start) / 1000, ordering: .relaxed)
+                delayed = true
+                requestCompaction()
+                continue
+            }
+            if active.approximateMemoryUsage < options.writeBufferSize && active.canHold(bytes: bytes, entries: entries) {
+                return active
+            }
+            if frozenCount >= options.maxWriteBufferNumber - 1 {
+                // Every memtable slot is taken: wait for the flush to free one.
+                let limit = options.maxWriteBufferNumber - 1
+                try stall(reason: "memtable limit") { $0.frozen.count < limit }
+                continue
+            }
+            if pressure.stop {
+                try stall(reason: "level-0 stop trigger") { [picker, versionSet] _ in
+                    !picker.writePressure(version: versionSet.currentVersion).stop
+                }
+                continue
+            }
+            try switchMemtable()
+        }
+    }
+
+    /// Blocks the writer until `ready` or a background error, counting the stall.
+    private func stall(reason: String, until ready: @escaping (EngineState) -> Bool) throws {
+        let start = WallClock.monotonicNanoseconds()
+        requestCompaction()
+        if !options.backgroundWork {
+            // Inline mode: do the work ourselves.
+            try runPendingFlushes()
+            try runPendingCompactions()
+        } else {
+            state.wait(until: { ready($0) || $0.backgroundError != nil || $0.shutdown }, timeoutNanoseconds: 100_000_000) { _ in }
+        }
+        let micros = (WallClock.monotonicNanoseconds() - start) / 1000
+        counters.stallMicros.add(micros, ordering: .relaxed)
+        if micros > 100_000 {
+            logger.warning("write stall", metadata: ["reason": "\(reason)", "milliseconds": "\(micros / 1000)"])
+        }
+        if let error = state.withLock({ $0.backgroundError }) { throw error }
+    }
+
+    /// Freezes the active memtable, rotates the WAL, and installs a fresh memtable. Leader only.
+    func switchMemtable() throws {
+        let segment: UInt64
+        do {
+            segment = try wal.withLock { wal in
+                guard let wal else { throw StrataError.closed }
+                return try wal.rotateNext()
+            }
+        } catch {
+            setBackgroundError(error, during: "rotating the WAL")
+            throw error
+        }
+        let fresh = try Memtable(capacity: memtableCapacity, walSegment: segment)
+        state.withLock { state in
+            fresh.injectMaxSequence(state.active.maxSequence)
+            state.frozen.insert(state.active.freeze(), at: 0)
+            state.active = fresh
+            publishMemtables(state)
+        }
+        counters.memtableSwitches.add(1, ordering: .relaxed)
+        state.broadcast()
+        if !options.backgroundWork {
+            try runPendingFlushes()
+            try runPendingCompactions()
+        }
+    }
+
+    /// Freezes the active memtable (if it holds anything) through the commit queue, so the
+    /// switch happens between write groups.
+    func switchMemtableForFlush() throws {
+        let empty = state.withLock { $0.active.entryCount + $0.active.rangeTombstoneCount == 0 }
+        guard !empty else { return }
+        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
+        try queue.submit(.switchMemtable)
+    }
+
+    /// Waits until every frozen memtable is flushed.
+    func waitForFlushes() throws {
+        if !options.backgroundWork {
+            try runPendingFlushes()
+            return
+        }
+        state.broadcast()
+        state.wait(until: { $0.frozen.isEmpty || $0.backgroundError != nil || $0.shutdown }) { _ in }
+        if let error = state.withLock({ $0.backgroundError }) { throw error }
+    }
+}

@@ -1,0 +1,21 @@
+import Synchronization
+
+/// The engine's running counters (relaxed atomics: totals, not synchronisation).
+final class EngineCounters: Sendable {
+    // Use as `counters.puts.add(1, ordering: .relaxed)`.
+    let puts = Atomic<UInt64>(0)
+    let deletes = Atomic<UInt64>(0)
+    let rangeDeletes = Atomic<UInt64>(0)
+    let batches = Atomic<UInt64>(0)
+    let writeGroups = Atomic<UInt64>(0)
+    let gets = Atomic<UInt64>(0)
+    let getHits = Atomic<UInt64>(0)
+    let userBytesWritten = Atomic<UInt64>(0)
+    let walBytesWritten = Atomic<UInt64>(0)
+    let walSyncs = Atomic<UInt64>(0)
+    let flushes = Atomic<UInt64>(0)
+    let flushBytesWritten = Atomic<UInt64>(0)
+    let stallMicros = Atomic<UInt64>(0)
+    let memtableSwitches = Atomic<UInt64>(0)
+
+}

@@ -1,0 +1,138 @@
+import Compaction
+import Encoding
+import Logging
+import SSTable
+import VFS
+import WAL
+
+/// How a database is opened and tuned. Defaults follow RocksDB's where one exists.
+public struct Options: Sendable {
+    /// Create the database when the directory holds none. Default `true`.
+    public var createIfMissing = true
+    /// Fail when a database already exists. Default `false`.
+    public var errorIfExists = false
+
+    /// Size at which the active memtable is frozen and flushed to a level-0 table. Default 64 MiB.
+    public var writeBufferSize = 64 << 20
+    /// Memtables (active + waiting for flush) before writers stall. Default 2.
+    public var maxWriteBufferNumber = 2
+    /// Make every write durable against power loss by default (`WriteOptions.sync`). Default `false`.
+    public var syncWrites = false
+
+    /// The largest key accepted. Default 64 KiB.
+    public var maxKeySize = 64 << 10
+    /// The largest value accepted. Default 60 MiB (a batch must fit in one WAL record).
+    public var maxValueSize = 60 << 20
+    /// The largest encoded write batch (one WAL record). Default 64 MiB.
+    public var maxBatchSize = WALFormat.defaultMaxRecordSize
+
+    /// Data block size before compression. Default 4 KiB.
+    public var blockSize = 4096
+    /// Block compression of tables. Default LZ4.
+    public var compression: Compression = .lz4
+    /// Bloom filter bits per key; 0 disables filters. Default 10 (about 1% false positives).
+    public var bloomBitsPerKey = 10
+    /// Capacity of the shared block cache in bytes (0 disables it). Default 8 MiB.
+    public var blockCacheSize = 8 << 20
+    /// Table files kept open. Default 1000.
+    public var maxOpenFiles = 1000
+
+    /// Compaction output file size. Default 64 MiB.
+    public var targetFileSize: UInt64 = 64 << 20
+    /// Target size of level 1. Default 256 MiB.
+    public var maxBytesForLevelBase: UInt64 = 256 << 20
+    /// Each level's target is this many times the previous one's. Default 10.
+    public var levelMultiplier: UInt64 = 10
+    /// Level-0 files that trigger a compaction. Default 4.
+    public var level0CompactionTrigger = 4
+    /// Level-0 files at which writes are slowed down. Default 20.
+    public var level0SlowdownTrigger = 20
+    /// Level-0 files at which writes stop until compaction catches up. Default 36.
+    public var level0StopTrigger = 36
+
+    /// How damaged WAL data is treated at open. Default `.tolerateTornTail`.
+    public var walRecoveryMode: WALRecoveryMode = .tolerateTornTail
+    /// Size at which a new manifest is started. Default 64 MiB.
+    public var maxManifestSize: UInt64 = 64 << 20
+
+    /// Run flushes and compactions on background threads. When `false` they run inline in the
+    /// writing thread (deterministic; for tests and tools). Default `true`.
+    public var backgroundWork = true
+    /// The file system (swap in `MemoryFileSystem` or `FaultInjectionFileSystem` for tests).
+    public var fileSystem: any FileSystem = PosixFileSystem()
+    /// Where the engine logs open, recovery, flushes, compactions and stalls.
+    public var logger = Logger(label: "strata")
+
+    /// Default options.
+    public init() {}
+
+    var compactionOptions: CompactionOptions {
+        var options = CompactionOptions()
+        options.level0CompactionTrigger = level0CompactionTrigger
+        options.level0SlowdownTrigger = level0SlowdownTrigger
+        options.level0StopTrigger = level0StopTrigger
+        options.maxBytesForLevelBase = maxBytesForLevelBase
+        options.levelMultiplier = levelMultiplier
+        options.targetFileSize = targetFileSize
+        return options
+    }
+
+    var tableBuilderOptions: TableBuilderOptions {
+        var options = TableBuilderOptions()
+        options.blockSize = blockSize
+        options.compression = compression
+        options.bloomBitsPerKey = bloomBitsPerKey
+        return options
+    }
+
+    /// Checks the options before anything is opened.
+    func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw StrataError.invalidArgument(message) }
+        }
+        try require(writeBufferSize >= 4096, "writeBufferSize must be at least 4 KiB")
+        try require(writeBufferSize <= 1 << 30, "writeBufferSize must be at most 1 GiB")
+        try require(maxWriteBufferNumber >= 2, "maxWriteBufferNumber must be at least 2")
+        try require(maxKeySize >= 1 && maxValueSize >= 0, "maxKeySize and maxValueSize must be positive")
+        try require(maxBatchSize >= 1024 && maxBatchSize <= 1 << 30, "maxBatchSize must be between 1 KiB and 1 GiB")
+        try require(blockSize >= 64 && blockSize <= 1 << 26, "blockSize must be between 64 bytes and 64 MiB")
+        try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")
+        try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
+        try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
+        try require(targetFileSize >= 1024, "targetFileSize must be at least 1 KiB")
+        try require(maxBytesForLevelBase >= 1024 && levelMultiplier >= 2, "level targets must be at least 1 KiB and grow")
+        try require(
+            level0CompactionTrigger >= 1 && level0SlowdownTrigger >= level0CompactionTrigger && level0StopTrigger >= level0SlowdownTrigger,
+            "level-0 triggers must satisfy 1 ≤ compaction ≤ slowdown ≤ stop")
+    }
+}
+
+/// Per-write options.
+public struct WriteOptions: Sendable {
+    /// Return only after the write is durable against power loss (`fdatasync`). When `false`
+    /// the write survives a process crash but may be lost with the machine's power. `nil` uses
+    /// `Options.syncWrites`.
+    public var sync: Bool?
+
+    /// Creates write options.
+    public init(sync: Bool? = nil) {
+        self.sync = sync
+    }
+}
+
+/// Options of a cursor or scan.
+public struct ReadOptions: Sendable {
+    /// Read as of this snapshot (default: the latest data when the read starts).
+    public var snapshot: Snapshot?
+    /// Inclusive lower bound on keys.
+    public var lowerBound: [UInt8]?
+    /// Exclusive upper bound on keys.
+    public var upperBound: [UInt8]?
+
+    /// Creates read options.
+    public init(snapshot: Snapshot? = nil, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil) {
+        self.snapshot = snapshot
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
+    }
+}

@@ -1,0 +1,48 @@
+import Encoding
+
+/// A consistent, read-only view of the database as of one moment: reads at a snapshot see every
+/// write acknowledged before it was taken and none after.
+///
+/// Compactions keep every version a live snapshot can see. The snapshot is released when the last
+/// reference to it goes (or explicitly with `Database.release(_:)`); hold it only as long as you
+/// read from it, because it pins old versions.
+///
+/// Thread safety: immutable; share freely.
+public final class Snapshot: Sendable {
+    /// The sequence number the snapshot reads at.
+    public let sequence: SequenceNumber
+    let list: SnapshotList
+
+    init(sequence: SequenceNumber, list: SnapshotList) {
+        self.sequence = sequence
+        self.list = list
+        list.acquire(sequence.rawValue)
+    }
+
+    deinit {
+        list.release(sequence.rawValue)
+    }
+}
+
+/// The live snapshots' sequence numbers (a multiset: two snapshots may share one).
+final class SnapshotList: Sendable {
+    private let counts = Locked<[UInt64: Int]>([:])
+
+    func acquire(_ sequence: UInt64) {
+        counts.withLock { $0[sequence, default: 0] += 1 }
+    }
+
+    func release(_ sequence: UInt64) {
+        counts.withLock { counts in
+            let remaining = (counts[sequence] ?? 1) - 1
+            counts[sequence] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    /// The distinct live sequences, ascending.
+    var sequences: [SequenceNumber] {
+        counts.withLock { $0.keys.sorted().map { SequenceNumber(rawValue: $0) } }
+    }
+
+    var count: Int { counts.withLock { $0.values.reduce(0, +) } }
+}

@@ -1,0 +1,2 @@
+// The umbrella module: `import Strata` is all an application needs.
+@_exported import Engine
