@@ -94,3 +94,26 @@ import VFS
         try reopened.close()
     }
 }
+
+@Suite struct EngineLargeRecoveryTests {
+    @Test func recoveringALogLargerThanTheWriteBufferFlushesAsItGoes() throws {
+        let memory = MemoryFileSystem()
+        var options = testOptions(memory, background: false)
+        options.writeBufferSize = 8 << 20  // everything stays in the WAL while writing
+        let db = try Database.open(at: "/db", options: options)
+        let value = [UInt8](repeating: 0x42, count: 200)
+        for index in 0..<20_000 { try db.put(Array("key\(index)".utf8), value) }
+        try db.close()  // nothing flushed: ~4.3 MB of WAL
+        #expect(db.statistics.flushes == 0)
+
+        options.writeBufferSize = 256 << 10  // now the log is 16 times the buffer
+        let reopened = try Database.open(at: "/db", options: options)
+        let statistics = reopened.statistics
+        #expect(reopened.recovery.records == 20_000)
+        // Replay flushed whenever the memtable filled: many level-0 tables, not one huge memtable.
+        #expect(statistics.levels[0].files >= 10, "\(statistics.levels.map(\.files))")
+        #expect(statistics.memtableBytes < 1 << 20)
+        for index in stride(from: 0, to: 20_000, by: 997) { #expect(try reopened.get(Array("key\(index)".utf8)) == value) }
+        try reopened.close()
+    }
+}
