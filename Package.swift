@@ -32,10 +32,14 @@ let package = Package(
         .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-bench", targets: ["strata-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: C libraries (system modules, used only by Encoding)
@@ -85,10 +89,28 @@ let package = Package(
         // The umbrella product: `import Strata` gives the Engine API.
         .target(name: "Strata", dependencies: ["Engine"], path: "Modules/Strata", swiftSettings: strictSettings),
 
+        // MARK: Tools
+        .target(
+            name: "StrataTool",
+            dependencies: [
+                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/StrataTool", swiftSettings: strictSettings),
+        .executableTarget(name: "strata", dependencies: ["StrataTool"], path: "Tools/strata", swiftSettings: strictSettings),
+
         // MARK: Benchmarks
         .executableTarget(
             name: "strata-microbench", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction"],
             path: "Benchmarks/MicroBench", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "strata-bench",
+            dependencies: [
+                "Engine", "VFS", "Encoding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/StrataBench", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
         .testTarget(
@@ -107,5 +129,7 @@ let package = Package(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests", dependencies: ["Strata", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
     ]
 )

@@ -12,11 +12,13 @@ import Synchronization
 /// ThreadSanitizer cannot see its happens-before edges and reports false races. `make tsan`
 /// compiles with `-DSTRATA_TSAN`, which swaps in this `pthread_mutex_t` version — intercepted by
 /// the sanitizer — with the same API.
+@usableFromInline
 package final class Locked<Value>: @unchecked Sendable {
     // `value` is only touched while `mutex` is held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var value: Value
 
+    @usableFromInline
     package init(_ initialValue: Value) {
         value = initialValue
         mutex = .allocate(capacity: 1)
@@ -29,6 +31,7 @@ package final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value.
+    @inlinable
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -38,5 +41,6 @@ package final class Locked<Value>: @unchecked Sendable {
 #else
 /// A mutex-protected value: `Synchronization.Mutex` (a futex on Linux; no allocation).
 /// `make tsan` swaps in a pthread-based equivalent the thread sanitizer can see.
+@usableFromInline
 package typealias Locked<Value> = Mutex<Value>
 #endif

@@ -15,6 +15,15 @@ extension Database {
     /// group at once.
     func commit(_ group: [WriteRequest]) throws {
         switch group.first {
+        case .sync?:
+            do {
+                try wal.withLock { try $0?.sync() }
+            } catch {
+                setBackgroundError(error, during: "syncing the WAL")
+                throw error
+            }
+            counters.walSyncs.add(1, ordering: .relaxed)
+            return
         case .close?:
             // Every write queued before the close has been processed: make them durable.
             try wal.withLock { try $0?.sync() }
@@ -57,9 +66,11 @@ extension Database {
             setBackgroundError(error, during: "writing the WAL")
             throw error
         }
+        var summary = WriteBatch.Summary()
         do {
             for batch in batches {
-                _ = try batch.encoded.withUnsafeBytes { try memtable.apply(batch: $0) }
+                try memtable.apply(batch)
+                summary.add(batch.summary)
             }
         } catch {
             setBackgroundError(error, during: "applying a batch to the memtable")
@@ -71,18 +82,10 @@ extension Database {
         counters.batches.add(UInt64(batches.count), ordering: .relaxed)
         counters.walBytesWritten.add(UInt64(bytes), ordering: .relaxed)
         if sync { counters.walSyncs.add(1, ordering: .relaxed) }
-        for batch in batches {
-            _ = try batch.encoded.withUnsafeBytes { raw in
-                try WriteBatch.forEach(in: raw) { kind, key, value, _ in
-                    switch kind {
-                    case .put: counters.puts.add(1, ordering: .relaxed)
-                    case .delete: counters.deletes.add(1, ordering: .relaxed)
-                    case .rangeDelete: counters.rangeDeletes.add(1, ordering: .relaxed)
-                    }
-                    counters.userBytesWritten.add(UInt64(key.count + value.count), ordering: .relaxed)
-                }
-            }
-        }
+        counters.puts.add(UInt64(summary.puts), ordering: .relaxed)
+        counters.deletes.add(UInt64(summary.deletes), ordering: .relaxed)
+        counters.rangeDeletes.add(UInt64(summary.rangeDeletes), ordering: .relaxed)
+        counters.userBytesWritten.add(UInt64(summary.userBytes), ordering: .relaxed)
     }
 
     /// Returns the memtable the group goes into, switching to a new one (and rotating the WAL)

@@ -77,7 +77,9 @@ public final class Database: Sendable {
         case write(WriteBatch, sync: Bool)
         /// Freeze the active memtable between groups (`flush()`).
         case switchMemtable
-        /// Sync the log after every earlier write (`close()`).
+        /// Sync the log after every earlier write (`sync()`).
+        case sync
+        /// Sync the log after every earlier write, then refuse more (`close()`).
         case close
     }
 
@@ -201,6 +203,14 @@ public final class Database: Sendable {
         try queue.submit(.write(batch, sync: options.sync ?? self.options.syncWrites))
     }
 
+    /// Makes every write acknowledged so far durable against power loss (one `fdatasync` of the
+    /// log, ordered after every queued write).
+    public func sync() throws {
+        try checkOpen()
+        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
+        try queue.submit(.sync)
+    }
+
     // MARK: - Reading
 
     /// The value of `key` in the latest data, or `nil` when it has none.
@@ -282,30 +292,19 @@ public final class Database: Sendable {
         guard footprint <= memtableCapacity - options.writeBufferSize else {
             throw StrataError.invalidArgument("write batch of \(batch.count) entries needs \(footprint) bytes of memtable, more than one memtable can take")
         }
-        _ = try batch.encoded.withUnsafeBytes { bytes in
-            try WriteBatch.forEach(in: bytes) { kind, key, value, _ in
-                try validateKey(key, "key")
-                switch kind {
-                case .put:
-                    guard value.count <= options.maxValueSize else {
-                        throw StrataError.invalidArgument("value of \(value.count) bytes exceeds maxValueSize \(options.maxValueSize)")
-                    }
-                case .rangeDelete:
-                    try validateKey(value, "range end")
-                    guard BytewiseComparator.compare(key, value) < 0 else {
-                        throw StrataError.invalidArgument("range delete start must sort before its end")
-                    }
-                case .delete:
-                    break
-                }
-            }
+        // The batch's summary makes these checks independent of its size.
+        let summary = batch.summary
+        guard batch.isEmpty || summary.shortestKey > 0 else {
+            throw StrataError.invalidArgument(summary.rangeDeletes > 0 ? "empty key or range bound" : "empty key")
         }
-    }
-
-    private func validateKey(_ key: UnsafeRawBufferPointer, _ what: String) throws {
-        guard key.count > 0 else { throw StrataError.invalidArgument("empty \(what)") }
-        guard key.count <= options.maxKeySize else {
-            throw StrataError.invalidArgument("\(what) of \(key.count) bytes exceeds maxKeySize \(options.maxKeySize)")
+        guard summary.longestKey <= options.maxKeySize else {
+            throw StrataError.invalidArgument("key of \(summary.longestKey) bytes exceeds maxKeySize \(options.maxKeySize)")
+        }
+        guard summary.longestValue <= options.maxValueSize else {
+            throw StrataError.invalidArgument("value of \(summary.longestValue) bytes exceeds maxValueSize \(options.maxValueSize)")
+        }
+        guard !summary.hasEmptyRange else {
+            throw StrataError.invalidArgument("range delete start must sort before its end")
         }
     }
 

@@ -232,6 +232,32 @@ public final class Memtable: MemtableView, @unchecked Sendable {
         }
     }
 
+    /// Inserts every entry of `batch` (built with `WriteBatch`'s API or decoded by it, so its
+    /// encoding is well formed), numbered from `batch.sequence`, in one pass.
+    ///
+    /// - Returns: the sequence range applied, or `nil` for an empty batch.
+    /// - Throws: `invalidArgument`, before inserting anything, when frozen, out of room, or
+    ///   when a range delete's start does not sort before its end.
+    @discardableResult
+    public func apply(_ batch: WriteBatch) throws -> ClosedRange<SequenceNumber>? {
+        try checkWritable()
+        guard !batch.summary.hasEmptyRange else {
+            throw StrataError.invalidArgument("range delete start must sort before its end")
+        }
+        guard canHold(bytes: batch.byteSize, entries: batch.count) else {
+            throw StrataError.invalidArgument("memtable has \(remainingCapacity) bytes left, too few for a batch of \(batch.byteSize) bytes")
+        }
+        return try batch.encoded.withUnsafeBytes { encoded in
+            try WriteBatch.forEach(in: encoded) { kind, key, value, sequence in
+                if kind == .rangeDelete {
+                    try insertRangeTombstone(start: key, end: value, sequence: sequence)
+                } else {
+                    try insert(kind, key: key, value: value, sequence: sequence)
+                }
+            }
+        }
+    }
+
     /// Whether `entries` entries totalling `bytes` of keys and values surely fit.
     public func canHold(bytes: Int, entries: Int) -> Bool {
         bytes + entries * Memtable.maxEntryOverhead <= remainingCapacity

@@ -23,6 +23,19 @@ public protocol FileSystem: Sendable {
     /// Opens `path` for sequential writing according to `mode`.
     func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile
 
+    /// Opens `path` for appending through a shared memory mapping, where the implementation
+    /// can: an append is then a copy into the page cache, visible to readers and surviving a
+    /// process crash at once, with no system call per append (for logs that must not lose an
+    /// acknowledged write when the process dies, yet are appended to in small records).
+    ///
+    /// Such a file may be longer than its data until `close()`: after a crash its end can be
+    /// zero bytes reserved ahead of the writer. Formats written this way must read "nothing
+    /// but zeros to the end of the file" as the end of their data.
+    ///
+    /// The default implementation returns `openWritable(path, mode:)`, whose appends reach the
+    /// file system directly and so give the same guarantees.
+    func openMappedWritable(_ path: String, mode: WriteMode) throws -> any WritableFile
+
     /// Opens an existing file for positional reads.
     func openReadable(_ path: String) throws -> any ReadableFile
 
@@ -123,6 +136,11 @@ extension ReadableFile {
 }
 
 extension FileSystem {
+    /// Ordinary writable files: every append reaches the file system directly.
+    public func openMappedWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
+        try openWritable(path, mode: mode)
+    }
+
     /// Reads a whole (small) file. Meant for files such as `CURRENT`; big files are streamed.
     public func readFile(_ path: String) throws -> [UInt8] {
         let file = try openReadable(path)

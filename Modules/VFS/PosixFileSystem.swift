@@ -14,7 +14,19 @@ public struct PosixFileSystem: FileSystem {
     public init() {}
 
     public func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
-        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
+        let (descriptor, size) = try openForWriting(path, mode: mode, access: O_WRONLY)
+        return PosixWritableFile(descriptor: descriptor, path: path, size: size)
+    }
+
+    /// A file appended to through a shared mapping (see `PosixMappedWritableFile`).
+    public func openMappedWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
+        // A shared writable mapping needs a descriptor opened for reading too.
+        let (descriptor, size) = try openForWriting(path, mode: mode, access: O_RDWR)
+        return PosixMappedWritableFile(descriptor: descriptor, path: path, size: size)
+    }
+
+    private func openForWriting(_ path: String, mode: WriteMode, access: Int32) throws -> (Int32, UInt64) {
+        var flags = access | O_CREAT | O_CLOEXEC
         switch mode {
         case .createNew: flags |= O_EXCL
         case .truncate: flags |= O_TRUNC
@@ -27,7 +39,7 @@ public struct PosixFileSystem: FileSystem {
             _ = Glibc_close(descriptor)
             throw error
         }
-        return PosixWritableFile(descriptor: descriptor, path: path, size: UInt64(info.st_size))
+        return (descriptor, UInt64(info.st_size))
     }
 
     public func openReadable(_ path: String) throws -> any ReadableFile {

@@ -144,23 +144,29 @@ struct SegmentScanner {
     private var recordStart: UInt64?
     /// The end of the last complete record.
     private var lastRecordEnd = UInt64(WALFormat.segmentHeaderSize)
+    /// Where the data ends: the file size, or where a zero tail reserved by the writer starts.
+    private var dataEnd: UInt64
 
     init(segment: WALSegment, databaseID: DatabaseID, fileSystem: any FileSystem, mode: WALRecoveryMode, isNewest: Bool, maxRecordSize: Int) throws {
         self.segment = segment
         self.databaseID = databaseID
         self.file = try fileSystem.openReadable(segment.path)
         self.fileSize = try file.size()
+        self.dataEnd = fileSize
         self.mode = mode
         self.isNewest = isNewest
         self.maxRecordSize = maxRecordSize
     }
 
-    /// What to do after damage.
+    /// What to do after damage, or at the end of the data.
     private enum Resolution {
         /// Stop reading this segment (a torn tail).
         case stop
         /// Skip the rest of the current block.
         case skipBlock
+        /// The data ended at this offset: nothing but zero bytes follow (space the writer
+        /// reserved ahead of itself). Not damage.
+        case endOfData(UInt64)
     }
 
     /// Scans the segment, delivering records.
@@ -196,6 +202,9 @@ struct SegmentScanner {
             switch try scanBlock(blockStart: blockStart, length: length, deliver) {
             case nil, .skipBlock?: break
             case .stop?: return tornTail?.offset ?? lastRecordEnd
+            case .endOfData(let end)?:
+                dataEnd = end
+                break blocks
             }
             blockStart += UInt64(WALFormat.blockSize)
         }
@@ -230,6 +239,8 @@ struct SegmentScanner {
                 return nil
             }
             guard length - offset >= WALFormat.fragmentHeaderSize else {
+                // Fewer bytes than a header remain in the file: zeros are reserved space.
+                if !bytes[offset..<length].contains(where: { $0 != 0 }) { return .endOfData(here) }
                 return try damage(at: here, blockStart: blockStart, fragmentEnd: nil, reason: "segment ends inside a fragment header")
             }
             let checksum = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
@@ -239,8 +250,13 @@ struct SegmentScanner {
             // Where the next fragment would start, if this header's length can be believed.
             let plausibleEnd = fragmentEnd <= length ? blockStart + UInt64(fragmentEnd) : nil
             guard let type = FragmentType(rawValue: typeByte) else {
-                let reason = typeByte == 0 && payloadLength == 0 && checksum == 0
-                    ? "zeroed fragment header" : "unknown fragment type \(typeByte)"
+                let zeroed = typeByte == 0 && payloadLength == 0 && checksum == 0
+                if zeroed, try onlyZerosFollow(blockStart: blockStart, offsetInBlock: offset, length: length) {
+                    // Space reserved ahead of the writer (a mapped segment cut short by a
+                    // crash, or not yet trimmed): the data ends here.
+                    return .endOfData(here)
+                }
+                let reason = zeroed ? "zeroed fragment header" : "unknown fragment type \(typeByte)"
                 return try damage(at: here, blockStart: blockStart, fragmentEnd: plausibleEnd, reason: reason)
             }
             guard fragmentEnd <= WALFormat.blockSize else {
@@ -341,7 +357,7 @@ struct SegmentScanner {
         let cut = recordStart ?? offset
         tornTail = WALTornTail(
             file: segment.path, segment: segment.number, offset: Swift.max(cut, lastRecordEnd),
-            droppedBytes: fileSize - Swift.max(cut, lastRecordEnd), reason: reason)
+            droppedBytes: dataEnd - Swift.max(cut, lastRecordEnd), reason: reason)
         recordStart = nil
         record.removeAll(keepingCapacity: true)
         return .stop
@@ -366,6 +382,22 @@ struct SegmentScanner {
         while cursor < fileSize {
             let length = Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - cursor))
             let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: length))
+            if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
+            cursor += UInt64(WALFormat.blockSize)
+        }
+        return true
+    }
+
+    /// `true` when every byte from `offsetInBlock` of the current block to the end of the file
+    /// is zero. Reads one block at a time.
+    private func onlyZerosFollow(blockStart: UInt64, offsetInBlock: Int, length: Int) throws -> Bool {
+        let bytes = UnsafeRawBufferPointer(start: block.base, count: length)
+        if bytes[offsetInBlock..<length].contains(where: { $0 != 0 }) { return false }
+        var cursor = blockStart + UInt64(WALFormat.blockSize)
+        let scratch = RawBuffer(count: WALFormat.blockSize)
+        while cursor < fileSize {
+            let count = Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - cursor))
+            let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: count))
             if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
             cursor += UInt64(WALFormat.blockSize)
         }

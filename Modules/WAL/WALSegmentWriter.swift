@@ -5,9 +5,12 @@ import VFS
 /// Appends records to one WAL segment file, cutting them into fragments that never cross a
 /// 32 KiB block boundary.
 ///
-/// Appends go into a user-space buffer that is written to the file when it reaches the buffer
-/// size (64 KiB by default: one `pwrite` per 64 KiB, not per record — guide B.5), on `flush()`,
-/// and on `sync()`.
+/// Appends go into a user-space buffer that is handed to the file when it reaches the buffer
+/// size (64 KiB by default), on `flush()`, and on `sync()`. The file is opened with
+/// `FileSystem.openMappedWritable`: on POSIX that hand-over is a copy into a shared mapping of
+/// the file, so even a `flush()` per record costs no system call, and flushed records survive
+/// a process crash. The segment may then end in reserved zero bytes after a crash, which
+/// readers treat as the end of the data (Docs/formats/wal.md).
 ///
 /// Failure is sticky: after a write or sync fails, every later call throws the original error,
 /// because a log with a hole must not keep accepting records.
@@ -38,7 +41,7 @@ public final class WALSegmentWriter {
         segment: WALSegment, databaseID: DatabaseID, fileSystem: any FileSystem,
         maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
     ) throws -> WALSegmentWriter {
-        let file = try fileSystem.openWritable(segment.path, mode: .createNew)
+        let file = try fileSystem.openMappedWritable(segment.path, mode: .createNew)
         let header = WALSegmentHeader(
             databaseID: databaseID, segmentNumber: segment.number,
             creationTimeMicros: WallClock.microsecondsSinceEpoch())
@@ -62,7 +65,7 @@ public final class WALSegmentWriter {
         maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
     ) throws -> WALSegmentWriter {
         precondition(validSize >= UInt64(WALFormat.segmentHeaderSize), "a reopened segment keeps its header")
-        let file = try fileSystem.openWritable(segment.path, mode: .append)
+        let file = try fileSystem.openMappedWritable(segment.path, mode: .append)
         do {
             if file.size != validSize {
                 try file.truncate(to: validSize)

@@ -19,11 +19,65 @@ public struct WriteBatch: Sendable, Equatable {
     public private(set) var encoded: [UInt8]
     /// The number of entries.
     public private(set) var count: Int
+    /// Facts about the entries, kept current as entries are added, so that checking a batch
+    /// (key and value limits, counters) costs nothing per entry.
+    public private(set) var summary: Summary
+
+    /// Facts about a batch's entries.
+    public struct Summary: Sendable, Equatable {
+        /// Entries of each kind.
+        public var puts = 0
+        public var deletes = 0
+        public var rangeDeletes = 0
+        /// Key plus value bytes over all entries (a range delete counts both bounds).
+        public var userBytes = 0
+        /// The shortest and longest key, range bounds included (`Int.max` and 0 when empty).
+        public var shortestKey = Int.max
+        public var longestKey = 0
+        /// The longest put value.
+        public var longestValue = 0
+        /// Whether some range delete's start does not sort before its end.
+        public var hasEmptyRange = false
+
+        /// A summary of no entries.
+        public init() {}
+
+        mutating func add(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+            userBytes += key.count + value.count
+            shortestKey = Swift.min(shortestKey, key.count)
+            longestKey = Swift.max(longestKey, key.count)
+            switch kind {
+            case .put:
+                puts += 1
+                longestValue = Swift.max(longestValue, value.count)
+            case .delete:
+                deletes += 1
+            case .rangeDelete:
+                rangeDeletes += 1
+                shortestKey = Swift.min(shortestKey, value.count)
+                longestKey = Swift.max(longestKey, value.count)
+                if BytewiseComparator.compare(key, value) >= 0 { hasEmptyRange = true }
+            }
+        }
+
+        /// Adds the entries `other` summarises.
+        public mutating func add(_ other: Summary) {
+            puts += other.puts
+            deletes += other.deletes
+            rangeDeletes += other.rangeDeletes
+            userBytes += other.userBytes
+            shortestKey = Swift.min(shortestKey, other.shortestKey)
+            longestKey = Swift.max(longestKey, other.longestKey)
+            longestValue = Swift.max(longestValue, other.longestValue)
+            hasEmptyRange = hasEmptyRange || other.hasEmptyRange
+        }
+    }
 
     /// An empty batch.
     public init() {
         encoded = [UInt8](repeating: 0, count: WriteBatch.headerSize)
         count = 0
+        summary = Summary()
     }
 
     /// Decodes and fully validates an encoded batch.
@@ -31,9 +85,14 @@ public struct WriteBatch: Sendable, Equatable {
     /// - Throws: `StrataError.corruption` naming `file` and the offset of the first bad byte.
     public init(decoding bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
         var entries = 0
-        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { _, _, _, _ in entries += 1 }
+        var summary = Summary()
+        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { kind, key, value, _ in
+            entries += 1
+            summary.add(kind, key, value)
+        }
         encoded = Array(bytes)
         count = entries
+        self.summary = summary
     }
 
     /// `true` when the batch has no entries.
@@ -60,18 +119,30 @@ public struct WriteBatch: Sendable, Equatable {
     }
 
     /// Adds a put of `value` under `key`.
+    @inlinable
     public mutating func put(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
-        append(.put, key, value)
+        WriteBatch.withBytes(key) { key in WriteBatch.withBytes(value) { value in appendEntry(.put, key, value) } }
     }
 
     /// Adds a point delete of `key`.
+    @inlinable
     public mutating func delete(_ key: some Collection<UInt8>) {
-        append(.delete, key, EmptyCollection())
+        WriteBatch.withBytes(key) { key in appendEntry(.delete, key, nil) }
     }
 
     /// Adds a delete of every key in `[start, end)`.
+    @inlinable
     public mutating func deleteRange(_ start: some Collection<UInt8>, _ end: some Collection<UInt8>) {
-        append(.rangeDelete, start, end)
+        WriteBatch.withBytes(start) { start in WriteBatch.withBytes(end) { end in appendEntry(.rangeDelete, start, end) } }
+    }
+
+    /// Calls `body` with `bytes` as contiguous memory: in place for arrays and buffers (the
+    /// common case, inlined into the caller so there is no generic dispatch per byte), copied
+    /// into an array otherwise.
+    @inlinable
+    static func withBytes<Result>(_ bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        if let result = bytes.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
+        return Array(bytes).withUnsafeBytes(body)
     }
 
     /// Adds a put with `String` key and value (UTF-8).
@@ -93,6 +164,7 @@ public struct WriteBatch: Sendable, Equatable {
     public mutating func append(contentsOf other: WriteBatch) {
         encoded.append(contentsOf: other.encoded[WriteBatch.headerSize...])
         count += other.count
+        summary.add(other.summary)
         storeCount()
     }
 
@@ -101,6 +173,7 @@ public struct WriteBatch: Sendable, Equatable {
         encoded.removeSubrange(WriteBatch.headerSize...)
         for index in 0..<WriteBatch.headerSize { encoded[index] = 0 }
         count = 0
+        summary = Summary()
     }
 
     /// One decoded entry, with byte arrays (for tests and tools; the engine decodes in place).
@@ -185,13 +258,17 @@ public struct WriteBatch: Sendable, Equatable {
 
     // MARK: - Internal
 
-    private mutating func append(_ kind: ValueKind, _ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
+    /// Appends one entry (`value` is `nil` for a point delete). Not generic, so one compiled
+    /// copy serves every caller.
+    @usableFromInline
+    mutating func appendEntry(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
         var writer = ByteWriter()
         swap(&writer.bytes, &encoded)
         writer.appendUInt8(kind.rawValue)
         writer.appendLengthPrefixed(key)
-        if kind != .delete { writer.appendLengthPrefixed(value) }
+        if let value { writer.appendLengthPrefixed(value) }
         swap(&writer.bytes, &encoded)
+        summary.add(kind, key, value ?? UnsafeRawBufferPointer(start: nil, count: 0))
         count += 1
         storeCount()
     }

@@ -79,4 +79,35 @@ import WAL
         let result = try WALReader.replay(segments: [WALSegment(number: 1, directory: "/db")], databaseID: testDatabaseID, fileSystem: fileSystem) { _, _ in }
         #expect(result.maxSequence == SequenceNumber(rawValue: 1_003))
     }
+
+    /// The summary the engine checks limits with is exact for built, appended, decoded and
+    /// cleared batches.
+    @Test func theSummaryDescribesTheEntries() throws {
+        var batch = WriteBatch()
+        #expect(batch.summary == WriteBatch.Summary())
+        batch.put([1, 2, 3], [9, 9, 9, 9, 9])
+        batch.delete([7])
+        batch.deleteRange([5, 5], [6])
+        var expected = WriteBatch.Summary()
+        expected.puts = 1
+        expected.deletes = 1
+        expected.rangeDeletes = 1
+        expected.userBytes = 3 + 5 + 1 + 2 + 1
+        expected.shortestKey = 1
+        expected.longestKey = 3
+        expected.longestValue = 5
+        #expect(batch.summary == expected)
+
+        var other = WriteBatch()
+        other.deleteRange([9], [1])  // start after end
+        other.put([], [])
+        var combined = batch
+        combined.append(contentsOf: other)
+        #expect(combined.summary.hasEmptyRange && combined.summary.shortestKey == 0 && combined.summary.puts == 2)
+
+        let decoded = try combined.encoded.withUnsafeBytes { try WriteBatch(decoding: $0) }
+        #expect(decoded.summary == combined.summary)
+        combined.removeAll()
+        #expect(combined.summary == WriteBatch.Summary())
+    }
 }

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Engine
+
+/// A db_bench boolean flag value: `1`/`0`/`true`/`false`.
+struct BenchBool: ExpressibleByArgument, Sendable, CustomStringConvertible {
+    var value: Bool
+
+    init(_ value: Bool) { self.value = value }
+
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "1", "true", "yes": value = true
+        case "0", "false", "no": value = false
+        default: return nil
+        }
+    }
+
+    var description: String { value ? "1" : "0" }
+    var defaultValueDescription: String { description }
+}
+
+/// The flags of `strata-bench`, named and meaning what RocksDB's `db_bench` flags do.
+struct BenchFlags: ParsableArguments, Sendable {
+    @Option(name: .customLong("benchmarks"), help: "Comma-separated benchmarks to run, in order.")
+    var benchmarks = "fillseq,fillrandom,overwrite,readrandom,readseq,seekrandom"
+    @Option(name: .customLong("num"), help: "Number of keys in the database (and of writes per thread).")
+    var num = 1_000_000
+    @Option(name: .customLong("reads"), help: "Reads per thread (negative: --num).")
+    var reads = -1
+    @Option(name: .customLong("value_size"), help: "Bytes per value.")
+    var valueSize = 100
+    @Option(name: .customLong("key_size"), help: "Bytes per key.")
+    var keySize = 16
+    @Option(name: .customLong("db"), help: "Database directory (default: a directory under $TMPDIR or /tmp).")
+    var db: String?
+    @Option(name: .customLong("use_existing_db"), help: "1: keep the database; fill benchmarks are skipped.")
+    var useExistingDB = BenchBool(false)
+    @Option(name: .customLong("cache_size"), help: "Block cache bytes.")
+    var cacheSize = 8 << 20
+    @Option(name: .customLong("bloom_bits"), help: "Bloom filter bits per key (0 or negative: no filter).")
+    var bloomBits = 10
+    @Option(name: .customLong("compression_type"), help: "Block compression: none, lz4 or zstd.")
+    var compressionType = "lz4"
+    @Option(name: .customLong("compression_ratio"), help: "Generated values compress to about this fraction.")
+    var compressionRatio = 0.5
+    @Option(name: .customLong("write_buffer_size"), help: "Memtable bytes before a flush.")
+    var writeBufferSize = 64 << 20
+    @Option(name: .customLong("max_write_buffer_number"), help: "Memtables (active + frozen) before writes stall.")
+    var maxWriteBufferNumber = 2
+    @Option(name: .customLong("block_size"), help: "Table data block bytes.")
+    var blockSize = 4096
+    @Option(name: .customLong("target_file_size_base"), help: "Compaction output file bytes.")
+    var targetFileSizeBase: UInt64 = 64 << 20
+    @Option(name: .customLong("max_bytes_for_level_base"), help: "Level-1 target bytes.")
+    var maxBytesForLevelBase: UInt64 = 256 << 20
+    @Option(name: .customLong("level0_file_num_compaction_trigger"), help: "Level-0 files that start a compaction.")
+    var level0FileNumCompactionTrigger = 4
+    @Option(name: .customLong("level0_slowdown_writes_trigger"), help: "Level-0 files that slow writes.")
+    var level0SlowdownWritesTrigger = 20
+    @Option(name: .customLong("level0_stop_writes_trigger"), help: "Level-0 files that stop writes.")
+    var level0StopWritesTrigger = 36
+    @Option(name: .customLong("batch_size"), help: "Entries per write batch.")
+    var batchSize = 1
+    @Option(name: .customLong("seek_nexts"), help: "next() calls after each seek in seekrandom.")
+    var seekNexts = 0
+    @Option(name: .customLong("sync"), help: "1: sync every write.")
+    var sync = BenchBool(false)
+    @Option(name: .customLong("threads"), help: "Threads running each benchmark.")
+    var threads = 1
+    @Option(name: .customLong("seed"), help: "Seed for the random generators (same seed, same keys).")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("histogram"), help: "1: print latency percentiles per benchmark.")
+    var histogram = BenchBool(false)
+    @Option(name: .customLong("stats"), help: "1: print the level summary and engine statistics at the end.")
+    var stats = BenchBool(false)
+
+    init() {}
+
+    /// Reads per thread.
+    var readCount: Int { reads < 0 ? num : reads }
+
+    /// The figures the benchmark threads use, as plain stored values (reading a property
+    /// wrapper in the measured loop would cost more than some operations).
+    var workload: WorkloadConfig {
+        WorkloadConfig(
+            num: num, readCount: readCount, keySize: keySize, valueSize: valueSize, batchSize: batchSize,
+            seekNexts: seekNexts, sync: sync.value)
+    }
+
+    func validate() throws {
+        guard num > 0 else { throw ValidationError("--num must be positive") }
+        guard keySize >= 1 && keySize <= 1024 else { throw ValidationError("--key_size must be 1...1024") }
+        guard valueSize >= 0 && valueSize <= 64 << 20 else { throw ValidationError("--value_size must be 0...67108864") }
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256") }
+        guard batchSize >= 1 else { throw ValidationError("--batch_size must be positive") }
+        guard compressionRatio > 0 && compressionRatio <= 1 else { throw ValidationError("--compression_ratio must be in (0, 1]") }
+        _ = try compression()
+    }
+
+    /// The table codec.
+    func compression() throws -> Compression {
+        switch compressionType.lowercased() {
+        case "none": return .none
+        case "lz4": return .lz4
+        case "zstd": return .zstd(level: 1)
+        default: throw ValidationError("--compression_type must be none, lz4 or zstd")
+        }
+    }
+
+    /// Engine options for these flags.
+    func options() throws -> Options {
+        var options = Options()
+        options.writeBufferSize = writeBufferSize
+        options.maxWriteBufferNumber = maxWriteBufferNumber
+        options.blockCacheSize = cacheSize
+        options.bloomBitsPerKey = max(0, bloomBits)
+        options.compression = try compression()
+        options.blockSize = blockSize
+        options.targetFileSize = targetFileSizeBase
+        options.maxBytesForLevelBase = maxBytesForLevelBase
+        options.level0CompactionTrigger = level0FileNumCompactionTrigger
+        options.level0SlowdownTrigger = max(level0SlowdownWritesTrigger, level0FileNumCompactionTrigger)
+        options.level0StopTrigger = max(level0StopWritesTrigger, options.level0SlowdownTrigger)
+        options.logger.logLevel = .warning
+        return options
+    }
+}
+
+/// The workload parameters the measured loops read.
+struct WorkloadConfig: Sendable {
+    let num: Int
+    let readCount: Int
+    let keySize: Int
+    let valueSize: Int
+    let batchSize: Int
+    let seekNexts: Int
+    let sync: Bool
+}

@@ -1,0 +1,135 @@
+import Encoding
+import Manifest
+import SSTable
+import VFS
+import WAL
+
+/// Checks every byte of a database without changing it: the manifest and its invariants, every
+/// live table (footer, meta blocks, every data block's checksum, entry counts) and every WAL
+/// segment still needed. The database must not be open elsewhere (the lock is taken, read-only).
+public enum DatabaseVerifier {
+    /// One problem found.
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        /// The damaged file.
+        public var file: String
+        /// Where in it (0 when not known).
+        public var offset: Int
+        /// What is wrong.
+        public var reason: String
+        /// `false` for something recovery handles (a torn WAL tail, a leftover file).
+        public var isDamage: Bool
+
+        public var description: String { "\(isDamage ? "DAMAGED" : "note"): \(file) at offset \(offset): \(reason)" }
+    }
+
+    /// What was checked and found.
+    public struct Report: Sendable {
+        /// Tables checked, with their data blocks and entries.
+        public var tables = 0
+        public var blocks = 0
+        public var entries: UInt64 = 0
+        /// WAL segments and records checked.
+        public var walSegments = 0
+        public var walRecords = 0
+        /// Manifest edits replayed.
+        public var manifestEdits = 0
+        /// Problems, damage first.
+        public var problems: [Problem] = []
+
+        /// `true` when nothing is damaged (notes allowed).
+        public var isHealthy: Bool { !problems.contains { $0.isDamage } }
+    }
+
+    /// Verifies the database in `path`.
+    ///
+    /// - Throws: `.locked` when the database is open elsewhere; other failures are reported as
+    ///   problems, not thrown.
+    public static func verify(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws -> Report {
+        let lock = try fileSystem.lock(Path.join(path, DatabaseFiles.lock))
+        defer { lock.unlock() }
+        var report = Report()
+        let summary: ManifestReader.Summary
+        do {
+            summary = try ManifestReader.summary(directory: path, fileSystem: fileSystem)
+            report.manifestEdits = summary.edits
+            try summary.version.checkInvariants(file: Path.join(path, DatabaseFiles.manifest(summary.manifestNumber)))
+        } catch {
+            report.problems.append(problem(error, fallbackFile: Path.join(path, DatabaseFiles.current)))
+            return report
+        }
+
+        let live = Set(summary.version.allFileNumbers)
+        for file in summary.version.levels.joined() {
+            let tablePath = Path.join(path, DatabaseFiles.tableName(file.fileNumber))
+            do {
+                let size = try fileSystem.fileSize(tablePath)
+                if size != file.fileSize {
+                    report.problems.append(Problem(file: tablePath, offset: Int(clamping: size), reason: "table is \(size) bytes, the manifest recorded \(file.fileSize)", isDamage: true))
+                    continue
+                }
+                let reader = try TableReader.open(path: tablePath, fileNumber: file.fileNumber, fileSystem: fileSystem)
+                var iterator = reader.makeIterator()
+                try iterator.seekToFirst()
+                var entries: UInt64 = 0
+                while iterator.isValid {
+                    entries += 1
+                    try iterator.next()
+                }
+                if entries != reader.properties.entries {
+                    report.problems.append(Problem(file: tablePath, offset: 0, reason: "holds \(entries) entries, its properties say \(reader.properties.entries)", isDamage: true))
+                }
+                report.tables += 1
+                report.blocks += Int(reader.properties.dataBlocks)
+                report.entries += entries
+            } catch {
+                report.problems.append(problem(error, fallbackFile: tablePath))
+            }
+        }
+
+        do {
+            let segments = try WALSegment.list(in: path, fileSystem: fileSystem, from: summary.logNumber)
+            for (index, segment) in segments.enumerated() {
+                do {
+                    let result = try WALReader.replay(
+                        segments: [segment], databaseID: summary.databaseID, fileSystem: fileSystem,
+                        mode: index == segments.count - 1 ? .tolerateTornTail : .absoluteConsistency
+                    ) { payload, location in
+                        _ = try WriteBatch(decoding: payload, file: segment.path, offset: Int(location.offset))
+                    }
+                    report.walSegments += 1
+                    report.walRecords += result.records
+                    if let torn = result.tornTail {
+                        report.problems.append(Problem(
+                            file: torn.file, offset: Int(torn.offset),
+                            reason: "torn tail (\(torn.droppedBytes) bytes): \(torn.reason); recovery drops it", isDamage: false))
+                    }
+                } catch {
+                    report.problems.append(problem(error, fallbackFile: segment.path))
+                }
+            }
+        } catch {
+            report.problems.append(problem(error, fallbackFile: path))
+        }
+
+        for name in (try? fileSystem.listDirectory(path)) ?? [] {
+            if case .table(let number)? = DatabaseFiles.kind(of: name), !live.contains(number) {
+                report.problems.append(Problem(file: Path.join(path, name), offset: 0, reason: "table not referenced by the manifest (deleted at the next open)", isDamage: false))
+            }
+        }
+        report.problems.sort { $0.isDamage && !$1.isDamage }
+        return report
+    }
+
+    private static func problem(_ error: any Error, fallbackFile: String) -> Problem {
+        switch error {
+        case StrataError.corruption(let file, let offset, let reason):
+            return Problem(file: file, offset: offset, reason: reason, isDamage: true)
+        case StrataError.incompatible(let file, let reason):
+            return Problem(file: file, offset: 0, reason: reason, isDamage: true)
+        case StrataError.io(let path, _, _):
+            return Problem(file: path, offset: 0, reason: "\(error)", isDamage: true)
+        default:
+            return Problem(file: fallbackFile, offset: 0, reason: "\(error)", isDamage: true)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import Encoding
+import VFS
+
+@Suite struct PosixMappedWritableFileTests {
+    let fileSystem = PosixFileSystem()
+
+    /// Appends land in the file at once (a reader sees them before any sync or close), across
+    /// window boundaries; the file carries a reserved zero tail until close cuts it.
+    @Test func appendsAreVisibleAtOnceAndCloseCutsTheReservedTail() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "log")
+        let file = try fileSystem.openMappedWritable(path, mode: .createNew)
+        var expected: [UInt8] = []
+        var random = SplitMix64(seed: 7)
+        // ~2.5 MiB in uneven pieces, so appends straddle the 1 MiB windows.
+        while expected.count < 2_500_000 {
+            let piece = (0..<Int(random.next() % 70_000)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            try file.append(bytes: piece)
+            expected += piece
+        }
+        #expect(file.size == UInt64(expected.count))
+
+        // Before close: the data is readable through the page cache, followed only by zeros.
+        let onDisk = try fileSystem.fileSize(path)
+        #expect(onDisk >= UInt64(expected.count))
+        #expect(onDisk % (1 << 20) == 0)
+        let contents = try fileSystem.readFile(path)
+        #expect(Array(contents[..<expected.count]) == expected)
+        #expect(contents[expected.count...].allSatisfy { $0 == 0 })
+
+        try file.sync()
+        try file.close()
+        try file.close()  // idempotent
+        #expect(try fileSystem.readFile(path) == expected)
+    }
+
+    @Test func appendModeContinuesAndTruncateCuts() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "log")
+        try fileSystem.writeFile(path, [1, 2, 3, 4, 5], sync: false)
+        let file = try fileSystem.openMappedWritable(path, mode: .append)
+        #expect(file.size == 5)
+        try file.append(bytes: [6, 7])
+        try file.truncate(to: 4)
+        try file.append(bytes: [9])
+        try file.close()
+        #expect(try fileSystem.readFile(path) == [1, 2, 3, 4, 9])
+    }
+
+    @Test func createNewRefusesAnExistingFile() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "log")
+        try fileSystem.writeFile(path, [1], sync: false)
+        #expect(throws: StrataError.self) { _ = try fileSystem.openMappedWritable(path, mode: .createNew) }
+    }
+
+    /// A writer dropped without close (as at process exit) still leaves exactly its data.
+    @Test func anAbandonedWriterLeavesItsData() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "log")
+        do {
+            let file = try fileSystem.openMappedWritable(path, mode: .createNew)
+            try file.append(bytes: [1, 2, 3])
+        }
+        #expect(try fileSystem.readFile(path) == [1, 2, 3])
+    }
+}

@@ -1,0 +1,237 @@
+import Engine
+
+/// One command of the `strata exec` line protocol.
+///
+/// ```
+/// put K V        → OK                 get K          → VALUE V | NOTFOUND
+/// del K          → OK                 delrange A B   → OK
+/// batch N        → (N lines of put/del/delrange follow) OK, applied atomically
+/// scan A B LIMIT → K<TAB>V lines, then END   (A or B written "-": unbounded)
+/// sync           → OK once everything before it is durable
+/// flush          → OK                 snapshot       → SNAP ID
+/// get@ID K       → VALUE V | NOTFOUND release ID     → OK
+/// quit
+/// ```
+///
+/// Fields are separated by one space; a value is the rest of the line (it may hold spaces). With
+/// `--hex` keys and values are hex in both directions. A malformed line gets `ERR <reason>`.
+public enum ExecCommand: Equatable, Sendable {
+    case put(key: [UInt8], value: [UInt8])
+    case get(key: [UInt8])
+    case getAt(snapshot: Int, key: [UInt8])
+    case delete(key: [UInt8])
+    case deleteRange(start: [UInt8], end: [UInt8])
+    case batch(count: Int)
+    case scan(from: [UInt8]?, to: [UInt8]?, limit: Int)
+    case sync
+    case flush
+    case snapshot
+    case release(snapshot: Int)
+    case quit
+}
+
+/// Parses protocol lines. Pure: no database involved, so it can be fuzzed.
+public struct ExecParser: Sendable {
+    /// The largest `batch N` accepted.
+    public static let maxBatchLines = 100_000
+    /// The key/value encoding.
+    public let text: ByteText
+
+    /// Creates a parser.
+    public init(text: ByteText) {
+        self.text = text
+    }
+
+    /// Parses one line.
+    ///
+    /// - Throws: `ToolFailure(.usage)` with the reason for a malformed line.
+    public func parse(_ line: Substring) throws -> ExecCommand {
+        let (word, rest) = split(line)
+        switch word {
+        case "put":
+            let (key, value) = split(rest)
+            guard !key.isEmpty else { throw ToolFailure(.usage, "usage: put K V") }
+            guard rest.contains(" ") else { throw ToolFailure(.usage, "usage: put K V (missing value)") }
+            return .put(key: try text.decode(key), value: try text.decode(value))
+        case "get":
+            return .get(key: try single(rest, "get K"))
+        case "del":
+            return .delete(key: try single(rest, "del K"))
+        case "delrange":
+            let (start, end) = split(rest)
+            guard !start.isEmpty, !end.isEmpty, !end.contains(" ") else { throw ToolFailure(.usage, "usage: delrange A B") }
+            return .deleteRange(start: try text.decode(start), end: try text.decode(end))
+        case "batch":
+            guard let count = Int(rest), count >= 0, count <= ExecParser.maxBatchLines else {
+                throw ToolFailure(.usage, "usage: batch N (0...\(ExecParser.maxBatchLines))")
+            }
+            return .batch(count: count)
+        case "scan":
+            let fields = rest.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count == 3, let limit = Int(fields[2]), limit >= 0 else { throw ToolFailure(.usage, "usage: scan A B LIMIT") }
+            return .scan(
+                from: fields[0] == "-" ? nil : try text.decode(fields[0]),
+                to: fields[1] == "-" ? nil : try text.decode(fields[1]), limit: limit)
+        case "sync":
+            try none(rest, "sync")
+            return .sync
+        case "flush":
+            try none(rest, "flush")
+            return .flush
+        case "snapshot":
+            try none(rest, "snapshot")
+            return .snapshot
+        case "release":
+            guard let id = Int(rest), id >= 0 else { throw ToolFailure(.usage, "usage: release ID") }
+            return .release(snapshot: id)
+        case "quit":
+            try none(rest, "quit")
+            return .quit
+        default:
+            if word.hasPrefix("get@"), let id = Int(word.dropFirst(4)), id >= 0 {
+                return .getAt(snapshot: id, key: try single(rest, "get@ID K"))
+            }
+            throw ToolFailure(.usage, word.isEmpty ? "empty command" : "unknown command \"\(word.prefix(40))\"")
+        }
+    }
+
+    /// Parses a line inside a batch: `put K V`, `del K` or `delrange A B`.
+    public func parseBatchLine(_ line: Substring) throws -> ExecCommand {
+        let command = try parse(line)
+        switch command {
+        case .put, .delete, .deleteRange: return command
+        default: throw ToolFailure(.usage, "only put, del and delrange may appear in a batch")
+        }
+    }
+
+    private func split(_ text: Substring) -> (Substring, Substring) {
+        guard let space = text.firstIndex(of: " ") else { return (text, "") }
+        return (text[..<space], text[text.index(after: space)...])
+    }
+
+    private func single(_ rest: Substring, _ usage: String) throws -> [UInt8] {
+        guard !rest.isEmpty, !rest.contains(" ") else { throw ToolFailure(.usage, "usage: \(usage)") }
+        return try text.decode(rest)
+    }
+
+    private func none(_ rest: Substring, _ usage: String) throws {
+        guard rest.isEmpty else { throw ToolFailure(.usage, "usage: \(usage) (no arguments)") }
+    }
+}
+
+/// Runs protocol lines against a database, one reply per command.
+public final class ExecSession {
+    let database: Database
+    let parser: ExecParser
+    let syncWrites: Bool
+    private var snapshots: [Int: Snapshot] = [:]
+    private var nextSnapshot = 1
+    private var pending: (remaining: Int, batch: WriteBatch, error: String?)? = nil
+
+    /// Creates a session; with `syncWrites` every write is synced before its `OK`.
+    public init(database: Database, text: ByteText, syncWrites: Bool) {
+        self.database = database
+        self.parser = ExecParser(text: text)
+        self.syncWrites = syncWrites
+    }
+
+    /// Handles one input line.
+    ///
+    /// - Returns: the reply lines (none while a batch is being collected) and whether the
+    ///   session ends.
+    public func handle(_ line: Substring) -> (replies: [String], quit: Bool) {
+        if var batch = pending {
+            do {
+                switch try parser.parseBatchLine(line) {
+                case .put(let key, let value): batch.batch.put(key, value)
+                case .delete(let key): batch.batch.delete(key)
+                case .deleteRange(let start, let end): batch.batch.deleteRange(start, end)
+                default: break
+                }
+            } catch {
+                if batch.error == nil { batch.error = describe(error) }
+            }
+            batch.remaining -= 1
+            pending = batch.remaining > 0 ? batch : nil
+            guard batch.remaining == 0 else { return ([], false) }
+            if let error = batch.error { return (["ERR batch rejected: \(error)"], false) }
+            return ([write(batch.batch)], false)
+        }
+        let command: ExecCommand
+        do {
+            command = try parser.parse(line)
+        } catch {
+            return (["ERR \(describe(error))"], false)
+        }
+        do {
+            switch command {
+            case .put(let key, let value):
+                var batch = WriteBatch()
+                batch.put(key, value)
+                return ([write(batch)], false)
+            case .delete(let key):
+                var batch = WriteBatch()
+                batch.delete(key)
+                return ([write(batch)], false)
+            case .deleteRange(let start, let end):
+                var batch = WriteBatch()
+                batch.deleteRange(start, end)
+                return ([write(batch)], false)
+            case .batch(let count):
+                if count == 0 { return (["OK"], false) }
+                pending = (count, WriteBatch(), nil)
+                return ([], false)
+            case .get(let key):
+                return ([reply(try database.get(key))], false)
+            case .getAt(let id, let key):
+                guard let snapshot = snapshots[id] else { return (["ERR no snapshot \(id)"], false) }
+                return ([reply(try database.get(key, at: snapshot))], false)
+            case .scan(let from, let to, let limit):
+                var lines: [String] = []
+                var iterator = database.scan(from: from, to: to).makeAsyncIterator()
+                while lines.count < limit, let (key, value) = try iterator.next() {
+                    lines.append(parser.text.encode(key) + "\t" + parser.text.encode(value))
+                }
+                return (lines + ["END"], false)
+            case .sync:
+                try database.sync()
+                return (["OK"], false)
+            case .flush:
+                try database.flush()
+                return (["OK"], false)
+            case .snapshot:
+                let id = nextSnapshot
+                nextSnapshot += 1
+                snapshots[id] = try database.snapshot()
+                return (["SNAP \(id)"], false)
+            case .release(let id):
+                guard snapshots.removeValue(forKey: id) != nil else { return (["ERR no snapshot \(id)"], false) }
+                return (["OK"], false)
+            case .quit:
+                return ([], true)
+            }
+        } catch {
+            return (["ERR \(describe(error))"], false)
+        }
+    }
+
+    private func write(_ batch: WriteBatch) -> String {
+        do {
+            try database.write(batch, options: WriteOptions(sync: syncWrites ? true : nil))
+            return "OK"
+        } catch {
+            return "ERR \(describe(error))"
+        }
+    }
+
+    private func reply(_ value: [UInt8]?) -> String {
+        value.map { "VALUE " + parser.text.encode($0) } ?? "NOTFOUND"
+    }
+}
+
+/// A one-line description of any error.
+func describe(_ error: any Error) -> String {
+    if let failure = error as? ToolFailure { return failure.message }
+    if let error = error as? StrataError { return error.description }
+    return "\(error)"
+}
