@@ -49,10 +49,10 @@ struct BenchFlags: ParsableArguments, Sendable {
     var maxWriteBufferNumber = 2
     @Option(name: .customLong("block_size"), help: "Table data block bytes.")
     var blockSize = 4096
-    @Option(name: .customLong("target_file_size_base"), help: "Compaction output file bytes.")
-    var targetFileSizeBase: UInt64 = 64 << 20
-    @Option(name: .customLong("max_bytes_for_level_base"), help: "Level-1 target bytes.")
-    var maxBytesForLevelBase: UInt64 = 256 << 20
+    @Option(name: .customLong("target_file_size_base"), help: "Compaction output file bytes (default: the engine's, derived from the write buffer).")
+    var targetFileSizeBase: UInt64?
+    @Option(name: .customLong("max_bytes_for_level_base"), help: "Level-1 target bytes (default: the engine's, derived from the write buffer).")
+    var maxBytesForLevelBase: UInt64?
     @Option(name: .customLong("level0_file_num_compaction_trigger"), help: "Level-0 files that start a compaction.")
     var level0FileNumCompactionTrigger = 4
     @Option(name: .customLong("level0_slowdown_writes_trigger"), help: "Level-0 files that slow writes.")
@@ -116,8 +116,8 @@ struct BenchFlags: ParsableArguments, Sendable {
         options.bloomBitsPerKey = max(0, bloomBits)
         options.compression = try compression()
         options.blockSize = blockSize
-        options.targetFileSize = targetFileSizeBase
-        options.maxBytesForLevelBase = maxBytesForLevelBase
+        if let targetFileSizeBase { options.targetFileSize = targetFileSizeBase }
+        if let maxBytesForLevelBase { options.maxBytesForLevelBase = maxBytesForLevelBase }
         options.level0CompactionTrigger = level0FileNumCompactionTrigger
         options.level0SlowdownTrigger = max(level0SlowdownWritesTrigger, level0FileNumCompactionTrigger)
         options.level0StopTrigger = max(level0StopWritesTrigger, options.level0SlowdownTrigger)

@@ -135,13 +135,14 @@ public final class CompactionJob {
     private func merge(into outputs: CompactionOutputs, statistics: inout CompactionStatistics) throws {
         // One source per level-0 file (they overlap), one per deeper input level (it does not).
         var sources: [LevelIterator] = []
+        // Inputs are streamed once through private uncached readers (see `streamingReader`).
         if compaction.level == 0 {
-            sources = compaction.inputs.map { LevelIterator(files: [$0], tableCache: tableCache) }
+            sources = compaction.inputs.map { LevelIterator(files: [$0], tableCache: tableCache, streaming: true) }
         } else if !compaction.inputs.isEmpty {
-            sources.append(LevelIterator(files: compaction.inputs, tableCache: tableCache))
+            sources.append(LevelIterator(files: compaction.inputs, tableCache: tableCache, streaming: true))
         }
         if !compaction.outputLevelInputs.isEmpty {
-            sources.append(LevelIterator(files: compaction.outputLevelInputs, tableCache: tableCache))
+            sources.append(LevelIterator(files: compaction.outputLevelInputs, tableCache: tableCache, streaming: true))
         }
 
         var tombstones: [RangeTombstone] = []

@@ -13,34 +13,40 @@ public struct LevelIterator: InternalIterator {
     let tableCache: TableCache
     let lowerBound: [UInt8]?
     let upperBound: [UInt8]?
+    /// Reads through private uncached readers (`TableCache.streamingReader`): for compactions.
+    let streaming: Bool
     private var index: Int
     private var table: TableIterator?
+    /// The current entry, refreshed after every move (`settle()`), so reading it does not
+    /// unwrap — and copy — the optional table iterator.
+    public private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    public private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+    public private(set) var isValid = false
 
-    /// Iterates `files` (sorted by key, non-overlapping).
-    public init(files: [FileMetadata], tableCache: TableCache, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil) {
+    /// Iterates `files` (sorted by key, non-overlapping). With `streaming`, each file is read
+    /// once through a private uncached reader (`TableCache.streamingReader`), as a compaction
+    /// should; otherwise through the shared readers and block cache.
+    public init(files: [FileMetadata], tableCache: TableCache, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil, streaming: Bool = false) {
         self.files = files
         self.tableCache = tableCache
         self.lowerBound = lowerBound
         self.upperBound = upperBound
+        self.streaming = streaming
         self.index = files.count
     }
-
-    public var isValid: Bool { table?.isValid ?? false }
-
-    public var key: UnsafeRawBufferPointer { table!.key }
-
-    public var value: UnsafeRawBufferPointer { table!.value }
 
     public mutating func seekToFirst() throws {
         try open(0)
         try table?.seekToFirst()
         try skipForward()
+        settle()
     }
 
     public mutating func seekToLast() throws {
         try open(files.count - 1)
         try table?.seekToLast()
         try skipBackward()
+        settle()
     }
 
     public mutating func seek(to target: UnsafeRawBufferPointer) throws {
@@ -58,6 +64,7 @@ public struct LevelIterator: InternalIterator {
         try open(low)
         try table?.seek(to: target)
         try skipForward()
+        settle()
     }
 
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
@@ -75,19 +82,37 @@ public struct LevelIterator: InternalIterator {
         try open(low - 1)
         try table?.seekForPrev(to: target)
         try skipBackward()
+        settle()
     }
 
     public mutating func next() throws {
+        precondition(isValid, "next() on an invalid iterator")
         try table!.next()
         try skipForward()
+        settle()
     }
 
     public mutating func prev() throws {
+        precondition(isValid, "prev() on an invalid iterator")
         try table!.prev()
         try skipBackward()
+        settle()
     }
 
     // MARK: - Internal
+
+    /// Records the table iterator's current entry (or none).
+    private mutating func settle() {
+        if let valid = table?.isValid, valid {
+            isValid = true
+            key = table!.key
+            value = table!.value
+        } else {
+            isValid = false
+            key = UnsafeRawBufferPointer(start: nil, count: 0)
+            value = key
+        }
+    }
 
     /// Whether every key of `file` is at or past the upper bound (no need to open it).
     private func startsAtOrAfterUpperBound(_ file: FileMetadata) -> Bool {
@@ -111,7 +136,9 @@ public struct LevelIterator: InternalIterator {
         if index == position && table != nil { return }
         index = position
         let file = files[position]
-        let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+        let reader = streaming
+            ? try tableCache.streamingReader(for: file.fileNumber, expectedSize: file.fileSize)
+            : try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
         table = reader.makeIterator(lowerBound: lowerBound, upperBound: upperBound)
     }
 

@@ -13,101 +13,123 @@ import Memtable
 /// are ordered by source index so the merge is deterministic.
 ///
 /// `Source` is generic, not an existential, so the calls in the merge loop are specialised
-/// (guide B.13).
+/// (guide B.13) — and everything is `@inlinable`, so that specialisation happens in the client
+/// module that picks `Source` (unspecialised, each step paid generic-metadata lookups that cost
+/// more than the merge itself).
 public struct MergingIterator<Source: InternalIterator>: InternalIterator {
     /// A source's current key, ordered by internal key then by source index.
+    @usableFromInline
     struct Entry: Comparable {
-        let source: Int
-        let key: UnsafeRawBufferPointer
+        @usableFromInline let source: Int
+        @usableFromInline let key: UnsafeRawBufferPointer
 
+        @inlinable
+        init(source: Int, key: UnsafeRawBufferPointer) {
+            self.source = source
+            self.key = key
+        }
+
+        @inlinable
         static func < (a: Entry, b: Entry) -> Bool {
             let order = InternalKeyComparator.compare(a.key, b.key)
             return order < 0 || (order == 0 && a.source < b.source)
         }
 
+        @inlinable
         static func == (a: Entry, b: Entry) -> Bool {
             a.source == b.source && InternalKeyComparator.compare(a.key, b.key) == 0
         }
     }
 
     /// The sources being merged.
-    public private(set) var sources: [Source]
-    private var heap = Heap<Entry>()
-    private var current: Int? = nil
-    private var forward = true
+    public var sources: [Source] { storage }
+    @usableFromInline var storage: [Source]
+    @usableFromInline var heap = Heap<Entry>()
+    @usableFromInline var current: Int? = nil
+    @usableFromInline var forward = true
 
     /// Merges `sources` (each positioned anywhere; call a seek before reading).
+    @inlinable
     public init(_ sources: [Source]) {
-        self.sources = sources
+        self.storage = sources
     }
 
+    @inlinable
     public var isValid: Bool { current != nil }
 
+    @inlinable
     public var key: UnsafeRawBufferPointer {
         precondition(current != nil, "iterator is not positioned on an entry")
-        return sources[current!].key
+        return storage[current!].key
     }
 
+    @inlinable
     public var value: UnsafeRawBufferPointer {
         precondition(current != nil, "iterator is not positioned on an entry")
-        return sources[current!].value
+        return storage[current!].value
     }
 
+    @inlinable
     public mutating func seekToFirst() throws {
-        for index in sources.indices { try sources[index].seekToFirst() }
+        for index in storage.indices { try storage[index].seekToFirst() }
         rebuild(forward: true)
     }
 
+    @inlinable
     public mutating func seekToLast() throws {
-        for index in sources.indices { try sources[index].seekToLast() }
+        for index in storage.indices { try storage[index].seekToLast() }
         rebuild(forward: false)
     }
 
+    @inlinable
     public mutating func seek(to target: UnsafeRawBufferPointer) throws {
-        for index in sources.indices { try sources[index].seek(to: target) }
+        for index in storage.indices { try storage[index].seek(to: target) }
         rebuild(forward: true)
     }
 
+    @inlinable
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
-        for index in sources.indices { try sources[index].seekForPrev(to: target) }
+        for index in storage.indices { try storage[index].seekForPrev(to: target) }
         rebuild(forward: false)
     }
 
+    @inlinable
     public mutating func next() throws {
         precondition(current != nil, "next() on an invalid iterator")
         let top = current!
         if !forward {
             // Switch direction: every other source moves to its first entry after the current key.
             try withCurrentKeyCopy { target in
-                for index in sources.indices where index != top {
-                    try sources[index].seek(to: target)
-                    if sources[index].isValid && InternalKeyComparator.compare(sources[index].key, target) == 0 {
-                        try sources[index].next()
+                for index in storage.indices where index != top {
+                    try storage[index].seek(to: target)
+                    if storage[index].isValid && InternalKeyComparator.compare(storage[index].key, target) == 0 {
+                        try storage[index].next()
                     }
                 }
             }
-            try sources[top].next()
+            try storage[top].next()
             rebuild(forward: true)
             return
         }
-        try sources[top].next()
+        try storage[top].next()
         replaceTop(top)
     }
 
+    @inlinable
     public mutating func prev() throws {
         precondition(current != nil, "prev() on an invalid iterator")
         let top = current!
         if forward {
             // Switch direction: every other source moves to its last entry before the current key.
             try withCurrentKeyCopy { target in
-                for index in sources.indices where index != top {
-                    try sources[index].seekForPrev(to: target)
-                    if sources[index].isValid && InternalKeyComparator.compare(sources[index].key, target) == 0 {
-                        try sources[index].prev()
+                for index in storage.indices where index != top {
+                    try storage[index].seekForPrev(to: target)
+                    if storage[index].isValid && InternalKeyComparator.compare(storage[index].key, target) == 0 {
+                        try storage[index].prev()
                     }
                 }
             }
-            try sources[top].prev()
+            try storage[top].prev()
             rebuild(forward: false)
             return
         }
@@ -116,25 +138,27 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
         // entries (finding the minimum does not: it is always the root, so `next()` may move
         // first and then `replaceMin`).
         heap.removeMax()
-        try sources[top].prev()
-        if sources[top].isValid { heap.insert(Entry(source: top, key: sources[top].key)) }
+        try storage[top].prev()
+        if storage[top].isValid { heap.insert(Entry(source: top, key: storage[top].key)) }
         current = heap.max?.source
     }
 
     // MARK: - Internal
 
     /// Runs `body` with a copy of the current key (the sources' own buffers move under it).
-    private func withCurrentKeyCopy(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    @inlinable
+    func withCurrentKeyCopy(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let copy = Array(key)
         try copy.withUnsafeBytes { try body($0) }
     }
 
-    private mutating func rebuild(forward: Bool) {
+    @inlinable
+    mutating func rebuild(forward: Bool) {
         self.forward = forward
         var entries: [Entry] = []
-        entries.reserveCapacity(sources.count)
-        for index in sources.indices where sources[index].isValid {
-            entries.append(Entry(source: index, key: sources[index].key))
+        entries.reserveCapacity(storage.count)
+        for index in storage.indices where storage[index].isValid {
+            entries.append(Entry(source: index, key: storage[index].key))
         }
         heap = Heap(entries)
         current = forward ? heap.min?.source : heap.max?.source
@@ -142,9 +166,10 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
 
     /// The current source moved forward: put its new entry back at the root (or drop it when
     /// exhausted). The root is the minimum by position, so the stale entry is never compared.
-    private mutating func replaceTop(_ top: Int) {
-        if sources[top].isValid {
-            heap.replaceMin(with: Entry(source: top, key: sources[top].key))
+    @inlinable
+    mutating func replaceTop(_ top: Int) {
+        if storage[top].isValid {
+            heap.replaceMin(with: Entry(source: top, key: storage[top].key))
         } else {
             heap.removeMin()
         }

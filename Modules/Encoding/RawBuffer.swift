@@ -18,6 +18,9 @@ public final class RawBuffer: @unchecked Sendable {
     /// The size in bytes.
     public let count: Int
 
+    /// What keeps borrowed memory alive (`nil`: the buffer owns its allocation).
+    private let owner: AnyObject?
+
     /// Allocates `count` uninitialised bytes (16-byte aligned).
     ///
     /// - Precondition: `count >= 0`.
@@ -25,6 +28,19 @@ public final class RawBuffer: @unchecked Sendable {
         precondition(count >= 0, "negative RawBuffer size")
         self.count = count
         self.base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1), alignment: 16)
+        self.owner = nil
+    }
+
+    /// Wraps `count` bytes at `base` that belong to `owner` (a memory-mapped file, say) without
+    /// copying them: the buffer keeps `owner` alive and never frees or writes the memory.
+    ///
+    /// - Precondition: the memory stays valid and unchanged while `owner` is alive.
+    public init(borrowing base: UnsafeRawPointer, count: Int, owner: AnyObject) {
+        precondition(count >= 0, "negative RawBuffer size")
+        self.count = count
+        // Never written through: `mutableBytes` is for buffers being filled, which this is not.
+        self.base = UnsafeMutableRawPointer(mutating: base)
+        self.owner = owner
     }
 
     /// Allocates a copy of `bytes`.
@@ -44,7 +60,7 @@ public final class RawBuffer: @unchecked Sendable {
     }
 
     deinit {
-        base.deallocate()
+        if owner == nil { base.deallocate() }
     }
 
     /// The contents, valid only while `self` is alive.

@@ -27,14 +27,20 @@ public final class Cursor {
     public let lowerBound: [UInt8]?
     /// Exclusive upper bound on keys.
     public let upperBound: [UInt8]?
-    private var merged: MergingIterator<ReadSource>
+    // The mutable state is `@exclusivity(unchecked)`: a cursor is used by one thread at a time
+    // (documented above) and no method is reentrant, so accesses never overlap; the dynamic
+    // checks cost more than the merge step on a sequential scan.
+    @exclusivity(unchecked) private var merged: MergingIterator<ReadSource>
     private let tombstones: RangeTombstoneFragments
     private let sequence: UInt64
-    private var forward = true
-    private var valid = false
+    @exclusivity(unchecked) private var forward = true
+    @exclusivity(unchecked) private var valid = false
     /// In reverse mode the current entry is copied here (the merge has moved past it).
-    private var savedKey: [UInt8] = []
-    private var savedValue: [UInt8] = []
+    @exclusivity(unchecked) private var savedKey: [UInt8] = []
+    @exclusivity(unchecked) private var savedValue: [UInt8] = []
+    /// The user key whose older versions forward movement is passing (capacity reused, so a
+    /// step allocates nothing).
+    @exclusivity(unchecked) private var skipKey: [UInt8] = []
 
     init(database: Database, options: ReadOptions) throws {
         if let lower = options.lowerBound, let upper = options.upperBound, BytewiseComparator.compare(lower, upper) > 0 {
@@ -63,18 +69,23 @@ public final class Cursor {
             try collect(frozen.makeRangeTombstoneIterator())
         }
         // `high` is exclusive, but overlapping by the inclusive user key is harmless here.
-        for (level, files) in view.version.levels.enumerated() {
-            let relevant = files.filter { $0.overlaps(smallestUserKey: low, largestUserKey: high) }
-            guard !relevant.isEmpty else { continue }
+        // Files are looked at in place (by index): copying `FileMetadata` values costs a
+        // retain and release per key array, and a level can hold hundreds of files.
+        let bounded = low != nil || high != nil
+        for (level, files) in view.version.levels.enumerated() where !files.isEmpty {
             if level == 0 {
-                for file in relevant {
-                    sources.append(LevelReadSource(LevelIterator(files: [file], tableCache: database.tableCache, lowerBound: low, upperBound: high)))
+                for index in files.indices where files[index].overlaps(smallestUserKey: low, largestUserKey: high) {
+                    sources.append(LevelReadSource(LevelIterator(files: [files[index]], tableCache: database.tableCache, lowerBound: low, upperBound: high)))
                 }
             } else {
+                // A level iterator skips files outside its bounds itself; narrowing the list only
+                // matters when there are bounds.
+                let relevant = bounded ? files.filter { $0.overlaps(smallestUserKey: low, largestUserKey: high) } : files
+                guard !relevant.isEmpty else { continue }
                 sources.append(LevelReadSource(LevelIterator(files: relevant, tableCache: database.tableCache, lowerBound: low, upperBound: high)))
             }
-            for file in relevant where file.rangeDeletionCount > 0 {
-                tombstones += try database.tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize).rangeTombstones
+            for index in files.indices where files[index].rangeDeletionCount > 0 && files[index].overlaps(smallestUserKey: low, largestUserKey: high) {
+                tombstones += try database.tableCache.reader(for: files[index].fileNumber, expectedSize: files[index].fileSize).rangeTombstones
             }
         }
         self.tombstones = RangeTombstoneFragments(tombstones)
@@ -118,7 +129,7 @@ public final class Cursor {
         } else {
             try merged.seekToFirst()
         }
-        try findNextVisible(skipping: nil)
+        try findNextVisible(skipping: false)
     }
 
     /// Moves to the last key (before the upper bound).
@@ -142,7 +153,7 @@ public final class Cursor {
         var start = target
         if let lowerBound, BytewiseComparator.compare(target, lowerBound) < 0 { start = lowerBound }
         try InternalKey.seekKey(start, at: SequenceNumber(rawValue: sequence)).withUnsafeBytes { try merged.seek(to: $0) }
-        try findNextVisible(skipping: nil)
+        try findNextVisible(skipping: false)
     }
 
     /// Moves to the last key ≤ `target` (and within the bounds).
@@ -169,12 +180,12 @@ public final class Cursor {
             forward = true
             let successor = savedKey + [0]
             try InternalKey.seekKey(successor, at: .max).withUnsafeBytes { try merged.seek(to: $0) }
-            try findNextVisible(skipping: nil)
+            try findNextVisible(skipping: false)
             return
         }
-        let current = Array(InternalKey.userKey(of: merged.key))
+        rememberSkipKey(InternalKey.userKey(of: merged.key))
         try merged.next()
-        try findNextVisible(skipping: current)
+        try findNextVisible(skipping: true)
     }
 
     /// Moves to the previous key.
@@ -194,9 +205,16 @@ public final class Cursor {
 
     // MARK: - Visibility
 
+    /// Copies `user` into `skipKey`.
+    private func rememberSkipKey(_ user: UnsafeRawBufferPointer) {
+        skipKey.removeAll(keepingCapacity: true)
+        skipKey.append(contentsOf: user)
+    }
+
     /// Moves forward to the first entry that is a user-visible key: the newest version at the
-    /// snapshot is a put not covered by a newer range delete. Entries of `skipping` are passed.
-    private func findNextVisible(skipping: [UInt8]?) throws {
+    /// snapshot is a put not covered by a newer range delete. With `skipping`, entries of the
+    /// user key in `skipKey` are passed.
+    private func findNextVisible(skipping: Bool) throws {
         var skip = skipping
         while merged.isValid {
             let key = merged.key
@@ -208,7 +226,7 @@ public final class Cursor {
                 try merged.next()
                 continue
             }
-            if let skipped = skip, skipped.withUnsafeBytes({ BytewiseComparator.compare(user, $0) }) == 0 {
+            if skip, skipKey.withUnsafeBytes({ BytewiseComparator.compare(user, $0) }) == 0 {
                 try merged.next()
                 continue
             }
@@ -217,7 +235,8 @@ public final class Cursor {
                 valid = true
                 return
             }
-            skip = Array(user)
+            rememberSkipKey(user)
+            skip = true
             try merged.next()
         }
         valid = false

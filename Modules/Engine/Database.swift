@@ -96,6 +96,7 @@ public final class Database: Sendable {
         self.blockCache = blockCache
         var readerOptions = TableReaderOptions(blockCache: blockCache)
         readerOptions.statistics = readStatistics
+        readerOptions.useMappedReads = options.useMappedReads
         self.tableCache = TableCache(fileSystem: options.fileSystem, directory: path, maxOpenFiles: options.maxOpenFiles, options: readerOptions)
         self.picker = LeveledCompactionPicker(options: options.compactionOptions)
         self.compactor = Compactor(versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions)

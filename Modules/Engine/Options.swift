@@ -34,13 +34,22 @@ public struct Options: Sendable {
     public var bloomBitsPerKey = 10
     /// Capacity of the shared block cache in bytes (0 disables it). Default 8 MiB.
     public var blockCacheSize = 8 << 20
+    /// Read tables through read-only memory mappings where the file system supports it
+    /// (`TableReaderOptions.useMappedReads`): uncompressed blocks are used in place, without a
+    /// system call or a block-cache entry. The mapped pages count towards the process's
+    /// resident size while the page cache holds them. Default `true`.
+    public var useMappedReads = true
     /// Table files kept open. Default 1000.
     public var maxOpenFiles = 1000
 
-    /// Compaction output file size. Default 64 MiB.
-    public var targetFileSize: UInt64 = 64 << 20
-    /// Target size of level 1. Default 256 MiB.
-    public var maxBytesForLevelBase: UInt64 = 256 << 20
+    /// Compaction output file size. `nil` (the default): a tenth of level 1's target, between
+    /// 2 MiB and 64 MiB, so that compactions below level 0 move small slices of a level rather
+    /// than rewriting all of it.
+    public var targetFileSize: UInt64? = nil
+    /// Target size of level 1. `nil` (the default): what level 0 holds when it triggers a
+    /// compaction (`writeBufferSize × level0CompactionTrigger`, at least 8 MiB) — RocksDB's
+    /// tuning rule, which gives its 256 MiB default for 64 MiB write buffers.
+    public var maxBytesForLevelBase: UInt64? = nil
     /// Each level's target is this many times the previous one's. Default 10.
     public var levelMultiplier: UInt64 = 10
     /// Level-0 files that trigger a compaction. Default 4.
@@ -71,10 +80,20 @@ public struct Options: Sendable {
         options.level0CompactionTrigger = level0CompactionTrigger
         options.level0SlowdownTrigger = level0SlowdownTrigger
         options.level0StopTrigger = level0StopTrigger
-        options.maxBytesForLevelBase = maxBytesForLevelBase
+        options.maxBytesForLevelBase = effectiveLevelBase
         options.levelMultiplier = levelMultiplier
-        options.targetFileSize = targetFileSize
+        options.targetFileSize = effectiveTargetFileSize
         return options
+    }
+
+    /// `maxBytesForLevelBase`, or the size derived from the write buffer.
+    var effectiveLevelBase: UInt64 {
+        maxBytesForLevelBase ?? Swift.max(UInt64(Swift.max(writeBufferSize, 0)) * UInt64(Swift.max(level0CompactionTrigger, 1)), 8 << 20)
+    }
+
+    /// `targetFileSize`, or a tenth of level 1's target within [2 MiB, 64 MiB].
+    var effectiveTargetFileSize: UInt64 {
+        targetFileSize ?? Swift.min(Swift.max(effectiveLevelBase / 10, 2 << 20), 64 << 20)
     }
 
     var tableBuilderOptions: TableBuilderOptions {
@@ -99,8 +118,8 @@ public struct Options: Sendable {
         try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")
         try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
-        try require(targetFileSize >= 1024, "targetFileSize must be at least 1 KiB")
-        try require(maxBytesForLevelBase >= 1024 && levelMultiplier >= 2, "level targets must be at least 1 KiB and grow")
+        try require(effectiveTargetFileSize >= 1024, "targetFileSize must be at least 1 KiB")
+        try require(effectiveLevelBase >= 1024 && levelMultiplier >= 2, "level targets must be at least 1 KiB and grow")
         try require(
             level0CompactionTrigger >= 1 && level0SlowdownTrigger >= level0CompactionTrigger && level0StopTrigger >= level0SlowdownTrigger,
             "level-0 triggers must satisfy 1 ≤ compaction ≤ slowdown ≤ stop")

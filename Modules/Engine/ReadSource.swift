@@ -19,7 +19,9 @@ class ReadSource: InternalIterator {
 
 /// A memtable as a merge input.
 final class MemtableReadSource: ReadSource {
-    private var iterator: MemtableIterator
+    // Unchecked: a source belongs to one cursor, used by one thread at a time, and no access
+    // to `iterator` overlaps another (each override is one call on it).
+    @exclusivity(unchecked) private var iterator: MemtableIterator
 
     init(_ iterator: MemtableIterator) {
         self.iterator = iterator
@@ -38,7 +40,8 @@ final class MemtableReadSource: ReadSource {
 
 /// A level (or one level-0 table) as a merge input.
 final class LevelReadSource: ReadSource {
-    private var iterator: LevelIterator
+    // Unchecked for the reason given on `MemtableReadSource.iterator`.
+    @exclusivity(unchecked) private var iterator: LevelIterator
 
     init(_ iterator: LevelIterator) {
         self.iterator = iterator

@@ -32,7 +32,9 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
             level: level)
     }
 
-    /// Forwards to the table's fields.
+    /// Forwards to the table's fields. Inlinable, so `file.fileNumber` compiles to a field
+    /// access in every module instead of a key-path application at run time.
+    @inlinable
     public subscript<Value>(dynamicMember keyPath: WritableKeyPath<TableMetadata, Value>) -> Value {
         get { table[keyPath: keyPath] }
         set { table[keyPath: keyPath] = newValue }

@@ -39,6 +39,14 @@ public protocol FileSystem: Sendable {
     /// Opens an existing file for positional reads.
     func openReadable(_ path: String) throws -> any ReadableFile
 
+    /// Opens an existing, immutable file for reading through a shared read-only mapping where
+    /// the implementation can: its `mappedBytes` then exposes the whole file, so readers can
+    /// use blocks in place without a system call or a copy (LevelDB's mmap reads). The file must
+    /// not be truncated or rewritten while open; its size is fixed at open.
+    ///
+    /// The default implementation returns `openReadable(path)` (no mapping).
+    func openMappedReadable(_ path: String) throws -> any ReadableFile
+
     /// Whether a file or directory exists at `path`.
     func exists(_ path: String) -> Bool
 
@@ -107,6 +115,15 @@ public protocol ReadableFile: AnyObject, Sendable {
     ///
     /// - Returns: the number of bytes read; fewer than requested only at the end of the file.
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+
+    /// The whole file in memory, when it is mapped (`FileSystem.openMappedReadable`); valid while
+    /// the file object is alive. `nil` for ordinary files (the default).
+    var mappedBytes: UnsafeRawBufferPointer? { get }
+}
+
+extension ReadableFile {
+    /// Ordinary files are not mapped.
+    public var mappedBytes: UnsafeRawBufferPointer? { nil }
 }
 
 /// A held exclusive lock; released by `unlock()` or when the value is deinitialised.
@@ -136,6 +153,11 @@ extension ReadableFile {
 }
 
 extension FileSystem {
+    /// Ordinary readable files: reads are positional reads.
+    public func openMappedReadable(_ path: String) throws -> any ReadableFile {
+        try openReadable(path)
+    }
+
     /// Ordinary writable files: every append reaches the file system directly.
     public func openMappedWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
         try openWritable(path, mode: mode)

@@ -47,6 +47,25 @@ public struct PosixFileSystem: FileSystem {
         return PosixReadableFile(descriptor: descriptor, path: path)
     }
 
+    /// Maps the whole file read-only (see `PosixMappedReadableFile`); falls back to an ordinary
+    /// readable file for an empty file or when the mapping fails (address space exhausted).
+    public func openMappedReadable(_ path: String) throws -> any ReadableFile {
+        let descriptor = try Posix.retrying("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let error = Posix.error("fstat", path)
+            _ = Glibc_close(descriptor)
+            throw error
+        }
+        let size = Int(info.st_size)
+        guard size > 0, let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
+            return PosixReadableFile(descriptor: descriptor, path: path)
+        }
+        // The mapping keeps the file's pages reachable; the descriptor is no longer needed.
+        _ = Glibc_close(descriptor)
+        return PosixMappedReadableFile(mapping: UnsafeRawPointer(mapping), size: size, path: path)
+    }
+
     public func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0

@@ -17,9 +17,11 @@ import VFS
     }
 
     /// Opens the table and reads everything; returns how it ended. Any value read must be right.
-    func readEverything(_ fileSystem: MemoryFileSystem, _ data: TableTestData) -> (corruption: Bool, wrongData: Bool, otherError: String?) {
+    func readEverything(
+        _ fileSystem: any FileSystem, _ data: TableTestData, path: String = "/db/000001.sst"
+    ) -> (corruption: Bool, wrongData: Bool, otherError: String?) {
         do {
-            let reader = try TableReader.open(path: "/db/000001.sst", fileNumber: 1, fileSystem: fileSystem)
+            let reader = try TableReader.open(path: path, fileNumber: 1, fileSystem: fileSystem)
             var iterator = reader.makeIterator()
             try iterator.seekToFirst()
             var index = 0
@@ -103,5 +105,37 @@ import VFS
         let error = #expect(throws: StrataError.self) { try TableReader.open(path: "/db/000001.sst", fileNumber: 1, fileSystem: fileSystem) }
         guard case .incompatible(_, let reason) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(reason.contains("newer version"))
+    }
+
+    /// The same guarantee when the table is read in place through a read-only mapping
+    /// (`PosixFileSystem`, the default `useMappedReads`): uncompressed and compressed tables,
+    /// damage anywhere is an error or harmless, never wrong data.
+    @Test(arguments: [Compression.none, .lz4])
+    func mappedReadsDetectDamageToo(compression: Compression) throws {
+        let scratch = try TemporaryDirectory()
+        let fileSystem = PosixFileSystem()
+        let data = TableTestData.generate(targetEntries: 3_000, tombstoneCount: 5, seed: 9)
+        var options = TableBuilderOptions()
+        options.blockSize = 1024
+        options.compression = compression
+        let memory = try memoryDatabase()
+        _ = try data.build(fileSystem: memory, fileNumber: 1, options: options)
+        let clean = try #require(memory.contents(of: "/db/000001.sst"))
+        let path = Path.join(scratch.path, "000001.sst")
+        try fileSystem.writeFile(path, clean, sync: false)
+        #expect(readEverything(fileSystem, data, path: path) == (false, false, nil))
+        #expect(try fileSystem.openMappedReadable(path).mappedBytes != nil)
+
+        var offsets = Set<Int>()
+        for offset in max(0, clean.count - 600)..<clean.count { offsets.insert(offset) }
+        var random = SplitMix64(seed: 11)
+        while offsets.count < 1_200 { offsets.insert(Int(random.next() % UInt64(clean.count))) }
+        for offset in offsets.sorted() {
+            var damaged = clean
+            damaged[offset] ^= 1 << UInt8(offset % 8)
+            try fileSystem.writeFile(path, damaged, sync: false)
+            let outcome = readEverything(fileSystem, data, path: path)
+            #expect(!outcome.wrongData && outcome.otherError == nil, "flipped byte at \(offset): \(outcome)")
+        }
     }
 }

@@ -69,3 +69,35 @@ import VFS
         #expect(try fileSystem.readFile(path) == [1, 2, 3])
     }
 }
+
+@Suite struct PosixMappedReadableFileTests {
+    let fileSystem = PosixFileSystem()
+
+    @Test func aMappedFileExposesItsBytesAndReadsLikeAnyOther() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "table")
+        let contents = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try fileSystem.writeFile(path, contents, sync: false)
+        let file = try fileSystem.openMappedReadable(path)
+        #expect(try file.size() == 10_000)
+        let mapped = try #require(file.mappedBytes)
+        #expect(Array(mapped) == contents)
+        let buffer = RawBuffer(count: 100)
+        #expect(try file.read(at: 9_950, into: buffer.mutableBytes) == 50)
+        #expect(Array(buffer.bytes.prefix(50)) == Array(contents[9_950...]))
+        #expect(try file.read(at: 20_000, into: buffer.mutableBytes) == 0)
+        // A buffer borrowing the mapping keeps it alive after the file object is dropped.
+        let borrowed = RawBuffer(borrowing: mapped.baseAddress! + 5_000, count: 10, owner: file)
+        #expect(Array(borrowed.bytes) == Array(contents[5_000..<5_010]))
+    }
+
+    @Test func anEmptyFileFallsBackToOrdinaryReads() throws {
+        let scratch = try TemporaryDirectory()
+        let path = Path.join(scratch.path, "empty")
+        try fileSystem.writeFile(path, [], sync: false)
+        let file = try fileSystem.openMappedReadable(path)
+        #expect(file.mappedBytes == nil)
+        #expect(try file.size() == 0)
+        #expect(throws: StrataError.self) { _ = try fileSystem.openMappedReadable(Path.join(scratch.path, "missing")) }
+    }
+}

@@ -4,9 +4,11 @@ import Memtable
 /// Growable scratch memory for the current key of a block iterator: a prefix-compressed key is
 /// rebuilt here by keeping the shared bytes of the previous key and writing the rest after them.
 final class KeyBuffer {
-    private(set) var base: UnsafeMutableRawPointer
-    private(set) var capacity: Int
-    var count = 0
+    // Unchecked: a key buffer belongs to one block iterator, used by one thread, and its
+    // methods do not call out while accessing these.
+    @exclusivity(unchecked) private(set) var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private(set) var capacity: Int
+    @exclusivity(unchecked) var count = 0
 
     init(capacity: Int = 64) {
         self.capacity = capacity

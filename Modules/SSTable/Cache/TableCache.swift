@@ -37,6 +37,27 @@ public final class TableCache: Sendable {
         self.options = options
     }
 
+    /// A private, uncached reader of table `fileNumber` for a single sequential pass (a
+    /// compaction input): it reads blocks with `pread` into memory freed after use and bypasses
+    /// the block cache, so streaming a large table neither evicts the foreground's cached
+    /// blocks nor leaves the table's pages mapped into the process (RocksDB's `fill_cache =
+    /// false` for compaction reads).
+    ///
+    /// - Parameter expectedSize: as for `reader(for:expectedSize:)`.
+    public func streamingReader(for fileNumber: UInt64, expectedSize: UInt64? = nil) throws -> TableReader {
+        var streaming = options
+        streaming.blockCache = nil
+        streaming.useMappedReads = false
+        let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
+        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: streaming)
+        if let expectedSize, reader.fileSize != expectedSize {
+            throw StrataError.corruption(
+                file: path, offset: Int(clamping: reader.fileSize),
+                reason: "table is \(reader.fileSize) bytes but the manifest recorded \(expectedSize)")
+        }
+        return reader
+    }
+
     /// The reader for table `fileNumber`, opening it if needed.
     ///
     /// - Parameter expectedSize: the size the manifest recorded; a file of another size is

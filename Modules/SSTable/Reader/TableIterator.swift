@@ -17,24 +17,16 @@ public struct TableIterator: InternalIterator {
     public let lowerBound: [UInt8]?
     /// Exclusive upper bound on user keys.
     public let upperBound: [UInt8]?
-    private var inBounds = false
+    /// Whether the iterator is on an entry (inside the bounds).
+    public private(set) var isValid = false
+    /// The current entry, recorded after every move so reads are plain loads.
+    public private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    public private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
 
     init(reader: TableReader, lowerBound: [UInt8]?, upperBound: [UInt8]?) {
         self.reader = reader
         self.lowerBound = lowerBound
         self.upperBound = upperBound
-    }
-
-    public var isValid: Bool { inBounds && (data?.isValid ?? false) }
-
-    public var key: UnsafeRawBufferPointer {
-        precondition(isValid, "iterator is not positioned on an entry")
-        return data!.key
-    }
-
-    public var value: UnsafeRawBufferPointer {
-        precondition(isValid, "iterator is not positioned on an entry")
-        return data!.value
     }
 
     public mutating func seekToFirst() throws {
@@ -163,18 +155,28 @@ public struct TableIterator: InternalIterator {
         }
     }
 
+    /// Records the data iterator's entry as the current one if it is inside the bounds.
     private mutating func checkBounds() {
-        guard data?.isValid == true else {
-            inBounds = false
+        guard let dataValid = data?.isValid, dataValid else {
+            clearCurrent()
             return
         }
-        let userKey = InternalKey.userKey(of: data!.key)
+        let entryKey = data!.key
+        let userKey = InternalKey.userKey(of: entryKey)
         if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) >= 0 }) {
-            inBounds = false
+            clearCurrent()
         } else if let lowerBound, lowerBound.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) < 0 }) {
-            inBounds = false
+            clearCurrent()
         } else {
-            inBounds = true
+            isValid = true
+            key = entryKey
+            value = data!.value
         }
+    }
+
+    private mutating func clearCurrent() {
+        isValid = false
+        key = UnsafeRawBufferPointer(start: nil, count: 0)
+        value = key
     }
 }

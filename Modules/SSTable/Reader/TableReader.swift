@@ -14,6 +14,11 @@ public struct TableReaderOptions: Sendable {
     public var cacheIndexAndFilterBlocks = false
     /// Counters shared by all readers.
     public var statistics: TableReadStatistics?
+    /// When `true` (the default), `open(path:…)` maps the file read-only where the file system
+    /// can: uncompressed blocks are then verified and parsed in place — no system call, no
+    /// copy, and no block-cache entry (the page cache already holds them) — while compressed
+    /// blocks are decompressed from the mapping into the block cache as before.
+    public var useMappedReads = true
 
     /// Default options.
     public init(blockCache: BlockCache? = nil) {
@@ -39,7 +44,8 @@ public final class TableReadStatistics: Sendable {
 }
 
 /// An open table: footer, index, filter, range tombstones and properties validated and loaded,
-/// data blocks read on demand with `pread` (through the block cache when there is one).
+/// data blocks read on demand — in place from a read-only mapping when the file is mapped
+/// (`TableReaderOptions.useMappedReads`), otherwise with `pread` through the block cache.
 ///
 /// Every byte is checksum-verified before use; damage is reported as
 /// `StrataError.corruption(file:offset:reason:)`, never as a crash or a wrong answer.
@@ -79,7 +85,8 @@ public final class TableReader: Sendable {
 
     /// Opens the table at `path`.
     public static func open(path: String, fileNumber: UInt64, fileSystem: any FileSystem, options: TableReaderOptions = TableReaderOptions()) throws -> TableReader {
-        try TableReader(file: try fileSystem.openReadable(path), fileNumber: fileNumber, options: options)
+        let file = options.useMappedReads ? try fileSystem.openMappedReadable(path) : try fileSystem.openReadable(path)
+        return try TableReader(file: file, fileNumber: fileNumber, options: options)
     }
 
     private init(file: any ReadableFile, fileNumber: UInt64, options: TableReaderOptions) throws {
@@ -260,6 +267,14 @@ public final class TableReader: Sendable {
 
     /// A data (or cached meta) block, from the cache or the file.
     func dataBlock(_ handle: BlockHandle, validateRestarts: Bool = true) throws -> Block {
+        if validateRestarts, let mapped = file.mappedBytes, TableReader.isUncompressed(handle, in: mapped) {
+            // In place: verified on every use (XXH3 of a block costs far less than a cache
+            // insert), never cached.
+            let block = try TableReader.readBlock(file: file, handle: handle, limit: fileSize, decompressor: nil)
+            options.statistics?.blocksRead.add(1, ordering: .relaxed)
+            options.statistics?.bytesRead.add(handle.size + UInt64(TableFormat.blockTrailerSize), ordering: .relaxed)
+            return block
+        }
         let key = BlockCache.Key(cacheID: cacheID, offset: handle.offset)
         if let cache = options.blockCache, let block = cache.lookup(key) { return block }
         let pooled = decompressors.withLock { $0.popLast() } ?? PooledDecompressor()
@@ -279,8 +294,18 @@ public final class TableReader: Sendable {
         return block
     }
 
-    /// Reads, verifies and decompresses the block at `handle`.
-    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor) throws -> (storage: RawBuffer, buffer: UnsafeRawBufferPointer) {
+    /// Whether the block at `handle` is stored uncompressed, peeking at its trailer in the
+    /// mapping (`false` when the handle does not fit: the read then reports the damage).
+    static func isUncompressed(_ handle: BlockHandle, in mapped: UnsafeRawBufferPointer) -> Bool {
+        guard handle.size <= UInt64(TableFormat.maxBlockSize), handle.offset < UInt64(mapped.count),
+            handle.size < UInt64(mapped.count) - handle.offset
+        else { return false }
+        return mapped[Int(handle.offset + handle.size)] == CodecID.none.rawValue
+    }
+
+    /// Reads, verifies and decompresses the block at `handle` (`decompressor` may be `nil` only
+    /// for a block known to be uncompressed).
+    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> (storage: RawBuffer, buffer: UnsafeRawBufferPointer) {
         let end = limit - UInt64(TableFormat.footerSize)
         guard handle.size <= UInt64(TableFormat.maxBlockSize), handle.offset <= end,
             handle.size + UInt64(TableFormat.blockTrailerSize) <= end - handle.offset
@@ -288,7 +313,13 @@ public final class TableReader: Sendable {
             throw StrataError.corruption(file: file.path, offset: Int(clamping: handle.offset), reason: "block handle \(handle.offset)+\(handle.size) lies outside the table")
         }
         let size = Int(handle.size)
-        let raw = try file.readExactly(at: handle.offset, count: size + TableFormat.blockTrailerSize)
+        let raw: RawBuffer
+        if let mapped = file.mappedBytes, let base = mapped.baseAddress, UInt64(mapped.count) >= limit {
+            // In place in the mapping (bounds checked above against `limit`, the mapped size).
+            raw = RawBuffer(borrowing: base + Int(handle.offset), count: size + TableFormat.blockTrailerSize, owner: file)
+        } else {
+            raw = try file.readExactly(at: handle.offset, count: size + TableFormat.blockTrailerSize)
+        }
         let payload = UnsafeRawBufferPointer(start: raw.base, count: size)
         let codec = raw.base.load(fromByteOffset: size, as: UInt8.self)
         let stored = UInt32(littleEndian: raw.base.loadUnaligned(fromByteOffset: size + 1, as: UInt32.self))
@@ -296,12 +327,15 @@ public final class TableReader: Sendable {
             throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block checksum mismatch")
         }
         if codec == CodecID.none.rawValue { return (raw, payload) }
+        guard let decompressor else {
+            throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block codec changed while being read")
+        }
         let decompressed = try decompressor.decompress(payload, codecByte: codec, file: file.path, offset: Int(handle.offset))
         return (decompressed, decompressed.bytes)
     }
 
     /// Reads, verifies, decompresses and parses the block at `handle`.
-    static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor) throws -> Block {
+    static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> Block {
         let payload = try readPayload(file: file, handle: handle, limit: limit, decompressor: decompressor)
         return try Block(storage: payload.storage, size: payload.buffer.count, file: file.path, fileOffset: Int(handle.offset))
     }
