@@ -16,7 +16,9 @@ public struct LevelIterator: InternalIterator {
     /// Reads through private uncached readers (`TableCache.streamingReader`): for compactions.
     let streaming: Bool
     private var index: Int
-    private var table: TableIterator?
+    /// The open table's iterator, boxed: an optional struct this size would be copied each time
+    /// it is unwrapped to be read.
+    private var table: TableCursor?
     /// The current entry, refreshed after every move (`settle()`), so reading it does not
     /// unwrap — and copy — the optional table iterator.
     public private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -37,14 +39,14 @@ public struct LevelIterator: InternalIterator {
 
     public mutating func seekToFirst() throws {
         try open(0)
-        try table?.seekToFirst()
+        try table?.iterator.seekToFirst()
         try skipForward()
         settle()
     }
 
     public mutating func seekToLast() throws {
         try open(files.count - 1)
-        try table?.seekToLast()
+        try table?.iterator.seekToLast()
         try skipBackward()
         settle()
     }
@@ -62,7 +64,7 @@ public struct LevelIterator: InternalIterator {
             }
         }
         try open(low)
-        try table?.seek(to: target)
+        try table?.iterator.seek(to: target)
         try skipForward()
         settle()
     }
@@ -80,21 +82,21 @@ public struct LevelIterator: InternalIterator {
             }
         }
         try open(low - 1)
-        try table?.seekForPrev(to: target)
+        try table?.iterator.seekForPrev(to: target)
         try skipBackward()
         settle()
     }
 
     public mutating func next() throws {
         precondition(isValid, "next() on an invalid iterator")
-        try table!.next()
+        try table!.iterator.next()
         try skipForward()
         settle()
     }
 
     public mutating func prev() throws {
         precondition(isValid, "prev() on an invalid iterator")
-        try table!.prev()
+        try table!.iterator.prev()
         try skipBackward()
         settle()
     }
@@ -103,10 +105,10 @@ public struct LevelIterator: InternalIterator {
 
     /// Records the table iterator's current entry (or none).
     private mutating func settle() {
-        if let valid = table?.isValid, valid {
+        if let cursor = table, cursor.iterator.isValid {
             isValid = true
-            key = table!.key
-            value = table!.value
+            key = cursor.iterator.key
+            value = cursor.iterator.value
         } else {
             isValid = false
             key = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -139,28 +141,39 @@ public struct LevelIterator: InternalIterator {
         let reader = streaming
             ? try tableCache.streamingReader(for: file.fileNumber, expectedSize: file.fileSize)
             : try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
-        table = reader.makeIterator(lowerBound: lowerBound, upperBound: upperBound)
+        table = TableCursor(reader.makeIterator(lowerBound: lowerBound, upperBound: upperBound))
     }
 
     private mutating func skipForward() throws {
-        while table != nil && !table!.isValid {
+        while let cursor = table, !cursor.iterator.isValid {
             guard index + 1 < files.count, !startsAtOrAfterUpperBound(files[index + 1]) else {
                 table = nil
                 return
             }
             try open(index + 1)
-            try table?.seekToFirst()
+            try table?.iterator.seekToFirst()
         }
     }
 
     private mutating func skipBackward() throws {
-        while table != nil && !table!.isValid {
+        while let cursor = table, !cursor.iterator.isValid {
             guard index > 0, !endsBeforeLowerBound(files[index - 1]) else {
                 table = nil
                 return
             }
             try open(index - 1)
-            try table?.seekToLast()
+            try table?.iterator.seekToLast()
         }
+    }
+}
+
+/// A table iterator in a box, mutated in place through the reference.
+final class TableCursor {
+    // Unchecked: a box belongs to one level iterator, used by one thread, and each access is a
+    // single call on the iterator.
+    @exclusivity(unchecked) var iterator: TableIterator
+
+    init(_ iterator: TableIterator) {
+        self.iterator = iterator
     }
 }

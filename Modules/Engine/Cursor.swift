@@ -38,9 +38,11 @@ public final class Cursor {
     /// In reverse mode the current entry is copied here (the merge has moved past it).
     @exclusivity(unchecked) private var savedKey: [UInt8] = []
     @exclusivity(unchecked) private var savedValue: [UInt8] = []
-    /// The user key whose older versions forward movement is passing (capacity reused, so a
-    /// step allocates nothing).
-    @exclusivity(unchecked) private var skipKey: [UInt8] = []
+    /// The user key whose older versions forward movement is passing: raw memory reused from
+    /// step to step, so a step costs one `memcpy` of the key and no allocation.
+    @exclusivity(unchecked) private var skipKeyBase = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    @exclusivity(unchecked) private var skipKeyCapacity = 64
+    @exclusivity(unchecked) private var skipKeyCount = 0
 
     init(database: Database, options: ReadOptions) throws {
         if let lower = options.lowerBound, let upper = options.upperBound, BytewiseComparator.compare(lower, upper) > 0 {
@@ -90,6 +92,10 @@ public final class Cursor {
         }
         self.tombstones = RangeTombstoneFragments(tombstones)
         self.merged = MergingIterator(sources)
+    }
+
+    deinit {
+        skipKeyBase.deallocate()
     }
 
     /// `true` when the cursor is on an entry.
@@ -205,11 +211,19 @@ public final class Cursor {
 
     // MARK: - Visibility
 
-    /// Copies `user` into `skipKey`.
+    /// Copies `user` into the skip key.
     private func rememberSkipKey(_ user: UnsafeRawBufferPointer) {
-        skipKey.removeAll(keepingCapacity: true)
-        skipKey.append(contentsOf: user)
+        if user.count > skipKeyCapacity {
+            skipKeyBase.deallocate()
+            skipKeyCapacity = Swift.max(user.count, skipKeyCapacity * 2)
+            skipKeyBase = .allocate(byteCount: skipKeyCapacity, alignment: 8)
+        }
+        if let source = user.baseAddress, user.count > 0 { skipKeyBase.copyMemory(from: source, byteCount: user.count) }
+        skipKeyCount = user.count
     }
+
+    /// The remembered skip key (valid until the next `rememberSkipKey`).
+    private var skipKey: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: skipKeyBase, count: skipKeyCount) }
 
     /// Moves forward to the first entry that is a user-visible key: the newest version at the
     /// snapshot is a put not covered by a newer range delete. With `skipping`, entries of the
@@ -226,7 +240,7 @@ public final class Cursor {
                 try merged.next()
                 continue
             }
-            if skip, skipKey.withUnsafeBytes({ BytewiseComparator.compare(user, $0) }) == 0 {
+            if skip, BytewiseComparator.compare(user, skipKey) == 0 {
                 try merged.next()
                 continue
             }

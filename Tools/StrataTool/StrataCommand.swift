@@ -10,10 +10,15 @@ public struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "Use and inspect a Strata database.",
         discussion: """
-            Keys and values are UTF-8 text unless --hex is given. The database is --db, $STRATA_DB,
-            or ./strata-data.
+            Keys and values are UTF-8 text unless --hex is given.
+            The database is --db, else $STRATA_DB, else ./strata-data.
 
-            Exit status: 0 ok, 1 not found (get), 2 usage, 3 corruption, 4 I/O error or locked.
+            Exit status:
+              0  ok
+              1  not found (get)
+              2  usage error
+              3  corruption (damaged data)
+              4  I/O error, or the database is locked by another process
             """,
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Stats.self, Compact.self,

@@ -21,8 +21,14 @@ extension Block {
     /// Decodes and bounds-checks the entry header at `offset` (which must be < `restartsOffset`).
     @inline(__always)
     func entryHeader(at offset: Int) throws -> EntryHeader {
-        let base = storage.base
-        let limit = restartsOffset
+        try Block.entryHeader(base: base, limit: restartsOffset, at: offset) { corruption(at: offset, $0) }
+    }
+
+    /// `entryHeader(at:)` on raw values, for iterators that keep the block's layout in their own
+    /// fields (calling a method of the block from a mutating method costs a retain and release).
+    /// `failure` builds the error for a malformed header.
+    @inline(__always)
+    static func entryHeader(base: UnsafeRawPointer, limit: Int, at offset: Int, failure: (String) throws -> StrataError) throws -> EntryHeader {
         var cursor = offset
         let shared: Int, unshared: Int, valueLength: Int
         if cursor + 3 <= limit,
@@ -38,18 +44,18 @@ extension Block {
             cursor += 3
         } else {
             let end = base + limit
-            guard let (s, sLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: offset, "malformed shared length") }
+            guard let (s, sLength) = Varint.decode32(base + cursor, end: end) else { throw try failure("malformed shared length") }
             cursor += sLength
-            guard let (u, uLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: offset, "malformed key length") }
+            guard let (u, uLength) = Varint.decode32(base + cursor, end: end) else { throw try failure("malformed key length") }
             cursor += uLength
-            guard let (v, vLength) = Varint.decode32(base + cursor, end: end) else { throw corruption(at: offset, "malformed value length") }
+            guard let (v, vLength) = Varint.decode32(base + cursor, end: end) else { throw try failure("malformed value length") }
             cursor += vLength
             shared = Int(s)
             unshared = Int(u)
             valueLength = Int(v)
         }
         guard unshared <= limit - cursor, valueLength <= limit - cursor - unshared else {
-            throw corruption(at: offset, "entry of \(unshared)+\(valueLength) bytes runs past the block")
+            throw try failure("entry of \(unshared)+\(valueLength) bytes runs past the block")
         }
         return EntryHeader(shared: shared, unshared: unshared, valueLength: valueLength, keyStart: cursor)
     }
@@ -64,7 +70,7 @@ extension Block {
         guard !internalKeys || header.unshared >= InternalKey.trailerSize else {
             throw corruption(at: offset, "internal key of \(header.unshared) bytes is shorter than its trailer")
         }
-        return UnsafeRawBufferPointer(start: storage.base + header.keyStart, count: header.unshared)
+        return UnsafeRawBufferPointer(start: base + header.keyStart, count: header.unshared)
     }
 
     /// The last restart point whose key is < `target` (0 when none is).
@@ -92,7 +98,7 @@ extension Block {
         let restartIndex = try lastRestart(before: target, internalKeys: true)
         var offset = restart(restartIndex)
         var keyLength = 0
-        let base = storage.base
+        let base = self.base
         while offset < restartsOffset {
             let header = try entryHeader(at: offset)
             guard header.shared <= keyLength else {

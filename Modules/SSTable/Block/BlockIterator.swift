@@ -44,9 +44,21 @@ final class KeyBuffer {
 /// `StrataError.corruption` with the file and offset.
 struct BlockIterator: InternalIterator {
     let block: Block
+    /// The block's layout, copied: the stepping code reads these instead of calling into the
+    /// block object, which from a mutating method would retain and release it on every step.
+    private let base: UnsafeMutableRawPointer
+    private let restartsOffset: Int
+    private let restartCount: Int
     /// Keys are internal keys (data, index, range-del blocks): they must be ≥ 8 bytes.
     let internalKeys: Bool
-    private let keyBuffer = KeyBuffer()
+    /// Rebuilds prefix-compressed keys; created on the first entry that shares bytes with its
+    /// predecessor (index blocks never do, so their iterators never allocate one).
+    private var keyBuffer: KeyBuffer?
+    /// Whether the current key lies whole in the block (`shared == 0`): then it is used in
+    /// place at `keyStart`, and copied into the buffer only if the next entry shares bytes.
+    private var keyInPlace = true
+    private var keyStart = 0
+    private var keyLength = 0
     /// Offset of the current entry, or `restartsOffset` when invalid.
     private var current: Int
     /// Offset just past the current entry.
@@ -57,17 +69,22 @@ struct BlockIterator: InternalIterator {
 
     init(block: Block, internalKeys: Bool = true) {
         self.block = block
+        self.base = block.base
+        self.restartsOffset = block.restartsOffset
+        self.restartCount = block.restartCount
         self.internalKeys = internalKeys
         self.current = block.restartsOffset
         self.nextOffset = block.restartsOffset
     }
 
-    var isValid: Bool { current < block.restartsOffset }
+    var isValid: Bool { current < restartsOffset }
 
-    var key: UnsafeRawBufferPointer { keyBuffer.bytes }
+    var key: UnsafeRawBufferPointer {
+        keyInPlace ? UnsafeRawBufferPointer(start: base + keyStart, count: keyLength) : keyBuffer!.bytes
+    }
 
     var value: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: block.storage.base + valueStart, count: valueCount)
+        UnsafeRawBufferPointer(start: base + valueStart, count: valueCount)
     }
 
     mutating func seekToFirst() throws {
@@ -76,8 +93,8 @@ struct BlockIterator: InternalIterator {
     }
 
     mutating func seekToLast() throws {
-        seekToRestart(block.restartCount - 1)
-        repeat { try parseNext() } while isValid && nextOffset < block.restartsOffset
+        seekToRestart(restartCount - 1)
+        repeat { try parseNext() } while isValid && nextOffset < restartsOffset
     }
 
     mutating func seek(to target: UnsafeRawBufferPointer) throws {
@@ -104,10 +121,10 @@ struct BlockIterator: InternalIterator {
         precondition(isValid, "prev() on an invalid block iterator")
         let original = current
         // Back up to the last restart point before the current entry, then scan forward.
-        while block.restart(restartIndex) >= original {
+        while restart(restartIndex) >= original {
             if restartIndex == 0 {
-                current = block.restartsOffset
-                nextOffset = block.restartsOffset
+                current = restartsOffset
+                nextOffset = restartsOffset
                 return
             }
             restartIndex -= 1
@@ -118,6 +135,12 @@ struct BlockIterator: InternalIterator {
 
     // MARK: - Decoding
 
+    /// The offset of restart point `index` (as `Block.restart`, from the copied layout).
+    @inline(__always)
+    private func restart(_ index: Int) -> Int {
+        Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: restartsOffset + 4 * index, as: UInt32.self)))
+    }
+
     @inline(__always)
     private func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         internalKeys ? InternalKeyComparator.compare(a, b) : BytewiseComparator.compare(a, b)
@@ -125,32 +148,54 @@ struct BlockIterator: InternalIterator {
 
     private mutating func seekToRestart(_ index: Int) {
         restartIndex = index
-        keyBuffer.count = 0
-        nextOffset = block.restart(index)
+        keyInPlace = true
+        keyLength = 0
+        nextOffset = restart(index)
         current = nextOffset
     }
 
     /// Decodes the entry at `nextOffset`, or becomes invalid at the end of the entries.
     private mutating func parseNext() throws {
         current = nextOffset
-        let limit = block.restartsOffset
+        let limit = restartsOffset
         guard current < limit else {
             current = limit
             nextOffset = limit
             return
         }
-        let header = try block.entryHeader(at: current)
-        guard header.shared <= keyBuffer.count else {
-            throw corruption(at: current, "entry shares \(header.shared) bytes with a \(keyBuffer.count)-byte previous key")
+        let entry = current
+        let header = try Block.entryHeader(base: base, limit: restartsOffset, at: entry) { corruption(at: entry, $0) }
+        guard header.shared <= keyLength else {
+            throw corruption(at: current, "entry shares \(header.shared) bytes with a \(keyLength)-byte previous key")
         }
-        keyBuffer.replace(keeping: header.shared, with: block.storage.base + header.keyStart, count: header.unshared)
-        if internalKeys && keyBuffer.count < InternalKey.trailerSize {
-            throw corruption(at: current, "internal key of \(keyBuffer.count) bytes is shorter than its trailer")
+        if header.shared == 0 {
+            // A whole key: use it where it lies.
+            keyInPlace = true
+            keyStart = header.keyStart
+            keyLength = header.unshared
+        } else {
+            let buffer: KeyBuffer
+            if let existing = keyBuffer {
+                buffer = existing
+            } else {
+                buffer = KeyBuffer()
+                keyBuffer = buffer
+            }
+            if keyInPlace {
+                // The previous key lies in the block: bring its shared prefix into the buffer.
+                buffer.replace(keeping: 0, with: base + keyStart, count: header.shared)
+                keyInPlace = false
+            }
+            buffer.replace(keeping: header.shared, with: base + header.keyStart, count: header.unshared)
+            keyLength = buffer.count
+        }
+        if internalKeys && keyLength < InternalKey.trailerSize {
+            throw corruption(at: current, "internal key of \(keyLength) bytes is shorter than its trailer")
         }
         valueStart = header.keyStart + header.unshared
         valueCount = header.valueLength
         nextOffset = header.end
-        while restartIndex + 1 < block.restartCount && block.restart(restartIndex + 1) <= current {
+        while restartIndex + 1 < restartCount && restart(restartIndex + 1) <= current {
             restartIndex += 1
         }
     }

@@ -53,17 +53,26 @@ public enum BloomFilter {
 }
 
 /// A loaded filter, answering "may the table contain this user key?".
-public struct BloomFilterReader: Sendable {
-    let storage: RawBuffer
+///
+/// `@unchecked Sendable`: the filter bytes are immutable and `owner` keeps them alive.
+public struct BloomFilterReader: @unchecked Sendable {
+    /// Keeps `base` valid (the buffer or mapped file holding the filter).
+    let owner: AnyObject & Sendable
+    let base: UnsafeRawPointer
     let lines: Int
     let probes: Int
 
-    /// Validates a filter block.
+    /// Validates a filter block held in `storage`.
     ///
     /// - Throws: `StrataError.corruption` for an unknown format or inconsistent sizes.
     init(storage: RawBuffer, size: Int, file: String, offset: Int) throws {
+        guard size <= storage.count else { throw StrataError.corruption(file: file, offset: offset, reason: "filter larger than its storage") }
+        try self.init(base: storage.base, size: size, owner: storage, file: file, offset: offset)
+    }
+
+    /// Validates a filter block at `base`, kept alive by `owner`.
+    init(base: UnsafeRawPointer, size: Int, owner: AnyObject & Sendable, file: String, offset: Int) throws {
         guard size >= 6 else { throw StrataError.corruption(file: file, offset: offset, reason: "filter block of \(size) bytes is too short") }
-        let base = storage.base
         let format = base.load(fromByteOffset: size - 1, as: UInt8.self)
         let probes = Int(base.load(fromByteOffset: size - 2, as: UInt8.self))
         let lines = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: size - 6, as: UInt32.self)))
@@ -73,7 +82,8 @@ public struct BloomFilterReader: Sendable {
         guard probes >= 1, probes <= 30, lines >= 1, lines * BloomFilter.lineBytes == size - 6 else {
             throw StrataError.corruption(file: file, offset: offset + size - 6, reason: "filter sizes are inconsistent (\(lines) lines, \(probes) probes, \(size) bytes)")
         }
-        self.storage = storage
+        self.owner = owner
+        self.base = base
         self.lines = lines
         self.probes = probes
     }
@@ -81,7 +91,7 @@ public struct BloomFilterReader: Sendable {
     /// `false` only when the key is certainly absent.
     @inline(__always)
     public func mayContain(hash: UInt64) -> Bool {
-        let line = storage.base + BloomFilter.line(hash, lines: lines) * BloomFilter.lineBytes
+        let line = base + BloomFilter.line(hash, lines: lines) * BloomFilter.lineBytes
         var h = UInt32(truncatingIfNeeded: hash)
         for _ in 0..<probes {
             let bit = Int(h >> 23)
@@ -96,6 +106,6 @@ public struct BloomFilterReader: Sendable {
         mayContain(hash: BloomFilter.hash(userKey))
     }
 
-    /// The filter's memory.
-    public var byteCount: Int { storage.count }
+    /// The filter's size in bytes.
+    public var byteCount: Int { lines * BloomFilter.lineBytes + 6 }
 }

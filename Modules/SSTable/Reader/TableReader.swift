@@ -118,7 +118,9 @@ public final class TableReader: Sendable {
         }
         let decompressor = BlockDecompressor()
         let propertiesBlock = try TableReader.readPayload(file: file, handle: propertiesHandle, limit: size, decompressor: decompressor)
-        properties = try TableProperties(decoding: propertiesBlock.buffer, file: file.path, offset: Int(propertiesHandle.offset))
+        properties = try withExtendedLifetime(propertiesBlock.owner) {
+            try TableProperties(decoding: propertiesBlock.bytes, file: file.path, offset: Int(propertiesHandle.offset))
+        }
         guard properties.comparator == BytewiseComparator.name else {
             throw StrataError.incompatible(file: file.path, reason: "table ordered by \(properties.comparator), not \(BytewiseComparator.name)")
         }
@@ -144,7 +146,7 @@ public final class TableReader: Sendable {
             pinnedIndex = try TableReader.readBlock(file: file, handle: footer.index, limit: size, decompressor: decompressor)
             if let handle = filterHandle {
                 let payload = try TableReader.readPayload(file: file, handle: handle, limit: size, decompressor: decompressor)
-                pinnedFilter = try BloomFilterReader(storage: payload.storage, size: payload.buffer.count, file: file.path, offset: Int(handle.offset))
+                pinnedFilter = try BloomFilterReader(base: payload.base, size: payload.count, owner: payload.owner, file: file.path, offset: Int(handle.offset))
             } else {
                 pinnedFilter = nil
             }
@@ -194,7 +196,7 @@ public final class TableReader: Sendable {
         if try InternalKeyComparator.compare(index.restartKey(position, internalKeys: true), seekKey) < 0 { position += 1 }
         while position < index.restartCount {
             let header = try index.entryHeader(at: index.restart(position))
-            let handleBytes = UnsafeRawBufferPointer(start: index.storage.base + header.keyStart + header.unshared, count: header.valueLength)
+            let handleBytes = UnsafeRawBufferPointer(start: index.base + header.keyStart + header.unshared, count: header.valueLength)
             let block = try dataBlock(try BlockHandle(decoding: handleBytes, file: file.path, offset: index.fileOffset))
             let outcome = try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { scratch in
                 try block.firstEntry(atOrAfter: seekKey, scratch: scratch) { key, value in
@@ -262,7 +264,7 @@ public final class TableReader: Sendable {
         if let pinnedFilter { return pinnedFilter }
         guard let handle = filterHandle else { return nil }
         let block = try dataBlock(handle, validateRestarts: false)
-        return try BloomFilterReader(storage: block.storage, size: block.restartsOffset, file: file.path, offset: Int(handle.offset))
+        return try BloomFilterReader(base: block.base, size: block.restartsOffset, owner: block, file: file.path, offset: Int(handle.offset))
     }
 
     /// A data (or cached meta) block, from the cache or the file.
@@ -286,7 +288,7 @@ public final class TableReader: Sendable {
         } else {
             // A filter is not in block format: wrap its payload without a restart array.
             let payload = try TableReader.readPayload(file: file, handle: handle, limit: fileSize, decompressor: decompressor)
-            block = try Block(unstructured: payload.storage, size: payload.buffer.count, file: file.path, fileOffset: Int(handle.offset))
+            block = Block(unstructured: payload, file: file.path, fileOffset: Int(handle.offset))
         }
         options.statistics?.blocksRead.add(1, ordering: .relaxed)
         options.statistics?.bytesRead.add(handle.size + UInt64(TableFormat.blockTrailerSize), ordering: .relaxed)
@@ -304,8 +306,9 @@ public final class TableReader: Sendable {
     }
 
     /// Reads, verifies and decompresses the block at `handle` (`decompressor` may be `nil` only
-    /// for a block known to be uncompressed).
-    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> (storage: RawBuffer, buffer: UnsafeRawBufferPointer) {
+    /// for a block known to be uncompressed). From a mapped file, an uncompressed block is
+    /// returned in place (no allocation, no copy); otherwise into a new buffer.
+    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> BlockPayload {
         let end = limit - UInt64(TableFormat.footerSize)
         guard handle.size <= UInt64(TableFormat.maxBlockSize), handle.offset <= end,
             handle.size + UInt64(TableFormat.blockTrailerSize) <= end - handle.offset
@@ -313,31 +316,36 @@ public final class TableReader: Sendable {
             throw StrataError.corruption(file: file.path, offset: Int(clamping: handle.offset), reason: "block handle \(handle.offset)+\(handle.size) lies outside the table")
         }
         let size = Int(handle.size)
-        let raw: RawBuffer
+        let raw: BlockPayload
         if let mapped = file.mappedBytes, let base = mapped.baseAddress, UInt64(mapped.count) >= limit {
             // In place in the mapping (bounds checked above against `limit`, the mapped size).
-            raw = RawBuffer(borrowing: base + Int(handle.offset), count: size + TableFormat.blockTrailerSize, owner: file)
+            raw = BlockPayload(base: base + Int(handle.offset), count: size + TableFormat.blockTrailerSize, owner: file, ownedBytes: 0)
         } else {
-            raw = try file.readExactly(at: handle.offset, count: size + TableFormat.blockTrailerSize)
+            let buffer = try file.readExactly(at: handle.offset, count: size + TableFormat.blockTrailerSize)
+            raw = BlockPayload(base: buffer.base, count: buffer.count, owner: buffer, ownedBytes: buffer.count)
         }
-        let payload = UnsafeRawBufferPointer(start: raw.base, count: size)
-        let codec = raw.base.load(fromByteOffset: size, as: UInt8.self)
-        let stored = UInt32(littleEndian: raw.base.loadUnaligned(fromByteOffset: size + 1, as: UInt32.self))
-        guard TableFormat.blockChecksum(payload, codec: codec) == stored else {
-            throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block checksum mismatch")
+        return try withExtendedLifetime(raw.owner) {
+            let payload = UnsafeRawBufferPointer(start: raw.base, count: size)
+            let codec = raw.base.load(fromByteOffset: size, as: UInt8.self)
+            let stored = UInt32(littleEndian: raw.base.loadUnaligned(fromByteOffset: size + 1, as: UInt32.self))
+            guard TableFormat.blockChecksum(payload, codec: codec) == stored else {
+                throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block checksum mismatch")
+            }
+            if codec == CodecID.none.rawValue {
+                return BlockPayload(base: raw.base, count: size, owner: raw.owner, ownedBytes: raw.ownedBytes)
+            }
+            guard let decompressor else {
+                throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block codec changed while being read")
+            }
+            let decompressed = try decompressor.decompress(payload, codecByte: codec, file: file.path, offset: Int(handle.offset))
+            return BlockPayload(base: decompressed.base, count: decompressed.count, owner: decompressed, ownedBytes: decompressed.count)
         }
-        if codec == CodecID.none.rawValue { return (raw, payload) }
-        guard let decompressor else {
-            throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block codec changed while being read")
-        }
-        let decompressed = try decompressor.decompress(payload, codecByte: codec, file: file.path, offset: Int(handle.offset))
-        return (decompressed, decompressed.bytes)
     }
 
     /// Reads, verifies, decompresses and parses the block at `handle`.
     static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> Block {
         let payload = try readPayload(file: file, handle: handle, limit: limit, decompressor: decompressor)
-        return try Block(storage: payload.storage, size: payload.buffer.count, file: file.path, fileOffset: Int(handle.offset))
+        return try Block(payload: payload, file: file.path, fileOffset: Int(handle.offset))
     }
 }
 

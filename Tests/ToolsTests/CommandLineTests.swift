@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import VFS
+
+/// The `strata` subcommands and their exit codes (0 ok, 1 not found, 2 usage, 3 corruption,
+/// 4 I/O or lock), run as a user would run them.
+@Suite struct CommandLineTests {
+    func strata(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+        try runTool("strata", arguments, input: input, environment: environment)
+    }
+
+    @Test func dataCommandsAndExitCodes() throws {
+        let scratch = try TemporaryDirectory()
+        let db = ["--db", scratch.path + "/db"]
+        #expect(try strata(["put"] + db + ["k1", "v1"]).status == 0)
+        #expect(try strata(["put"] + db + ["k2", "v2"]).status == 0)
+        #expect(try strata(["put"] + db + ["p/a", "A"]).status == 0)
+        #expect(try strata(["put"] + db + ["p/b", "B"]).status == 0)
+        #expect(try strata(["get"] + db + ["k1"]) == (0, "v1\n", ""))
+        let missing = try strata(["get"] + db + ["nope"])
+        #expect(missing.status == 1 && missing.output.isEmpty)
+        #expect(try strata(["delete"] + db + ["k1"]).status == 0)
+        #expect(try strata(["get"] + db + ["k1"]).status == 1)
+
+        #expect(try strata(["scan"] + db).output == "k2\tv2\np/a\tA\np/b\tB\n")
+        #expect(try strata(["scan"] + db + ["--prefix", "p/"]).output == "p/a\tA\np/b\tB\n")
+        #expect(try strata(["scan"] + db + ["--reverse", "--keys-only", "--limit", "2"]).output == "p/b\np/a\n")
+        #expect(try strata(["scan"] + db + ["--from", "k3", "--to", "p/b"]).output == "p/a\tA\n")
+        #expect(try strata(["delete-range"] + db + ["p/", "p0"]).status == 0)
+        #expect(try strata(["scan"] + db).output == "k2\tv2\n")
+
+        // The database defaults to $STRATA_DB.
+        #expect(try strata(["get", "k2"], environment: ["STRATA_DB": scratch.path + "/db"]).output == "v2\n")
+
+        // Hex keys and values.
+        #expect(try strata(["put", "--hex"] + db + ["00ff", "0102"]).status == 0)
+        #expect(try strata(["get", "--hex"] + db + ["00ff"]).output == "0102\n")
+
+        // Usage errors: exit 2 with one line on stderr.
+        for arguments in [["get"] + db, ["frobnicate"], ["get", "--compression", "brotli"] + db + ["k"], ["get", "--hex"] + db + ["zz"], ["put", "--no-such-flag"]] {
+            let result = try strata(arguments)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.errors.hasPrefix("strata: ") && result.errors.filter { $0 == "\n" }.count == 1, "\(arguments): \(result.errors)")
+        }
+        // Reading a database that does not exist is an error, not a silent creation.
+        let absent = try strata(["get", "--db", scratch.path + "/absent", "k"])
+        #expect(absent.status == 2 && !FileSystemProbe.exists(scratch.path + "/absent/CURRENT"))
+
+        let help = try strata(["--help"])
+        #expect(help.status == 0)
+        for line in ["0  ok", "1  not found (get)", "2  usage error", "3  corruption", "4  I/O error, or the database is locked"] {
+            #expect(help.output.contains(line), "\(line)")
+        }
+    }
+
+    @Test func aLockedDatabaseIsExitCode4() throws {
+        let scratch = try TemporaryDirectory()
+        let db = scratch.path + "/db"
+        let holder = try ChildProcess(Products.path("strata"), ["exec", "--db", db])
+        #expect(holder.ask("put k v") == "OK")
+        let blocked = try strata(["get", "--db", db, "k"])
+        #expect(blocked.status == 4)
+        #expect(blocked.errors.contains("lock"))
+        holder.send("quit")
+        #expect(holder.finish().status == 0)
+        #expect(try strata(["get", "--db", db, "k"]).output == "v\n")
+    }
+
+    @Test func loadStatsCompactAndVerify() throws {
+        let scratch = try TemporaryDirectory()
+        let db = ["--db", scratch.path + "/db", "--write-buffer-size", "65536", "--target-file-size", "32768"]
+        var lines = ""
+        for index in 0..<5_000 { lines += "key\(String(index).leftPadded(6))\tvalue \(index)\n" }
+        let input = scratch.path + "/input.tsv"
+        try PosixFileSystem().writeFile(input, Array(lines.utf8), sync: false)
+        let load = try strata(["load"] + db + [input])
+        #expect(load.status == 0 && load.output.hasPrefix("loaded 5000 records"), "\(load)")
+        // From standard input too.
+        let piped = try strata(["load"] + db + ["-"], input: "extra\tfrom stdin\n")
+        #expect(piped.status == 0 && piped.output.hasPrefix("loaded 1 records"))
+        #expect(try strata(["get"] + db + ["extra"]).output == "from stdin\n")
+        let bad = try strata(["load"] + db + ["-"], input: "no tab here\n")
+        #expect(bad.status == 2 && bad.errors.contains("-:1: expected KEY<TAB>VALUE"))
+
+        let stats = try strata(["stats"] + db)
+        #expect(stats.status == 0 && stats.output.contains("L0") && stats.output.contains("Write amplification"))
+        let compact = try strata(["compact"] + db)
+        #expect(compact.status == 0 && compact.output.contains("L6"))
+        #expect(try strata(["get"] + db + ["key004999"]).output == "value 4999\n")
+
+        let verify = try strata(["verify"] + db)
+        #expect(verify.status == 0 && verify.output.contains("checked: manifest") && verify.output.hasSuffix("ok\n"), "\(verify)")
+
+        // Damage one table: verify names it (and the offset) and exits 3.
+        let names = try PosixFileSystem().listDirectory(scratch.path + "/db").filter { $0.hasSuffix(".sst") }.sorted()
+        let table = scratch.path + "/db/" + names[0]
+        var bytes = try PosixFileSystem().readFile(table)
+        bytes[100] ^= 0x55
+        try PosixFileSystem().writeFile(table, bytes, sync: false)
+        let damaged = try strata(["verify"] + db)
+        #expect(damaged.status == 3, "\(damaged)")
+        #expect(damaged.output.contains("DAMAGED: \(table) at offset"), "\(damaged.output)")
+    }
+
+    @Test func dumpCommandsDescribeEachFile() throws {
+        let scratch = try TemporaryDirectory()
+        let path = scratch.path + "/db"
+        let db = ["--db", path]
+        #expect(try strata(["put"] + db + ["apple", "red"]).status == 0)
+        #expect(try strata(["delete-range"] + db + ["b", "c"]).status == 0)
+        // Opening flushes what the log held, so the second put's log survives, then flush it
+        // through exec to get a table.
+        let session = try ChildProcess(Products.path("strata"), ["exec"] + db)
+        #expect(session.ask("put cherry dark") == "OK")
+        #expect(session.ask("del apple") == "OK")
+        session.send("quit")
+        _ = session.finish()
+
+        let files = try PosixFileSystem().listDirectory(path).sorted()
+        let tables = files.filter { $0.hasSuffix(".sst") }
+        let logs = files.filter { $0.hasPrefix("wal-") }
+        #expect(!tables.isEmpty && !logs.isEmpty)
+
+        var sawApple = false
+        for table in tables {
+            let dump = try strata(["dump-sst", path + "/" + table])
+            #expect(dump.status == 0 && dump.output.contains("entries:"), "\(dump)")
+            if dump.output.contains("apple@") { sawApple = true }
+        }
+        #expect(sawApple)
+
+        var sawCherry = false
+        for log in logs {
+            let dump = try strata(["dump-wal", path + "/" + log])
+            #expect(dump.status == 0 && dump.output.contains("segment "), "\(dump)")
+            if dump.output.contains("PUT cherry -> dark") && dump.output.contains("DEL apple") { sawCherry = true }
+        }
+        #expect(sawCherry)
+
+        let manifest = try strata(["dump-manifest"] + db)
+        #expect(manifest.status == 0 && manifest.output.contains("manifest ") && manifest.output.contains("+ L0 #"), "\(manifest)")
+
+        let notATable = try strata(["dump-sst", path + "/CURRENT"])
+        #expect(notATable.status == 3, "\(notATable)")
+    }
+}
+
+enum FileSystemProbe {
+    static func exists(_ path: String) -> Bool { PosixFileSystem().exists(path) }
+}
