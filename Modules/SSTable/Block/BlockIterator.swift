@@ -53,7 +53,11 @@ struct BlockIterator: InternalIterator {
     let internalKeys: Bool
     /// Rebuilds prefix-compressed keys; created on the first entry that shares bytes with its
     /// predecessor (index blocks never do, so their iterators never allocate one).
-    private var keyBuffer: KeyBuffer?
+    private var keyBufferOwner: KeyBuffer?
+    /// The same buffer, unretained: `keyBufferOwner` keeps it alive for as long as this iterator
+    /// (and any copy of it) exists, and going through this reference in the stepping code avoids
+    /// the retain and release a strong load from a mutating method costs on every entry.
+    private var keyBuffer: Unmanaged<KeyBuffer>?
     /// Whether the current key lies whole in the block (`shared == 0`): then it is used in
     /// place at `keyStart`, and copied into the buffer only if the next entry shares bytes.
     private var keyInPlace = true
@@ -80,7 +84,7 @@ struct BlockIterator: InternalIterator {
     var isValid: Bool { current < restartsOffset }
 
     var key: UnsafeRawBufferPointer {
-        keyInPlace ? UnsafeRawBufferPointer(start: base + keyStart, count: keyLength) : keyBuffer!.bytes
+        keyInPlace ? UnsafeRawBufferPointer(start: base + keyStart, count: keyLength) : keyBuffer!._withUnsafeGuaranteedRef { $0.bytes }
     }
 
     var value: UnsafeRawBufferPointer {
@@ -174,20 +178,23 @@ struct BlockIterator: InternalIterator {
             keyStart = header.keyStart
             keyLength = header.unshared
         } else {
-            let buffer: KeyBuffer
-            if let existing = keyBuffer {
-                buffer = existing
-            } else {
-                buffer = KeyBuffer()
-                keyBuffer = buffer
+            if keyBuffer == nil {
+                let created = KeyBuffer()
+                keyBufferOwner = created
+                keyBuffer = Unmanaged.passUnretained(created)
             }
-            if keyInPlace {
-                // The previous key lies in the block: bring its shared prefix into the buffer.
-                buffer.replace(keeping: 0, with: base + keyStart, count: header.shared)
-                keyInPlace = false
+            let previousInPlace = keyInPlace
+            let previousStart = keyStart
+            let base = self.base
+            keyLength = keyBuffer!._withUnsafeGuaranteedRef { buffer in
+                if previousInPlace {
+                    // The previous key lies in the block: bring its shared prefix into the buffer.
+                    buffer.replace(keeping: 0, with: base + previousStart, count: header.shared)
+                }
+                buffer.replace(keeping: header.shared, with: base + header.keyStart, count: header.unshared)
+                return buffer.count
             }
-            buffer.replace(keeping: header.shared, with: base + header.keyStart, count: header.unshared)
-            keyLength = buffer.count
+            keyInPlace = false
         }
         if internalKeys && keyLength < InternalKey.trailerSize {
             throw corruption(at: current, "internal key of \(keyLength) bytes is shorter than its trailer")

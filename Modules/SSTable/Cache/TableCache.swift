@@ -64,11 +64,12 @@ public final class TableCache: Sendable {
     ///   reported as corruption rather than read.
     public func reader(for fileNumber: UInt64, expectedSize: UInt64? = nil) throws -> TableReader {
         let cached: TableReader? = state.withLock { state in
-            guard var entry = state.entries[fileNumber] else { return nil }
+            // One hash lookup, and the entry is updated in place (no copy of the reader out
+            // and back in).
+            guard let position = state.entries.index(forKey: fileNumber) else { return nil }
             state.clock += 1
-            entry.lastUse = state.clock
-            state.entries[fileNumber] = entry
-            return entry.reader
+            state.entries.values[position].lastUse = state.clock
+            return state.entries.values[position].reader
         }
         if let cached { return cached }
         let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
