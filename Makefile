@@ -11,13 +11,16 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps peer-deps build release test check-dag demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction tsan clean
+.PHONY: help deps peer-deps build release test check-dag demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
 	@echo "make build      debug build of every target"
 	@echo "make release    release build of every target"
-	@echo "make test       DAG check + every test target (release build with internal checks)"
+	@echo "make test       DAG check + every test target (release build with internal checks) + a 45 s crash test"
+	@echo "make crash-test SIGKILL strata-stress at random moments, reopen, verify (DURATION=600 seconds)"
+	@echo "make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each, corpus in Tests/Fuzz/corpus"
+	@echo "make asan       every test under the address sanitizer"
 	@echo "make check-dag  verify the module dependency chain (and the checker's own tests)"
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
@@ -58,6 +61,14 @@ check-dag: deps
 test: deps check-dag
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	python3 Benchmarks/Stress/crash_test.py --binary .build-test/release/strata-stress \
+		--duration 45 --keys 20000 --min-interval 1 --max-interval 4
+
+# Kill strata-stress with SIGKILL at random moments for DURATION seconds, verifying every key
+# after each restart (Docs/RELIABILITY.md).
+DURATION ?= 600
+crash-test: release
+	python3 Benchmarks/Stress/crash_test.py --binary .build/release/strata-stress --duration $(DURATION)
 
 demo: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata demo
@@ -108,10 +119,43 @@ bench-sstable: release
 bench-compaction: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench compaction
 
+# libFuzzer over every decoder harness (Tests/Fuzz/Harness): each runs FUZZ_SECONDS from the
+# kept corpus plus a scratch one; new inputs that add coverage are merged into the kept corpus
+# (Tests/Fuzz/corpus/<harness>), and a crashing input lands in Tests/Fuzz/regressions/<harness>/,
+# where FuzzRegressionTests replays it on every `make test`. lld links it (gold trips on the
+# fuzzer runtime's symbols).
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := table wal version-edit encoding exec
+FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSTRATA_FUZZING -Xswiftc -use-ld=lld --scratch-path .build-fuzz
+fuzz: deps
+	$(SWIFT) build $(FUZZ_FLAGS) --product strata-fuzz
+	@for harness in $(FUZZ_HARNESSES); do \
+		mkdir -p .build-fuzz/corpus/$$harness Tests/Fuzz/corpus/$$harness Tests/Fuzz/regressions/$$harness; \
+		echo "== fuzz $$harness for $(FUZZ_SECONDS) s"; \
+		.build-fuzz/release/strata-fuzz $$harness -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-timeout=10 -rss_limit_mb=4096 -artifact_prefix=Tests/Fuzz/regressions/$$harness/ \
+			.build-fuzz/corpus/$$harness Tests/Fuzz/corpus/$$harness > .build-fuzz/$$harness.log 2>&1; \
+		status=$$?; \
+		grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|Done)" .build-fuzz/$$harness.log; \
+		if [ $$status -ne 0 ]; then \
+			tail -40 .build-fuzz/$$harness.log; \
+			echo "fuzz $$harness: FAILED (the input is kept in Tests/Fuzz/regressions/$$harness/)"; exit 1; \
+		fi; \
+		.build-fuzz/release/strata-fuzz $$harness -merge=1 Tests/Fuzz/corpus/$$harness .build-fuzz/corpus/$$harness >/dev/null 2>&1; \
+		echo "corpus $$harness: $$(ls Tests/Fuzz/corpus/$$harness | wc -l) inputs"; \
+	done
+
+# Every test under the address sanitizer (a release build: the suites push too much data for a
+# debug one).
+ASAN_FLAGS := -c release --sanitize=address --scratch-path .build-asan
+asan: deps
+	$(SWIFT) build $(ASAN_FLAGS) --build-tests
+	$(SWIFT) test $(ASAN_FLAGS) --skip-build
+
 # The thread sanitizer cannot see inside the prebuilt Synchronization library, so STRATA_TSAN
 # swaps `Locked` to a pthread mutex it intercepts (see Modules/Encoding/Locked.swift).
 TSAN_FLAGS := --sanitize=thread -Xswiftc -DSTRATA_TSAN --scratch-path .build-tsan
-TSAN_TESTS := MemtableConcurrency|LogWriterTests
+TSAN_TESTS := MemtableConcurrency|LogWriterTests|EngineConcurrency|EngineAPITests
 tsan: deps
 	$(SWIFT) build $(TSAN_FLAGS) --build-tests
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test $(TSAN_FLAGS) --skip-build --filter "$(TSAN_TESTS)"

@@ -34,6 +34,8 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
+        .executable(name: "strata-stress", targets: ["strata-stress"]),
+        .executable(name: "strata-fuzz", targets: ["strata-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -111,6 +113,26 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/StrataBench", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "strata-stress",
+            dependencies: [
+                "Engine", "VFS", "Encoding",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Stress", exclude: ["crash_test.py"], swiftSettings: strictSettings),
+
+        // MARK: Test support and fuzzing
+        .target(
+            name: "StrataTestSupport", dependencies: ["VFS", "Encoding"],
+            path: "Tests/StrataTestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "StrataFuzzHarness", dependencies: ["StrataTool", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"],
+            path: "Tests/Fuzz/Harness", swiftSettings: strictSettings),
+        // `make fuzz` builds it with -DSTRATA_FUZZING and -sanitize=fuzzer,address; an ordinary
+        // build replays inputs instead.
+        .executableTarget(
+            name: "strata-fuzz", dependencies: ["StrataFuzzHarness"],
+            path: "Tests/Fuzz/StrataFuzz", swiftSettings: strictSettings),
 
         // MARK: Tests, one target per module
         .testTarget(
@@ -118,18 +140,20 @@ let package = Package(
         .testTarget(
             name: "VFSTests", dependencies: ["VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "WALTests", dependencies: ["WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
+            name: "WALTests", dependencies: ["WAL", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "MemtableTests", dependencies: ["Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "SSTableTests", dependencies: ["SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
+            name: "SSTableTests", dependencies: ["SSTable", "Memtable", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"], swiftSettings: strictSettings),
+            name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests", dependencies: ["Strata", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
+            name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),
     ]
 )

@@ -279,7 +279,7 @@ final class CompactionOutputs {
         let pieces = tombstonePieces(lower: lowerBound, upper: upperBound)
         if builder == nil && pieces.isEmpty { return }
         let output = try openIfNeeded()
-        for piece in pieces { output.addRangeTombstone(piece) }
+        for piece in pieces { try output.addRangeTombstone(piece) }
         tombstonesWritten += UInt64(pieces.count)
         builder = nil
         finished.append(try output.finish())

@@ -64,6 +64,14 @@ public struct Statistics: Sendable, Equatable {
     public var levels: [Level]
 }
 
+/// The background jobs running at one moment.
+public struct BackgroundActivity: Sendable, Equatable {
+    /// A memtable is being written to a level-0 table.
+    public var flushing: Bool
+    /// A compaction is running.
+    public var compacting: Bool
+}
+
 /// Named properties for `Database.property(_:)`.
 public enum Property: String, Sendable, CaseIterable {
     /// A table of levels (files, size, score, compaction traffic), like RocksDB's `rocksdb.stats`.
@@ -154,6 +162,11 @@ extension Database {
 
     /// What recovery found in the WAL at open.
     public var recovery: RecoveryReport { recoveryReport.withLock { $0 } }
+
+    /// Which background jobs are running now (cheap: one lock, no statistics gathered).
+    public var backgroundActivity: BackgroundActivity {
+        state.withLock { BackgroundActivity(flushing: $0.flushing, compacting: $0.compacting) }
+    }
 }
 
 private func fixed(_ value: Double) -> String {

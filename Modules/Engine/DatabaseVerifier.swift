@@ -59,8 +59,13 @@ public enum DatabaseVerifier {
         }
 
         let live = Set(summary.version.allFileNumbers)
+        let manifestPath = Path.join(path, DatabaseFiles.manifest(summary.manifestNumber))
         for file in summary.version.levels.joined() {
             let tablePath = Path.join(path, DatabaseFiles.tableName(file.fileNumber))
+            guard fileSystem.exists(tablePath) else {
+                report.problems.append(Problem(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(tablePath) is missing", isDamage: true))
+                continue
+            }
             do {
                 let size = try fileSystem.fileSize(tablePath)
                 if size != file.fileSize {
@@ -107,6 +112,8 @@ public enum DatabaseVerifier {
                     report.problems.append(problem(error, fallbackFile: segment.path))
                 }
             }
+        } catch StrataError.corruption(_, _, let reason) {
+            report.problems.append(Problem(file: manifestPath, offset: 0, reason: "needs the WAL from segment \(summary.logNumber) on, but \(reason)", isDamage: true))
         } catch {
             report.problems.append(problem(error, fallbackFile: path))
         }
@@ -115,6 +122,15 @@ public enum DatabaseVerifier {
             if case .table(let number)? = DatabaseFiles.kind(of: name), !live.contains(number) {
                 report.problems.append(Problem(file: Path.join(path, name), offset: 0, reason: "table not referenced by the manifest (deleted at the next open)", isDamage: false))
             }
+        }
+        if let torn = summary.tornTail {
+            // A cut last edit is what a crash during a manifest append leaves, and harmless; but
+            // if the version before it misses files, the manifest itself is damaged.
+            let missing = report.problems.contains { $0.isDamage && $0.file == manifestPath }
+            report.problems.append(Problem(
+                file: manifestPath, offset: Int(torn.offset),
+                reason: "manifest ends early (\(torn.reason))" + (missing ? "; the version before that point misses files" : "; recovery drops the unfinished edit"),
+                isDamage: missing))
         }
         report.problems.sort { $0.isDamage && !$1.isDamage }
         return report

@@ -21,6 +21,8 @@ public enum ManifestReader {
         public var lastSequence: SequenceNumber
         /// Edits replayed.
         public var edits: Int
+        /// Where the manifest ended early (a damaged or cut last record), if it did.
+        public var tornTail: WALTornTail?
     }
 
     /// Replays the live manifest.
@@ -32,7 +34,8 @@ public enum ManifestReader {
         let version = Version(levels: replay.levels, compactionPointers: replay.compactionPointers, references: nil)
         return Summary(
             manifestNumber: number, databaseID: replay.databaseID, version: version, logNumber: replay.logNumber,
-            nextFileNumber: replay.nextFileNumber, lastSequence: replay.lastSequence, edits: replay.edits)
+            nextFileNumber: replay.nextFileNumber, lastSequence: replay.lastSequence, edits: replay.edits,
+            tornTail: replay.tornTail)
     }
 
     /// Every edit of the manifest at `path`, in order, with its record's offset.

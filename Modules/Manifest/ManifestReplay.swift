@@ -15,6 +15,9 @@ enum ManifestReplay {
         var lastSequence: SequenceNumber = .zero
         var compactionPointers: [Int: [UInt8]] = [:]
         var edits = 0
+        /// Where replay stopped early: a damaged or cut last record (a crash during an append,
+        /// tolerated because that edit was never acknowledged — or damage).
+        var tornTail: WALTornTail?
     }
 
     static func run(directory: String, manifestNumber: UInt64, fileSystem: any FileSystem) throws -> Result {
@@ -32,7 +35,7 @@ enum ManifestReplay {
         var files: [[UInt64: FileMetadata]] = Array(repeating: [:], count: Version.levelCount)
         var sawIdentity = false
 
-        _ = try WALReader.replay(
+        let replay = try WALReader.replay(
             segments: [WALSegment(number: manifestNumber, path: path)], databaseID: header.databaseID,
             fileSystem: fileSystem, mode: .tolerateTornTail, sequenceRange: nil
         ) { record, location in
@@ -66,6 +69,7 @@ enum ManifestReplay {
         guard sawIdentity else {
             throw StrataError.corruption(file: path, offset: WALFormat.segmentHeaderSize, reason: "manifest holds no edits")
         }
+        result.tornTail = replay.tornTail
         var levels = files.map { Array($0.values) }
         levels[0].sort { a, b in
             a.largestSequence != b.largestSequence ? a.largestSequence > b.largestSequence : a.fileNumber > b.fileNumber

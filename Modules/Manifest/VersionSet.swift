@@ -112,16 +112,34 @@ public final class VersionSet: Sendable {
             let replayed = try ManifestReplay.run(directory: directory, manifestNumber: manifestNumber, fileSystem: fileSystem)
             let references = FileReferences()
             let version = Version(levels: replayed.levels, compactionPointers: replayed.compactionPointers, references: references)
-            try version.checkInvariants(file: Path.join(directory, DatabaseFiles.manifest(manifestNumber)))
-            for file in version.levels.joined() {
-                let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
-                guard fileSystem.exists(path) else {
-                    throw StrataError.corruption(file: path, offset: 0, reason: "live table \(file.fileNumber) is missing")
+            let manifestPath = Path.join(directory, DatabaseFiles.manifest(manifestNumber))
+            try version.checkInvariants(file: manifestPath)
+            do {
+                for file in version.levels.joined() {
+                    let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
+                    guard fileSystem.exists(path) else {
+                        throw StrataError.corruption(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(path) is missing")
+                    }
+                    let size = try fileSystem.fileSize(path)
+                    guard size == file.fileSize else {
+                        throw StrataError.corruption(file: path, offset: Int(clamping: size), reason: "table is \(size) bytes but the manifest recorded \(file.fileSize)")
+                    }
                 }
-                let size = try fileSystem.fileSize(path)
-                guard size == file.fileSize else {
-                    throw StrataError.corruption(file: path, offset: Int(clamping: size), reason: "table is \(size) bytes but the manifest recorded \(file.fileSize)")
+                // The log segments the version still needs must all be there.
+                do {
+                    _ = try WALSegment.list(in: directory, fileSystem: fileSystem, from: replayed.logNumber)
+                } catch StrataError.corruption(_, _, let reason) {
+                    throw StrataError.corruption(
+                        file: manifestPath, offset: 0, reason: "needs the WAL from segment \(replayed.logNumber) on, but \(reason)")
                 }
+            } catch let error as StrataError {
+                // A manifest that lost its last record (a crash during an append) leaves the
+                // previous version, whose files all still exist. If they do not, the manifest is
+                // what is damaged: say so, rather than blame the files it points to.
+                guard let torn = replayed.tornTail else { throw error }
+                throw StrataError.corruption(
+                    file: manifestPath, offset: Int(torn.offset),
+                    reason: "the manifest ends early (\(torn.reason)), and the version before that point is unusable: \(error)")
             }
             // Start past every number in use or left behind by a crash (an orphan manifest or
             // table whose edit never became durable): file numbers are never handed out twice.

@@ -187,9 +187,20 @@ struct SegmentScanner {
                 reason: "segment header cut short (\(fileSize) of \(headerSize) bytes)")
             return nil
         }
-        let decoded = try file.readExactly(at: 0, count: WALFormat.segmentHeaderSize).withBytes {
-            try WALSegmentHeader(decoding: $0, file: segment.path)
+        let headerBytes = try file.readExactly(at: 0, count: WALFormat.segmentHeaderSize)
+        if headerBytes.withBytes({ !$0.contains { $0 != 0 } }), try onlyZeros(from: headerSize) {
+            // A mapped segment is reserved (zero-filled) before its header is copied in: a crash
+            // in between leaves nothing but zeros, like a header cut short.
+            guard isNewest, mode != .absoluteConsistency else {
+                throw StrataError.corruption(
+                    file: segment.path, offset: 0, reason: "segment is all zero bytes (its header was never written)")
+            }
+            tornTail = WALTornTail(
+                file: segment.path, segment: segment.number, offset: 0, droppedBytes: 0,
+                reason: "segment header never written (\(fileSize) reserved zero bytes)")
+            return nil
         }
+        let decoded = try headerBytes.withBytes { try WALSegmentHeader(decoding: $0, file: segment.path) }
         try decoded.validate(file: segment.path, expectedNumber: segment.number, databaseID: databaseID)
 
         var blockStart = headerSize
@@ -384,6 +395,19 @@ struct SegmentScanner {
             let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: length))
             if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
             cursor += UInt64(WALFormat.blockSize)
+        }
+        return true
+    }
+
+    /// `true` when every byte of the file from `offset` on is zero. Reads one block at a time.
+    private func onlyZeros(from offset: UInt64) throws -> Bool {
+        var cursor = offset
+        let scratch = RawBuffer(count: WALFormat.blockSize)
+        while cursor < fileSize {
+            let count = Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - cursor))
+            let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: count))
+            if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
+            cursor += UInt64(count)
         }
         return true
     }

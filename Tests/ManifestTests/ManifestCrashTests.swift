@@ -1,6 +1,7 @@
 import Testing
 import Encoding
 import Manifest
+import StrataTestSupport
 import VFS
 
 /// Crash at every step of "write edit / sync / switch CURRENT / delete obsolete": the reopened

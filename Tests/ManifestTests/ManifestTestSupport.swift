@@ -1,13 +1,7 @@
 import Encoding
 import Manifest
 import VFS
-
-/// A fresh in-memory database directory.
-func memoryDirectory() throws -> MemoryFileSystem {
-    let fileSystem = MemoryFileSystem()
-    try fileSystem.createDirectory("/db")
-    return fileSystem
-}
+import StrataTestSupport
 
 /// Metadata for table `number` at `level` covering user keys `low ... high`.
 func fileMetadata(_ number: UInt64, level: Int, _ low: String, _ high: String, size: UInt64 = 100, sequence: UInt64 = 1) -> FileMetadata {

@@ -1,6 +1,7 @@
 import Testing
 import Encoding
 import Manifest
+import StrataTestSupport
 import VFS
 
 @Suite struct VersionSetTests {
@@ -172,7 +173,8 @@ import VFS
         #expect(short == .corruption(file: path, offset: 499, reason: "table is 499 bytes but the manifest recorded 500"))
         try fileSystem.removeFile(path)
         let missing = #expect(throws: StrataError.self) { try VersionSet.open(directory: "/db", fileSystem: fileSystem) }
-        #expect(missing == .corruption(file: path, offset: 0, reason: "live table \(file.fileNumber) is missing"))
+        // A missing table is the manifest's problem to report: it names both files.
+        #expect(missing == .corruption(file: "/db/MANIFEST-000001", offset: 0, reason: "lists live table \(file.fileNumber), but \(path) is missing"))
     }
 
     @Test func aTornLastEditIsIgnoredButDamageElsewhereIsAnError() throws {

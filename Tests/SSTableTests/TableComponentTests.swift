@@ -3,11 +3,12 @@ import Testing
 import Encoding
 import Memtable
 import SSTable
+import StrataTestSupport
 import VFS
 
 @Suite struct TableComponentTests {
     @Test func bloomFalsePositiveRateAtTenBitsPerKeyIsAboutOnePercent() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: 1)
         let count = 200_000
         for index in 0..<count {
@@ -30,7 +31,7 @@ import VFS
     }
 
     @Test func noFilterWhenBitsPerKeyIsZero() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         var options = TableBuilderOptions()
         options.bloomBitsPerKey = 0
         let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: 1, options: options)
@@ -44,7 +45,7 @@ import VFS
 
     @Test func theBlockCacheStaysWithinCapacityUnderConcurrentReaders() throws {
         let data = TableTestData.generate(targetEntries: 200_000, tombstoneCount: 0, seed: 8)
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         var options = TableBuilderOptions()
         options.compression = .none
         let metadata = try data.build(fileSystem: fileSystem, fileNumber: 1, options: options)
@@ -75,7 +76,7 @@ import VFS
     }
 
     @Test func theTableCacheBoundsOpenFilesAndChecksSizes() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         for number in 1...5 {
             let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: UInt64(number))
             try builder.add(key: InternalKey(userKey: [UInt8(number)], sequence: SequenceNumber(rawValue: 1), kind: .put).encoded, value: [UInt8(number)])
@@ -97,7 +98,7 @@ import VFS
 
     @Test func separatorsAreShortAndBetweenTheirNeighbours() throws {
         // Through the public path: a table with one-entry blocks, then seeks between keys.
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         var options = TableBuilderOptions()
         options.blockSize = 1
         let keys = ["abc", "abcd", "abe", "abzzzz", "b", "b\u{FF}\u{FF}", "c", "\u{FF}\u{FF}"].map { Array($0.utf8) }
@@ -119,7 +120,7 @@ import VFS
     }
 
     @Test func keysLongerThanTheLookupScratchBufferAreFound() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: 1)
         let keys = (0..<50).map { index in [UInt8](repeating: 0x61, count: 700) + Array(String(index).leftPadded(to: 3).utf8) }
         for (index, key) in keys.enumerated() {

@@ -2,13 +2,14 @@ import Testing
 import Encoding
 import Memtable
 import SSTable
+import StrataTestSupport
 import VFS
 
 @Suite struct TableCorruptionTests {
     /// A table of several compressed blocks with tombstones, and its reference data.
     func makeTable() throws -> (MemoryFileSystem, TableTestData, [UInt8]) {
         let data = TableTestData.generate(targetEntries: 3_000, tombstoneCount: 5, seed: 5)
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         var options = TableBuilderOptions()
         options.blockSize = 1024
         options.compression = .lz4
@@ -118,7 +119,7 @@ import VFS
         var options = TableBuilderOptions()
         options.blockSize = 1024
         options.compression = compression
-        let memory = try memoryDatabase()
+        let memory = try memoryDirectory()
         _ = try data.build(fileSystem: memory, fileNumber: 1, options: options)
         let clean = try #require(memory.contents(of: "/db/000001.sst"))
         let path = Path.join(scratch.path, "000001.sst")

@@ -2,6 +2,7 @@ import Testing
 import Encoding
 import Memtable
 import SSTable
+import StrataTestSupport
 import VFS
 
 @Suite struct TableRoundTripTests {
@@ -10,7 +11,7 @@ import VFS
     @Test(arguments: codecs)
     func aMillionEntriesComeBackExactly(compression: Compression) throws {
         let data = TableTestData.generate(targetEntries: 1_000_000, tombstoneCount: 60, seed: 11)
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         var options = TableBuilderOptions()
         options.compression = compression
         let metadata = try data.build(fileSystem: fileSystem, fileNumber: 7, options: options)
@@ -103,7 +104,7 @@ import VFS
         try memtable.insertRangeTombstone(start: Array("key5".utf8), end: Array("key6".utf8), sequence: SequenceNumber(rawValue: 5_001))
         try memtable.delete(Array("key7".utf8), sequence: SequenceNumber(rawValue: 5_002))
         let frozen = memtable.freeze()
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         let metadata = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: "/db", fileNumber: 3)
         #expect(metadata.entryCount == 5_001)  // every version, not collapsed
         #expect(metadata.rangeDeletionCount == 1)
@@ -122,10 +123,10 @@ import VFS
     }
 
     @Test func tombstonesWidenTheKeyRangeToTheirEndSentinel() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: 1)
         try builder.add(key: InternalKey(userKey: Array("m".utf8), sequence: SequenceNumber(rawValue: 5), kind: .put).encoded, value: [1])
-        builder.addRangeTombstone(RangeTombstone(start: Array("a".utf8), end: Array("z".utf8), sequence: SequenceNumber(rawValue: 9)))
+        try builder.addRangeTombstone(RangeTombstone(start: Array("a".utf8), end: Array("z".utf8), sequence: SequenceNumber(rawValue: 9)))
         let metadata = try builder.finish()
         #expect(try InternalKey(decoding: metadata.smallest) == InternalKey(userKey: Array("a".utf8), sequence: SequenceNumber(rawValue: 9), kind: .rangeDelete))
         #expect(try InternalKey(decoding: metadata.largest) == InternalKey(userKey: Array("z".utf8), sequence: .max, kind: .rangeDelete))
@@ -133,7 +134,7 @@ import VFS
     }
 
     @Test func anEmptyTableIsRefusedAndAbandonRemovesTheTemporaryFile() throws {
-        let fileSystem = try memoryDatabase()
+        let fileSystem = try memoryDirectory()
         let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: 4)
         #expect(throws: StrataError.self) { try builder.finish() }
         builder.abandon()

@@ -2,6 +2,7 @@ import Encoding
 import Memtable
 import SSTable
 import VFS
+import StrataTestSupport
 
 /// A generated table's contents, kept compactly: user keys in one flat buffer, entries as
 /// (key index, sequence, kind), values derived from the sequence so they need no storage.
@@ -86,7 +87,7 @@ struct TableTestData {
             withUnsafeBytes(of: InternalKey.packTrailer(SequenceNumber(rawValue: sequence), kind).littleEndian) { key.append(contentsOf: $0) }
             try builder.add(key: key, value: kind == .put ? TableTestData.value(sequence) : [])
         }
-        for tombstone in tombstones { builder.addRangeTombstone(tombstone) }
+        for tombstone in tombstones { try builder.addRangeTombstone(tombstone) }
         return try builder.finish()
     }
 
@@ -140,10 +141,4 @@ extension Array {
         }
         return low
     }
-}
-
-func memoryDatabase() throws -> MemoryFileSystem {
-    let fileSystem = MemoryFileSystem()
-    try fileSystem.createDirectory("/db")
-    return fileSystem
 }

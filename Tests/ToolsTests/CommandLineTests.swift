@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Testing
+import Encoding
+import StrataTestSupport
 import VFS
 
 /// The `strata` subcommands and their exit codes (0 ok, 1 not found, 2 usage, 3 corruption,
@@ -72,7 +74,7 @@ import VFS
         let scratch = try TemporaryDirectory()
         let db = ["--db", scratch.path + "/db", "--write-buffer-size", "65536", "--target-file-size", "32768"]
         var lines = ""
-        for index in 0..<5_000 { lines += "key\(String(index).leftPadded(6))\tvalue \(index)\n" }
+        for index in 0..<5_000 { lines += "key\(String(index).leftPadded(to: 6))\tvalue \(index)\n" }
         let input = scratch.path + "/input.tsv"
         try PosixFileSystem().writeFile(input, Array(lines.utf8), sync: false)
         let load = try strata(["load"] + db + [input])

@@ -1,4 +1,6 @@
 import Testing
+import Encoding
+import StrataTestSupport
 import VFS
 
 /// `strata exec` driven through a pipe, one command at a time: each reply must arrive (flushed)
@@ -22,7 +24,7 @@ import VFS
 
         // Enough writes to flush and compact several times under the tiny buffers.
         for index in 0..<3_000 {
-            session.send("put key\(String(index).leftPadded(5)) value-\(index)-" + String(repeating: "x", count: 40))
+            session.send("put key\(String(index).leftPadded(to: 5)) value-\(index)-" + String(repeating: "x", count: 40))
         }
         for index in 0..<3_000 {
             guard session.readLine() == "OK" else {
@@ -120,11 +122,5 @@ import VFS
         #expect(session.ask("get 123")?.hasPrefix("ERR ") == true)  // odd number of digits
         let end = session.finish()  // end of input ends the session like quit
         #expect(end.status == 0)
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import StrataTestSupport
 import VFS
 
 /// `strata-bench` prints db_bench's line format, so db_bench tooling can parse it.

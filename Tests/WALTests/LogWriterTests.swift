@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import Testing
 import Encoding
+import StrataTestSupport
 import VFS
 import WAL
 

@@ -1,5 +1,6 @@
 import Testing
 import Encoding
+import StrataTestSupport
 import VFS
 import WAL
 

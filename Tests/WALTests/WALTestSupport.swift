@@ -1,6 +1,7 @@
 import Encoding
 import VFS
 import WAL
+import StrataTestSupport
 
 /// The payload of record `index` with `size` bytes: derived from both, so a reader can check a
 /// record's content without the writer keeping a copy.
@@ -33,12 +34,6 @@ func recordSize(_ index: Int, using random: inout SplitMix64) -> Int {
 
 let testDatabaseID = DatabaseID(bytes: Array(0..<16))!
 
-/// A fresh in-memory directory `/db`.
-func memoryDirectory() throws -> MemoryFileSystem {
-    let fileSystem = MemoryFileSystem()
-    try fileSystem.createDirectory("/db")
-    return fileSystem
-}
 
 /// Replays every segment in `/db` and returns the payloads with their result.
 func replayAll(

@@ -1,5 +1,6 @@
 import Testing
 import Encoding
+import StrataTestSupport
 import VFS
 import WAL
 
@@ -95,5 +96,24 @@ import WAL
         #expect(result.end?.offset == writer.segmentSize)
         try writer.close()
         #expect(try fileSystem.fileSize(segment) == writer.segmentSize)
+    }
+}
+
+extension WALZeroTailTests {
+    /// A mapped segment is reserved before its header is copied in: a crash in between leaves a
+    /// segment of nothing but zeros. As the newest segment it holds no records; anywhere else,
+    /// or under `absoluteConsistency`, it is damage.
+    @Test func anAllZeroNewestSegmentHoldsNoRecords() throws {
+        let (fileSystem, payloads) = try makeLog()
+        fileSystem.setContents(of: "/db/wal-000003.log", to: [UInt8](repeating: 0, count: 1 << 20))
+        let (records, result) = try replayAll(fileSystem)
+        #expect(records == payloads)
+        #expect(result.end == nil)
+        #expect(result.tornTail?.offset == 0 && result.tornTail?.droppedBytes == 0)
+        #expect(throws: StrataError.self) { try replayAll(fileSystem, mode: .absoluteConsistency) }
+
+        // The same file in the middle of the log is damage.
+        fileSystem.setContents(of: "/db/wal-000002.log", to: [UInt8](repeating: 0, count: 4096))
+        #expect(throws: StrataError.self) { try replayAll(fileSystem) }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import StrataTestSupport
 import Encoding
 import WAL
 

@@ -54,7 +54,7 @@ struct Demo: ParsableCommand {
         if global.writeBufferSize == nil { options.writeBufferSize = 16 << 20 }
         let db = try Database.open(at: path, options: options)
         defer { try? db.close() }
-        func key(_ index: Int) -> [UInt8] { Array("user\(String(index).leftPadded(8))".utf8) }
+        func key(_ index: Int) -> [UInt8] { Array("user\(String(index).leftPadded(to: 8))".utf8) }
         func value(_ index: Int) -> [UInt8] { Array("value-\(index)-".utf8) + [UInt8](repeating: UInt8(97 + index % 26), count: 80) }
 
         emit("== loading \(records) records into \(path)")
@@ -102,11 +102,5 @@ struct Demo: ParsableCommand {
         emit(db.property(.levelSummary))
         emit("== statistics")
         emit(db.property(.statistics))
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -32,7 +32,7 @@ extension TableBuilder {
             }
             try rangeTombstones.seekToFirst()
             while rangeTombstones.isValid {
-                builder.addRangeTombstone(try RangeTombstone(internalKey: rangeTombstones.key, end: rangeTombstones.value))
+                try builder.addRangeTombstone(try RangeTombstone(internalKey: rangeTombstones.key, end: rangeTombstones.value))
                 try rangeTombstones.next()
             }
             return try builder.finish()

@@ -57,8 +57,13 @@ public final class TableBuilder {
     private var finished = false
 
     /// Starts building table `fileNumber` in `directory`.
+    ///
+    /// - Throws: `invalidArgument` for options out of range (block size and restart interval
+    ///   below 1, negative Bloom bits); `StrataError.io` when the file cannot be created.
     public init(fileSystem: any FileSystem, directory: String, fileNumber: UInt64, options: TableBuilderOptions = TableBuilderOptions()) throws {
-        precondition(options.blockSize > 0 && options.restartInterval > 0 && options.bloomBitsPerKey >= 0, "invalid table builder options")
+        guard options.blockSize > 0 && options.restartInterval > 0 && options.bloomBitsPerKey >= 0 && options.bloomBitsPerKey <= 64 else {
+            throw StrataError.invalidArgument("table builder options out of range (block size \(options.blockSize), restart interval \(options.restartInterval), Bloom bits \(options.bloomBitsPerKey))")
+        }
         self.fileSystem = fileSystem
         self.fileNumber = fileNumber
         self.options = options
@@ -84,15 +89,18 @@ public final class TableBuilder {
     /// The last point key added (encoded internal key), empty before the first.
     public var lastAddedKey: [UInt8] { lastKey }
 
-    /// Adds a point entry.
+    /// Adds a point entry; `key` is an internal key greater than every key added before.
     ///
-    /// - Precondition: `key` is a valid internal key greater than every key added before.
-    /// - Throws: `StrataError.io` when writing fails (the builder is then unusable: `abandon()`).
+    /// - Throws: `invalidArgument` (nothing is added) after `finish()`, for a key shorter than an
+    ///   internal key's trailer, or for a key not above the previous one; `StrataError.io` when
+    ///   writing fails (the builder is then unusable: `abandon()`).
     public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
-        precondition(!finished, "add after finish")
-        precondition(key.count >= InternalKey.trailerSize, "internal key shorter than its trailer")
-        if !lastKey.isEmpty {
-            precondition(lastKey.withUnsafeBytes { InternalKeyComparator.compare($0, key) } < 0, "table keys must be added in increasing order")
+        guard !finished else { throw StrataError.invalidArgument("add after finish") }
+        guard key.count >= InternalKey.trailerSize else {
+            throw StrataError.invalidArgument("internal key of \(key.count) bytes is shorter than its trailer")
+        }
+        if !lastKey.isEmpty, lastKey.withUnsafeBytes({ InternalKeyComparator.compare($0, key) }) >= 0 {
+            throw StrataError.invalidArgument("table keys must be added in increasing order")
         }
         if let handle = pendingHandle {
             // The previous block's index entry waits for this key so its separator can be short.
@@ -128,9 +136,11 @@ public final class TableBuilder {
         try key.withUnsafeBytes { key in try value.withUnsafeBytes { value in try add(key: key, value: value) } }
     }
 
-    /// Adds a range tombstone deleting `[start, end)` at `sequence`.
-    public func addRangeTombstone(_ tombstone: RangeTombstone) {
-        precondition(!finished, "add after finish")
+    /// Adds a range tombstone deleting `[start, end)` at `sequence` (an empty range is ignored).
+    ///
+    /// - Throws: `invalidArgument` after `finish()`.
+    public func addRangeTombstone(_ tombstone: RangeTombstone) throws {
+        guard !finished else { throw StrataError.invalidArgument("add after finish") }
         guard BytewiseComparator.compare(tombstone.start, tombstone.end) < 0 else { return }
         tombstones.append(tombstone)
         smallestSequence = min(smallestSequence, tombstone.sequence.rawValue)
@@ -144,7 +154,7 @@ public final class TableBuilder {
     ///   `StrataError.io` on write, sync or rename failure (the temporary file is left for
     ///   `abandon()` or startup cleanup).
     public func finish() throws -> TableMetadata {
-        precondition(!finished, "finish called twice")
+        guard !finished else { throw StrataError.invalidArgument("finish called twice") }
         guard properties.entries > 0 || !tombstones.isEmpty else {
             throw StrataError.invalidArgument("a table needs at least one entry or range tombstone")
         }

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
 
 /// The directory holding the package's built executables: the test bundle runs from it.
-enum Products {
-    static var directory: String {
+public enum Products {
+    /// The products directory.
+    public static var directory: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         precondition(count > 0, "cannot locate the test executable")
@@ -13,20 +13,22 @@ enum Products {
         return String(path[..<path.lastIndex(of: "/")!])
     }
 
-    static func path(_ name: String) -> String { directory + "/" + name }
+    /// The path of the built executable `name`.
+    public static func path(_ name: String) -> String { directory + "/" + name }
 }
 
 /// A child process with pipes on its standard input, output and error, for driving the tools
 /// the way scripts and other programs do.
-final class ChildProcess {
-    let pid: pid_t
+public final class ChildProcess {
+    /// The child's process id.
+    public let pid: pid_t
     private var input: Int32
     private let output: Int32
     private let errors: Int32
     private var pending: [UInt8] = []
 
     /// Starts `executable` with `arguments`; `environment` entries are added to a minimal one.
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         var inputPipe: [Int32] = [0, 0]
         var outputPipe: [Int32] = [0, 0]
         var errorPipe: [Int32] = [0, 0]
@@ -74,7 +76,7 @@ final class ChildProcess {
     }
 
     /// Writes `line` and a newline to the child's standard input.
-    func send(_ line: String) {
+    public func send(_ line: String) {
         var bytes = Array((line + "\n").utf8)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0
@@ -88,7 +90,7 @@ final class ChildProcess {
 
     /// The next line of standard output, waiting at most `timeout` seconds (`nil`: end of
     /// output, or nothing arrived in time — a reply that is not flushed never arrives).
-    func readLine(timeout: Double = 20) -> String? {
+    public func readLine(timeout: Double = 20) -> String? {
         let deadline = monotonicSeconds() + timeout
         while true {
             if let newline = pending.firstIndex(of: 10) {
@@ -109,13 +111,13 @@ final class ChildProcess {
     }
 
     /// Sends `line` and returns the next reply line.
-    func ask(_ line: String) -> String? {
+    public func ask(_ line: String) -> String? {
         send(line)
         return readLine()
     }
 
     /// Closes standard input, reads everything left on both outputs and waits for the exit.
-    func finish(timeout: Double = 120) -> (status: Int32, output: String, errors: String) {
+    public func finish(timeout: Double = 120) -> (status: Int32, output: String, errors: String) {
         if input >= 0 {
             close(input)
             input = -1
@@ -153,13 +155,14 @@ final class ChildProcess {
     }
 }
 
-struct ChildError: Error, CustomStringConvertible {
-    let description: String
+/// A child process could not be started.
+public struct ChildError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// Runs a tool to completion with `input` on its standard input.
-func runTool(_ name: String, _ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+public func runTool(_ name: String, _ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
     let child = try ChildProcess(Products.path(name), arguments, environment: environment)
     if !input.isEmpty { child.send(String(input.dropLast(input.hasSuffix("\n") ? 1 : 0))) }
     return child.finish()
