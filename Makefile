@@ -150,7 +150,7 @@ fuzz: deps
 ASAN_FLAGS := -c release --sanitize=address --scratch-path .build-asan
 asan: deps
 	$(SWIFT) build $(ASAN_FLAGS) --build-tests
-	$(SWIFT) test $(ASAN_FLAGS) --skip-build
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.ci/lsan.supp ASAN_OPTIONS=detect_leaks=1 $(SWIFT) test $(ASAN_FLAGS) --skip-build
 
 # The thread sanitizer cannot see inside the prebuilt Synchronization library, so STRATA_TSAN
 # swaps `Locked` to a pthread mutex it intercepts (see Modules/Encoding/Locked.swift).
