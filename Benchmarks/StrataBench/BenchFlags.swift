@@ -59,6 +59,8 @@ struct BenchFlags: ParsableArguments, Sendable {
     var level0SlowdownWritesTrigger = 20
     @Option(name: .customLong("level0_stop_writes_trigger"), help: "Level-0 files that stop writes.")
     var level0StopWritesTrigger = 36
+    @Option(name: .customLong("mmap_read"), help: "1: read tables through read-only mappings (the engine's default); 0: pread into the block cache.")
+    var mmapRead = BenchBool(true)
     @Option(name: .customLong("batch_size"), help: "Entries per write batch.")
     var batchSize = 1
     @Option(name: .customLong("seek_nexts"), help: "next() calls after each seek in seekrandom.")
@@ -116,6 +118,7 @@ struct BenchFlags: ParsableArguments, Sendable {
         options.bloomBitsPerKey = max(0, bloomBits)
         options.compression = try compression()
         options.blockSize = blockSize
+        options.useMappedReads = mmapRead.value
         if let targetFileSizeBase { options.targetFileSize = targetFileSizeBase }
         if let maxBytesForLevelBase { options.maxBytesForLevelBase = maxBytesForLevelBase }
         options.level0CompactionTrigger = level0FileNumCompactionTrigger

@@ -184,7 +184,7 @@ final class BenchRunner {
         print("Values:      \(flags.valueSize) bytes each (\(compressedValue) bytes after compression)")
         print("Entries:     \(flags.num)")
         print(cFormat("RawSize:     %.1f MB (estimated)", Double(rawPerEntry * flags.num) / 1_048_576.0))
-        print("Compression: \(flags.compressionType); write buffer \(flags.writeBufferSize) bytes; block cache \(flags.cacheSize) bytes; bloom bits \(flags.bloomBits); threads \(flags.threads)")
+        print("Compression: \(flags.compressionType); write buffer \(flags.writeBufferSize) bytes; block cache \(flags.cacheSize) bytes; bloom bits \(flags.bloomBits); threads \(flags.threads); table reads \(flags.mmapRead.value ? "mapped" : "pread")")
         print("Database:    \(path)")
         print(String(repeating: "-", count: 48))
         fflush(nil)
