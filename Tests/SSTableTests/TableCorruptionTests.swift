@@ -139,4 +139,34 @@ import VFS
             #expect(!outcome.wrongData && outcome.otherError == nil, "flipped byte at \(offset): \(outcome)")
         }
     }
+
+    /// Blocks read in place are verified on first use and then trusted (`VerifiedBlockMemo`), but
+    /// a block that failed its checksum is never remembered as verified: every read of it fails,
+    /// while the table's healthy blocks keep answering, however often they are read.
+    @Test func aDamagedMappedBlockFailsOnEveryReadAndHealthyOnesKeepAnswering() throws {
+        let scratch = try TemporaryDirectory()
+        let fileSystem = PosixFileSystem()
+        let data = TableTestData.generate(targetEntries: 3_000, tombstoneCount: 0, seed: 13)
+        var options = TableBuilderOptions()
+        options.blockSize = 1024
+        options.compression = .none
+        let memory = try memoryDirectory()
+        _ = try data.build(fileSystem: memory, fileNumber: 1, options: options)
+        var bytes = try #require(memory.contents(of: "/db/000001.sst"))
+        // The first data block starts at offset 0 and holds the smallest key.
+        bytes[100] ^= 0x40
+        let path = Path.join(scratch.path, "000001.sst")
+        try fileSystem.writeFile(path, bytes, sync: false)
+        let reader = try TableReader.open(path: path, fileNumber: 1, fileSystem: fileSystem)
+        #expect(reader.file.mappedBytes != nil)
+
+        let damagedKey = data.userKey(0)
+        let healthyKey = data.userKey(data.userKeyCount - 1)
+        for _ in 0..<3 {
+            #expect(throws: StrataError.self) { _ = try reader.get(damagedKey) }
+            #expect(try reader.get(healthyKey) == data.expected(healthyKey, at: UInt64.max >> 8))
+        }
+        var iterator = reader.makeIterator()
+        #expect(throws: StrataError.self) { try iterator.seekToFirst() }
+    }
 }

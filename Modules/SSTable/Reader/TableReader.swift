@@ -15,8 +15,9 @@ public struct TableReaderOptions: Sendable {
     /// Counters shared by all readers.
     public var statistics: TableReadStatistics?
     /// When `true` (the default), `open(path:…)` maps the file read-only where the file system
-    /// can: uncompressed blocks are then verified and parsed in place — no system call, no
-    /// copy, and no block-cache entry (the page cache already holds them) — while compressed
+    /// can: uncompressed blocks are then parsed in place — no system call, no copy, and no
+    /// block-cache entry (the page cache already holds them), checksum-verified the first time
+    /// each is used after the open — while compressed
     /// blocks are decompressed from the mapping into the block cache as before.
     public var useMappedReads = true
 
@@ -71,6 +72,9 @@ public final class TableReader: Sendable {
     let options: TableReaderOptions
     /// This reader's block cache namespace.
     let cacheID: UInt64
+    /// Blocks used in place from the mapping that already passed their checksum (`nil` when
+    /// the file is not mapped).
+    let verifiedBlocks: VerifiedBlockMemo?
     /// Decompressors are not thread-safe: a small pool shared by the reader's threads.
     private let decompressors = Locked<[PooledDecompressor]>([])
 
@@ -137,6 +141,7 @@ public final class TableReader: Sendable {
         }
         rangeTombstones = tombstones
         fragments = RangeTombstoneFragments(tombstones)
+        verifiedBlocks = file.mappedBytes == nil ? nil : VerifiedBlockMemo(dataBlocks: properties.dataBlocks, fileSize: size)
 
         filterHandle = handles[TableFormat.filterBlockName]
         if options.cacheIndexAndFilterBlocks && options.blockCache != nil {
@@ -270,9 +275,11 @@ public final class TableReader: Sendable {
     /// A data (or cached meta) block, from the cache or the file.
     func dataBlock(_ handle: BlockHandle, validateRestarts: Bool = true) throws -> Block {
         if validateRestarts, let mapped = file.mappedBytes, TableReader.isUncompressed(handle, in: mapped) {
-            // In place: verified on every use (XXH3 of a block costs far less than a cache
-            // insert), never cached.
-            let block = try TableReader.readBlock(file: file, handle: handle, limit: fileSize, decompressor: nil)
+            // In place, never cached: verified on first use, then remembered (the mapping is of
+            // an immutable file), like a block that entered the block cache.
+            let verified = verifiedBlocks?.contains(offset: handle.offset, size: handle.size) ?? false
+            let block = try TableReader.readBlock(file: file, handle: handle, limit: fileSize, decompressor: nil, verifyChecksum: !verified)
+            if !verified { verifiedBlocks?.insert(offset: handle.offset, size: handle.size) }
             options.statistics?.blocksRead.add(1, ordering: .relaxed)
             options.statistics?.bytesRead.add(handle.size + UInt64(TableFormat.blockTrailerSize), ordering: .relaxed)
             return block
@@ -308,7 +315,10 @@ public final class TableReader: Sendable {
     /// Reads, verifies and decompresses the block at `handle` (`decompressor` may be `nil` only
     /// for a block known to be uncompressed). From a mapped file, an uncompressed block is
     /// returned in place (no allocation, no copy); otherwise into a new buffer.
-    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> BlockPayload {
+    ///
+    /// `verifyChecksum: false` is only for an uncompressed block already verified since the
+    /// mapping was made (`VerifiedBlockMemo`); bounds are checked either way.
+    static func readPayload(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?, verifyChecksum: Bool = true) throws -> BlockPayload {
         let end = limit - UInt64(TableFormat.footerSize)
         guard handle.size <= UInt64(TableFormat.maxBlockSize), handle.offset <= end,
             handle.size + UInt64(TableFormat.blockTrailerSize) <= end - handle.offset
@@ -328,7 +338,7 @@ public final class TableReader: Sendable {
             let payload = UnsafeRawBufferPointer(start: raw.base, count: size)
             let codec = raw.base.load(fromByteOffset: size, as: UInt8.self)
             let stored = UInt32(littleEndian: raw.base.loadUnaligned(fromByteOffset: size + 1, as: UInt32.self))
-            guard TableFormat.blockChecksum(payload, codec: codec) == stored else {
+            guard !verifyChecksum || TableFormat.blockChecksum(payload, codec: codec) == stored else {
                 throw StrataError.corruption(file: file.path, offset: Int(handle.offset), reason: "block checksum mismatch")
             }
             if codec == CodecID.none.rawValue {
@@ -343,8 +353,8 @@ public final class TableReader: Sendable {
     }
 
     /// Reads, verifies, decompresses and parses the block at `handle`.
-    static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?) throws -> Block {
-        let payload = try readPayload(file: file, handle: handle, limit: limit, decompressor: decompressor)
+    static func readBlock(file: any ReadableFile, handle: BlockHandle, limit: UInt64, decompressor: BlockDecompressor?, verifyChecksum: Bool = true) throws -> Block {
+        let payload = try readPayload(file: file, handle: handle, limit: limit, decompressor: decompressor, verifyChecksum: verifyChecksum)
         return try Block(payload: payload, file: file.path, fileOffset: Int(handle.offset))
     }
 }
