@@ -14,6 +14,8 @@ final class MemtableStorage: Sendable {
     let deletions = Atomic<Int>(0)
     let firstWALSegment: UInt64
     let lastWALSegment: Atomic<UInt64>
+    /// Fragmented range tombstones for lookups once there are many of them.
+    let tombstoneFragments = Mutex(TombstoneFragmentCache())
 
     init(capacity: Int, walSegment: UInt64) throws {
         arena = try Arena(capacity: capacity)
@@ -57,7 +59,46 @@ final class MemtableStorage: Sendable {
     }
 
     /// The sequence of the newest range tombstone visible at `snapshot` covering `userKey`.
+    ///
+    /// With few tombstones, a scan of those starting at or before the key. With many, one binary
+    /// search in `RangeTombstoneFragments` built from the list and cached; the cache is rebuilt
+    /// only after `TombstoneFragmentCache.staleLookupsBeforeRebuild` lookups found it out of date,
+    /// so a workload alternating range deletes and gets keeps the linear cost instead of paying
+    /// a rebuild per get, and a frozen memtable (whose list never changes) builds it once.
     func newestCoveringTombstone(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber) -> UInt64? {
+        let count = tombstones.count
+        guard count > TombstoneFragmentCache.linearScanLimit else { return scanTombstones(userKey, at: snapshot) }
+        let (cached, rebuild) = tombstoneFragments.withLock { cache -> (RangeTombstoneFragments?, Bool) in
+            if cache.count == count, let fragments = cache.fragments { return (fragments, false) }
+            cache.staleLookups += 1
+            return (nil, cache.staleLookups >= TombstoneFragmentCache.staleLookupsBeforeRebuild)
+        }
+        if let cached { return cached.newestCovering(userKey, at: snapshot) }
+        guard rebuild else { return scanTombstones(userKey, at: snapshot) }
+        // Built outside the lock. Iteration sees a prefix of the insertion order (one writer
+        // inserts at a time and a linked node stays linked), at least the `count` entries this
+        // lookup must consider; the cache is labelled with the number actually collected.
+        var collected: [RangeTombstone] = []
+        collected.reserveCapacity(count)
+        var node = tombstones.first()
+        while node != 0 {
+            let key = tombstones.key(node)
+            collected.append(RangeTombstone(
+                start: Array(InternalKey.userKey(of: key)), end: Array(tombstones.value(node)),
+                sequence: SequenceNumber(rawValue: InternalKey.trailer(of: key) >> 8)))
+            node = tombstones.next(node, 0)
+        }
+        let fragments = RangeTombstoneFragments(collected)
+        tombstoneFragments.withLock { cache in
+            if cache.fragments == nil || cache.count < collected.count {
+                cache = TombstoneFragmentCache(count: collected.count, fragments: fragments, staleLookups: 0)
+            }
+        }
+        return fragments.newestCovering(userKey, at: snapshot)
+    }
+
+    /// `newestCoveringTombstone` by scanning the tombstones that start at or before the key.
+    func scanTombstones(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber) -> UInt64? {
         var newest: UInt64? = nil
         var node = tombstones.first()
         // Tombstones are sorted by start key: only those starting at or before the key can cover it.
@@ -72,6 +113,21 @@ final class MemtableStorage: Sendable {
         }
         return newest
     }
+}
+
+/// A memtable's cached fragmentation of its range tombstones (see
+/// `MemtableStorage.newestCoveringTombstone`).
+struct TombstoneFragmentCache: Sendable {
+    /// Up to this many tombstones, lookups scan the list.
+    static let linearScanLimit = 32
+    /// Lookups that find the cache out of date before one rebuilds it.
+    static let staleLookupsBeforeRebuild = 16
+
+    /// How many tombstones `fragments` was built from.
+    var count = 0
+    var fragments: RangeTombstoneFragments?
+    /// Lookups that found the cache out of date since it was last built.
+    var staleLookups = 0
 }
 
 /// The read API shared by a writable `Memtable` and a `FrozenMemtable`.

@@ -26,6 +26,11 @@ public struct RangeTombstoneFragments: Sendable {
     public var isEmpty: Bool { fragments.isEmpty }
 
     /// Fragments `tombstones` (any order; empty ranges are ignored).
+    ///
+    /// A sweep over the sorted, distinct boundaries: each tombstone enters the active set at the
+    /// boundary equal to its start and leaves at the one equal to its end (both located once by
+    /// binary search), and the active set is kept as a sequence list sorted newest first, so a
+    /// fragment's list is a copy of it. No key is compared during the sweep.
     public init(_ tombstones: [RangeTombstone]) {
         let valid = tombstones.filter { BytewiseComparator.compare($0.start, $0.end) < 0 }
         guard !valid.isEmpty else {
@@ -36,31 +41,71 @@ public struct RangeTombstoneFragments: Sendable {
         var boundaries = valid.flatMap { [$0.start, $0.end] }
         boundaries.sort { BytewiseComparator.compare($0, $1) < 0 }
         var unique: [[UInt8]] = []
+        unique.reserveCapacity(boundaries.count)
         for boundary in boundaries where unique.last.map({ BytewiseComparator.compare($0, boundary) != 0 }) ?? true {
             unique.append(boundary)
         }
-        // Sweep: tombstones sorted by start enter the active set as the sweep reaches them, and
-        // leave once their end is at or before the fragment's start.
-        let byStart = valid.sorted { BytewiseComparator.compare($0.start, $1.start) < 0 }
-        var next = 0
-        var active: [RangeTombstone] = []
+        func boundaryIndex(_ key: [UInt8]) -> Int {
+            var low = 0
+            var high = unique.count
+            while low < high {
+                let middle = (low + high) / 2
+                if BytewiseComparator.compare(unique[middle], key) < 0 { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        // Sweep events: (boundary index, sequence, enters?), in boundary order.
+        var events: [(index: Int, sequence: UInt64, enters: Bool)] = []
+        events.reserveCapacity(2 * valid.count)
+        for tombstone in valid {
+            events.append((boundaryIndex(tombstone.start), tombstone.sequence.rawValue, true))
+            events.append((boundaryIndex(tombstone.end), tombstone.sequence.rawValue, false))
+        }
+        events.sort { $0.index < $1.index }
+        // Sequences of the tombstones covering the current fragment, newest first (a sequence
+        // appears once per tombstone carrying it).
+        var active: [UInt64] = []
+        /// The first position in `active` whose sequence is ≤ `sequence`.
+        func position(_ sequence: UInt64) -> Int {
+            var low = 0
+            var high = active.count
+            while low < high {
+                let middle = (low + high) / 2
+                if active[middle] > sequence { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
         var result: [Fragment] = []
+        var next = 0
         for index in 0..<(unique.count - 1) {
-            let start = unique[index]
-            let end = unique[index + 1]
-            while next < byStart.count && BytewiseComparator.compare(byStart[next].start, start) <= 0 {
-                active.append(byStart[next])
+            while next < events.count && events[next].index == index {
+                let event = events[next]
+                let at = position(event.sequence)
+                if event.enters {
+                    active.insert(event.sequence, at: at)
+                } else if at < active.count && active[at] == event.sequence {
+                    // Present: it entered at its start, an earlier boundary.
+                    active.remove(at: at)
+                }
                 next += 1
             }
-            active.removeAll { BytewiseComparator.compare($0.end, start) <= 0 }
             guard !active.isEmpty else { continue }
-            let sequences = Array(Set(active.map(\.sequence.rawValue))).sorted(by: >)
-            if var last = result.last, last.end == start, last.sequences == sequences {
+            var sequences = active
+            if sequences.count > 1 {
+                // Tombstones sharing a sequence (only possible in damaged input) are listed once.
+                var write = 1
+                for read in 1..<sequences.count where sequences[read] != sequences[write - 1] {
+                    sequences[write] = sequences[read]
+                    write += 1
+                }
+                sequences.removeLast(sequences.count - write)
+            }
+            if var last = result.last, last.end == unique[index], last.sequences == sequences {
                 // Merge with an identical neighbour to keep the list short.
-                last.end = end
+                last.end = unique[index + 1]
                 result[result.count - 1] = last
             } else {
-                result.append(Fragment(start: start, end: end, sequences: sequences))
+                result.append(Fragment(start: unique[index], end: unique[index + 1], sequences: sequences))
             }
         }
         fragments = result
