@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 import Encoding
@@ -7,10 +10,12 @@ import VFS
 @Suite struct EngineConcurrencyTests {
     /// 4 writers and 4 readers with background flushes and compactions: readers iterating a
     /// snapshot see a stable view, and the final content is exactly the acknowledged writes.
+    /// Runs 3 s in CI; `STRATA_CONCURRENCY_SECONDS=10 swift test --filter EngineConcurrency` runs
+    /// it for longer.
     @Test func writersReadersAndBackgroundWorkAgree() throws {
         let memory = MemoryFileSystem()
         let db = try Database.open(at: "/db", options: testOptions(memory))
-        let seconds = 3.0
+        let seconds = getenv("STRATA_CONCURRENCY_SECONDS").flatMap { Double(String(cString: $0)) } ?? 3.0
         let deadline = WallClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
         let lastAcknowledged = Locked<[Int]>([Int](repeating: -1, count: 4))
         let problems = Locked<[String]>([])
