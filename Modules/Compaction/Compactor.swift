@@ -133,6 +133,12 @@ public final class Compactor: Sendable {
         // collects them once the manifest says for sure whether they are live.
         try versionSet.logAndApply(result.edit)
         for number in outputNumbers { versionSet.references.unreserve(number) }
+        if !result.statistics.trivialMove {
+            // The inputs left the current version: new readers go to the outputs, so drop the
+            // inputs' resident mapped pages now rather than when the last old reader lets go
+            // (peak memory would otherwise count both the inputs and the outputs).
+            for file in compaction.inputs + compaction.outputLevelInputs { tableCache.releaseResidentPages(of: file.fileNumber) }
+        }
         totals[compaction.outputLevel].add(result.statistics)
         let garbage = try versionSet.collectGarbage()
         for table in garbage.tables { tableCache.evict(table) }

@@ -119,11 +119,19 @@ public protocol ReadableFile: AnyObject, Sendable {
     /// The whole file in memory, when it is mapped (`FileSystem.openMappedReadable`); valid while
     /// the file object is alive. `nil` for ordinary files (the default).
     var mappedBytes: UnsafeRawBufferPointer? { get }
+
+    /// Drops the process's resident pages of a mapped file (they stay in the page cache), for a
+    /// file that is about to stop being read; the bytes stay readable and are faulted back in
+    /// if read again. A no-op for ordinary files (the default).
+    func releaseResidentPages()
 }
 
 extension ReadableFile {
     /// Ordinary files are not mapped.
     public var mappedBytes: UnsafeRawBufferPointer? { nil }
+
+    /// Ordinary files hold no mapped pages.
+    public func releaseResidentPages() {}
 }
 
 /// A held exclusive lock; released by `unlock()` or when the value is deinitialised.

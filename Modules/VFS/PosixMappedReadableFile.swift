@@ -32,6 +32,13 @@ final class PosixMappedReadableFile: ReadableFile, @unchecked Sendable {
 
     var mappedBytes: UnsafeRawBufferPointer? { UnsafeRawBufferPointer(start: mapping, count: length) }
 
+    func releaseResidentPages() {
+        // The mapping is read-only over a file that does not change: after MADV_DONTNEED a
+        // concurrent or later read faults the same bytes back in from the page cache (the
+        // mapping keeps the file alive even once it is unlinked), so readers never notice.
+        _ = madvise(UnsafeMutableRawPointer(mutating: mapping), length, MADV_DONTNEED)
+    }
+
     func size() throws -> UInt64 { UInt64(length) }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

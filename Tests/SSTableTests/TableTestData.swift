@@ -77,8 +77,8 @@ struct TableTestData {
     }
 
     /// Builds the table on `fileSystem` under `/db`.
-    func build(fileSystem: any FileSystem, fileNumber: UInt64, options: TableBuilderOptions) throws -> TableMetadata {
-        let builder = try TableBuilder(fileSystem: fileSystem, directory: "/db", fileNumber: fileNumber, options: options)
+    func build(fileSystem: any FileSystem, directory: String = "/db", fileNumber: UInt64, options: TableBuilderOptions) throws -> TableMetadata {
+        let builder = try TableBuilder(fileSystem: fileSystem, directory: directory, fileNumber: fileNumber, options: options)
         var key: [UInt8] = []
         for entry in entries.indices {
             let (keyIndex, sequence, kind) = entries[entry]

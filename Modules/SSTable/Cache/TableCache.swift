@@ -99,6 +99,15 @@ public final class TableCache: Sendable {
         if let reader { options.blockCache?.erase(cacheID: reader.cacheID) }
     }
 
+    /// Drops the process's resident mapped pages of table `fileNumber`, if it is open here: for a
+    /// table that has just left the current version (a compaction input), so its pages and its
+    /// replacement's are not both counted while older readers finish. Readers still using it
+    /// keep working (pages fault back in).
+    public func releaseResidentPages(of fileNumber: UInt64) {
+        let reader = state.withLock { $0.entries[fileNumber]?.reader }
+        reader?.file.releaseResidentPages()
+    }
+
     /// Readers currently open through the cache.
     public var openCount: Int { state.withLock { $0.entries.count } }
 
