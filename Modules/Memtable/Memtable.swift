@@ -15,7 +15,7 @@ final class MemtableStorage: Sendable {
     let firstWALSegment: UInt64
     let lastWALSegment: Atomic<UInt64>
     /// Fragmented range tombstones for lookups once there are many of them.
-    let tombstoneFragments = Mutex(TombstoneFragmentCache())
+    let tombstoneFragments = Locked(TombstoneFragmentCache())
 
     init(capacity: Int, walSegment: UInt64) throws {
         arena = try Arena(capacity: capacity)
