@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "strata-bench",
             dependencies: [
-                "Engine", "VFS", "Encoding",
+                "Engine", "VFS", "Encoding", "StrataTool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

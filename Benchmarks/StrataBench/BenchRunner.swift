@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Encoding
+import StrataTool
 import Engine
 import Synchronization
 import VFS
@@ -138,7 +139,7 @@ final class BenchRunner {
         let database = database!
         let flags = flags
         let config = flags.workload
-        let progress = BenchProgress.make(label: name, total: max(1, total / threads))
+        let progress = ProgressBar(total: UInt64(max(1, total / threads)), label: name.padRight(12))
         let stats = (0..<threads).map { ThreadStats(histogram: flags.histogram.value, progress: $0 == 0 ? progress : nil) }
         let writerStats = ThreadStats(histogram: false, progress: nil)
         let failure = Mutex<String?>(nil)

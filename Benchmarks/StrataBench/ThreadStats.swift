@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Encoding
 import Histogram
+import StrataTool
 
 /// What one benchmark thread did: operations, bytes, hits, its time span, and (with
 /// `--histogram=1`) every operation's latency. Owned by its thread until the run ends.
@@ -21,10 +22,11 @@ final class ThreadStats: @unchecked Sendable {
     /// Whether latencies are recorded (checked per operation instead of the optional
     /// histogram, which would be copied to test it).
     private let timing: Bool
-    private let progress: BenchProgress?
+    /// Thread 0's progress bar (`ProgressBar` draws only when stderr is a terminal).
+    private var progress: ProgressBar?
 
     /// Creates the stats of one thread; `progress` is given to thread 0 only.
-    init(histogram: Bool, progress: BenchProgress?) {
+    init(histogram: Bool, progress: ProgressBar?) {
         // 1 ns ... 1 hour at three significant digits: about 500 KB per thread.
         self.histogram = histogram ? Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three) : nil
         self.timing = histogram
@@ -47,7 +49,7 @@ final class ThreadStats: @unchecked Sendable {
             _ = histogram!.record(now &- lastOperation)
             lastOperation = now
         }
-        if let progress, operations & 1023 < count { progress.update(operations) }
+        if progress != nil, operations & 1023 < count { progress!.update(UInt64(operations)) }
     }
 
     /// Marks the end of the measured work.
@@ -112,47 +114,5 @@ struct BenchResult {
             + cFormat("Percentiles: P50: %.2f P95: %.2f P99: %.2f P99.9: %.2f max: %.2f\n",
                       micros(histogram.valueAtPercentile(50)), micros(histogram.valueAtPercentile(95)),
                       micros(histogram.valueAtPercentile(99)), micros(histogram.valueAtPercentile(99.9)), micros(histogram.max))
-    }
-}
-
-/// A progress bar on stderr for the running benchmark, drawn only when stderr is a terminal.
-final class BenchProgress: @unchecked Sendable {
-    // @unchecked: only benchmark thread 0 calls update/finish.
-    private let label: String
-    private let total: Int
-    private var lastPercent = -1
-
-    /// A bar for `total` operations, or `nil` when stderr is not a terminal.
-    static func make(label: String, total: Int) -> BenchProgress? {
-        isatty(2) != 0 ? BenchProgress(label: label, total: max(total, 1)) : nil
-    }
-
-    private init(label: String, total: Int) {
-        self.label = label
-        self.total = total
-    }
-
-    func update(_ done: Int) {
-        let percent = min(100, done * 100 / total)
-        guard percent != lastPercent else { return }
-        lastPercent = percent
-        writeError("\r\(label.padRight(12)) [\(String(repeating: "#", count: percent / 4).padRight(25))] \(percent)%")
-    }
-
-    func finish() {
-        writeError("\r" + String(repeating: " ", count: 50) + "\r")
-    }
-}
-
-/// Writes `text` to stderr, unbuffered.
-func writeError(_ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let written = write(2, raw.baseAddress! + offset, raw.count - offset)
-            if written <= 0 { break }
-            offset += written
-        }
     }
 }

@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import StrataTool
 
 /// The `strata-bench` command: db_bench's flags, workloads and output format.
 struct StrataBenchCommand: ParsableCommand {

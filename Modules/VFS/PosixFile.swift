@@ -41,13 +41,7 @@ final class PosixWritableFile: WritableFile {
     }
 
     func sync() throws {
-        guard descriptor >= 0 else { throw StrataError.io(path: path, errno: EBADF, operation: "fdatasync") }
-        #if os(Linux)
-        let result = fdatasync(descriptor)
-        #else
-        let result = fsync(descriptor)
-        #endif
-        guard result == 0 else { throw Posix.error("fdatasync", path) }
+        try Posix.dataSync(descriptor, path)
     }
 
     func truncate(to newSize: UInt64) throws {

@@ -155,6 +155,18 @@ enum Posix {
         .io(path: path, errno: errno, operation: operation)
     }
 
+    /// Makes the data written to `descriptor` durable (`fdatasync`; `fsync` where there is none).
+    /// - Throws: `StrataError.io` naming `path`; `EBADF` for a closed file (`descriptor < 0`).
+    static func dataSync(_ descriptor: Int32, _ path: String) throws {
+        guard descriptor >= 0 else { throw StrataError.io(path: path, errno: EBADF, operation: "fdatasync") }
+        #if os(Linux)
+        let result = fdatasync(descriptor)
+        #else
+        let result = fsync(descriptor)
+        #endif
+        guard result == 0 else { throw error("fdatasync", path) }
+    }
+
     /// Runs a descriptor-returning call, retrying on `EINTR`, throwing on failure.
     static func retrying(_ operation: String, _ path: String, _ call: () -> Int32) throws -> Int32 {
         while true {

@@ -388,15 +388,7 @@ struct SegmentScanner {
             let bytes = UnsafeRawBufferPointer(start: block.base, count: Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - blockStart)))
             if isValidFragment(in: bytes, at: start) { return false }
         }
-        var cursor = blockStart + UInt64(WALFormat.blockSize)
-        let scratch = RawBuffer(count: WALFormat.blockSize)
-        while cursor < fileSize {
-            let length = Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - cursor))
-            let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: length))
-            if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
-            cursor += UInt64(WALFormat.blockSize)
-        }
-        return true
+        return try onlyZeros(from: blockStart + UInt64(WALFormat.blockSize))
     }
 
     /// `true` when every byte of the file from `offset` on is zero. Reads one block at a time.
@@ -417,15 +409,7 @@ struct SegmentScanner {
     private func onlyZerosFollow(blockStart: UInt64, offsetInBlock: Int, length: Int) throws -> Bool {
         let bytes = UnsafeRawBufferPointer(start: block.base, count: length)
         if bytes[offsetInBlock..<length].contains(where: { $0 != 0 }) { return false }
-        var cursor = blockStart + UInt64(WALFormat.blockSize)
-        let scratch = RawBuffer(count: WALFormat.blockSize)
-        while cursor < fileSize {
-            let count = Int(Swift.min(UInt64(WALFormat.blockSize), fileSize - cursor))
-            let got = try file.read(at: cursor, into: UnsafeMutableRawBufferPointer(start: scratch.base, count: count))
-            if UnsafeRawBufferPointer(start: scratch.base, count: got).contains(where: { $0 != 0 }) { return false }
-            cursor += UInt64(WALFormat.blockSize)
-        }
-        return true
+        return try onlyZeros(from: blockStart + UInt64(WALFormat.blockSize))
     }
 
     private func isValidFragment(in bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {

@@ -266,8 +266,8 @@ func emit(_ line: String) {
     fflush(nil)  // flushes stdout without naming the (non-Sendable) C global
 }
 
-/// Writes `text` to stderr, unbuffered.
-func writeError(_ text: String) {
+/// Writes `text` to stderr, unbuffered (no `FILE` buffering: a progress bar shows at once).
+public func writeError(_ text: String) {
     var bytes = Array(text.utf8)
     bytes.withUnsafeMutableBytes { raw in
         var offset = 0

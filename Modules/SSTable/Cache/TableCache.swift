@@ -48,8 +48,13 @@ public final class TableCache: Sendable {
         var streaming = options
         streaming.blockCache = nil
         streaming.useMappedReads = false
+        return try open(fileNumber, expectedSize: expectedSize, options: streaming)
+    }
+
+    /// Opens table `fileNumber` with `options`, checking its size against the manifest's.
+    private func open(_ fileNumber: UInt64, expectedSize: UInt64?, options: TableReaderOptions) throws -> TableReader {
         let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
-        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: streaming)
+        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
         if let expectedSize, reader.fileSize != expectedSize {
             throw StrataError.corruption(
                 file: path, offset: Int(clamping: reader.fileSize),
@@ -72,13 +77,7 @@ public final class TableCache: Sendable {
             return state.entries.values[position].reader
         }
         if let cached { return cached }
-        let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
-        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
-        if let expectedSize, reader.fileSize != expectedSize {
-            throw StrataError.corruption(
-                file: path, offset: Int(clamping: reader.fileSize),
-                reason: "table is \(reader.fileSize) bytes but the manifest recorded \(expectedSize)")
-        }
+        let reader = try open(fileNumber, expectedSize: expectedSize, options: options)
         return state.withLock { state in
             state.clock += 1
             if let winner = state.entries[fileNumber] { return winner.reader }

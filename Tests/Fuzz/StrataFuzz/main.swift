@@ -72,29 +72,9 @@ exit(status)
 #else
 // Replay: run every given file (or every file of a given directory) through the harness.
 var inputs = 0
-for path in harnessArguments {
-    var files = [path]
-    if let directory = opendir(path) {
-        files = []
-        while let entry = readdir(directory) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
-            if !name.hasPrefix(".") { files.append(path + "/" + name) }
-        }
-        closedir(directory)
-    }
-    for file in files {
-        guard let handle = fopen(file, "rb") else { continue }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let got = fread(&chunk, 1, chunk.count, handle)
-            if got <= 0 { break }
-            bytes += chunk[0..<got]
-        }
-        fclose(handle)
-        bytes.withUnsafeBytes { harness.run($0) }
-        inputs += 1
-    }
+for file in harnessArguments.flatMap(FuzzInputs.files(at:)) {
+    FuzzInputs.read(file).withUnsafeBytes { harness.run($0) }
+    inputs += 1
 }
 print("replayed \(inputs) inputs through \(harness.rawValue)")
 #endif
