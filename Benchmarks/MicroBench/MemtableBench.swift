@@ -9,6 +9,55 @@ enum MemtableBench {
         for megabytes in [4, 64] {
             try measureSize(megabytes << 20)
         }
+        try measureRangeTombstones()
+    }
+
+    /// Gets in a memtable holding many range tombstones: answered from the memtable's cached
+    /// fragments (see `MemtableStorage.newestCoveringTombstone`), next to the cost of building
+    /// those fragments once.
+    static func measureRangeTombstones() throws {
+        var random = BenchRandom(seed: 99)
+        let table = try Memtable(capacity: 16 << 20)
+        let value = [UInt8](repeating: 0x61, count: 100)
+        func key(_ index: UInt64) -> [UInt8] { Array("key\(100_000 + index)".utf8) }
+        var sequence: UInt64 = 0
+        for index in 0..<30_000 as Range<UInt64> {
+            sequence += 1
+            try table.put(key(index * 3), value, sequence: SequenceNumber(rawValue: sequence))
+        }
+        for _ in 0..<1_000 {
+            sequence += 1
+            let start = random.next() % 90_000
+            try table.insertRangeTombstone(start: key(start), end: key(start + 1 + random.next() % 300), sequence: SequenceNumber(rawValue: sequence))
+        }
+        let probes = (0..<100_000).map { _ in key(random.next() % 90_000) }
+        let tombstones = table.rangeTombstones
+        let build = median { blackHole(RangeTombstoneFragments(tombstones).fragments.count) }
+        _ = probes.prefix(64).map { table.get($0) }  // past the stale-lookup threshold: cached
+        let seconds = median {
+            var deleted = 0
+            for probe in probes where table.get(probe) == .deleted { deleted += 1 }
+            blackHole(deleted)
+        }
+        // A range delete (past every probed key) after every 10 gets keeps the cache stale, so
+        // these gets take the scan path.
+        var far: UInt64 = 200_000
+        let scanSeconds = try median {
+            var deleted = 0
+            for (index, probe) in probes.prefix(10_000).enumerated() {
+                if index % 10 == 0 {
+                    sequence += 1
+                    far += 2
+                    try table.insertRangeTombstone(start: key(far), end: key(far + 1), sequence: SequenceNumber(rawValue: sequence))
+                }
+                if table.get(probe) == .deleted { deleted += 1 }
+            }
+            blackHole(deleted)
+        } / 10_000 * Double(probes.count)
+        print("30K entries + 1,000 range tombstones")
+        report("  memtable get, cached fragments", format(Double(probes.count) / seconds / 1e6, 2), "M ops/s", "\(format(seconds * 1e9 / Double(probes.count), 0)) ns/op")
+        report("  memtable get, scan path", format(Double(probes.count) / scanSeconds / 1e6, 2), "M ops/s", "\(format(scanSeconds * 1e9 / Double(probes.count), 0)) ns/op (a range delete every 10 gets keeps the cache stale)")
+        report("  fragmenting the tombstones", format(build * 1e3, 2), "ms", "once per change, then cached")
     }
 
     static func measureSize(_ budget: Int) throws {

@@ -56,19 +56,10 @@ public final class Cursor {
         let low = options.lowerBound
         let high = options.upperBound
         var sources: [ReadSource] = [MemtableReadSource(view.active.makeIterator())]
-        var tombstones: [RangeTombstone] = []
-        func collect(_ iterator: MemtableIterator) throws {
-            var iterator = iterator
-            iterator.seekToFirst()
-            while iterator.isValid {
-                tombstones.append(try RangeTombstone(internalKey: iterator.key, end: iterator.value))
-                iterator.next()
-            }
-        }
-        try collect(view.active.makeRangeTombstoneIterator())
+        var tombstones = view.active.rangeTombstoneCount > 0 ? view.active.rangeTombstones : []
         for frozen in view.frozen {
             sources.append(MemtableReadSource(frozen.makeIterator()))
-            try collect(frozen.makeRangeTombstoneIterator())
+            if frozen.rangeTombstoneCount > 0 { tombstones += frozen.rangeTombstones }
         }
         // `high` is exclusive, but overlapping by the inclusive user key is harmless here.
         // Files are looked at in place (by index): copying `FileMetadata` values costs a

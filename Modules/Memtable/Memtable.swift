@@ -78,8 +78,20 @@ final class MemtableStorage: Sendable {
         // Built outside the lock. Iteration sees a prefix of the insertion order (one writer
         // inserts at a time and a linked node stays linked), at least the `count` entries this
         // lookup must consider; the cache is labelled with the number actually collected.
+        let collected = collectTombstones()
+        let fragments = RangeTombstoneFragments(collected)
+        tombstoneFragments.withLock { cache in
+            if cache.fragments == nil || cache.count < collected.count {
+                cache = TombstoneFragmentCache(count: collected.count, fragments: fragments, staleLookups: 0)
+            }
+        }
+        return fragments.newestCovering(userKey, at: snapshot)
+    }
+
+    /// Every range tombstone, in (start ASC, sequence DESC) order.
+    func collectTombstones() -> [RangeTombstone] {
         var collected: [RangeTombstone] = []
-        collected.reserveCapacity(count)
+        collected.reserveCapacity(tombstones.count)
         var node = tombstones.first()
         while node != 0 {
             let key = tombstones.key(node)
@@ -88,13 +100,7 @@ final class MemtableStorage: Sendable {
                 sequence: SequenceNumber(rawValue: InternalKey.trailer(of: key) >> 8)))
             node = tombstones.next(node, 0)
         }
-        let fragments = RangeTombstoneFragments(collected)
-        tombstoneFragments.withLock { cache in
-            if cache.fragments == nil || cache.count < collected.count {
-                cache = TombstoneFragmentCache(count: collected.count, fragments: fragments, staleLookups: 0)
-            }
-        }
-        return fragments.newestCovering(userKey, at: snapshot)
+        return collected
     }
 
     /// `newestCoveringTombstone` by scanning the tombstones that start at or before the key.
@@ -159,6 +165,10 @@ public class MemtableView: @unchecked Sendable {
 
     /// An iterator over range tombstones in (start ASC, sequence DESC) order.
     public final func makeRangeTombstoneIterator() -> MemtableIterator { MemtableIterator(list: storage.tombstones) }
+
+    /// Every range tombstone (a copy), in (start ASC, sequence DESC) order; a concurrent insert
+    /// may or may not be included.
+    public final var rangeTombstones: [RangeTombstone] { storage.collectTombstones() }
 
     /// The largest sequence number inserted or injected (the design's `max_lsn`).
     public final var maxSequence: SequenceNumber { SequenceNumber(rawValue: storage.maxSequence.load(ordering: .acquiring)) }
