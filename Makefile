@@ -33,20 +33,21 @@ help:
 	@echo "make tsan       concurrency tests under the thread sanitizer (slow; not in CI)"
 	@echo "make clean      remove build outputs and scratch data"
 
+# Shell snippet: apt-get install $(1) (with sudo when not root), updating the index only if
+# the first attempt fails.
+apt_install = SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y --no-install-recommends $(1) \
+		|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(1); }
+
 deps:
 	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists liblz4 libzstd libxxhash; then \
 		echo "deps: liblz4 $$(pkg-config --modversion liblz4), libzstd $$(pkg-config --modversion libzstd), libxxhash $$(pkg-config --modversion libxxhash)"; \
 	else \
 		echo "deps: installing $(APT_PACKAGES)"; \
-		SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		$$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES) \
-			|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(APT_PACKAGES); }; \
+		$(call apt_install,$(APT_PACKAGES)); \
 	fi
-	@command -v python3 >/dev/null 2>&1 || { \
-		SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends python3-minimal \
-			|| { $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends python3-minimal; }; }
+	@command -v python3 >/dev/null 2>&1 || { $(call apt_install,python3-minimal); }
 
 build: deps
 	$(SWIFT) build
@@ -91,10 +92,7 @@ peer-deps:
 		echo "peer-deps: db_bench and libleveldb-dev present"; \
 	else \
 		echo "peer-deps: installing $(PEER_PACKAGES)"; \
-		SUDO=""; if [ "$$(id -u)" -ne 0 ]; then SUDO="sudo"; fi; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		$$SUDO apt-get install -y --no-install-recommends $(PEER_PACKAGES) \
-			|| { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(PEER_PACKAGES); }; \
+		$(call apt_install,$(PEER_PACKAGES)); \
 	fi
 
 bench-results/bin/leveldb_bench: Benchmarks/LevelDBDriver/leveldb_bench.c
