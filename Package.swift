@@ -69,15 +69,15 @@ let package = Package(
             name: "Memtable", dependencies: ["Encoding", "VFS", "WAL"],
             path: "Modules/Memtable", swiftSettings: strictSettings),
         .target(
-            name: "SSTable", dependencies: ["Encoding", "VFS", "WAL", "Memtable"],
+            name: "SSTable", dependencies: ["Encoding", "VFS", "Memtable"],
             path: "Modules/SSTable", swiftSettings: strictSettings),
         .target(
-            name: "Manifest", dependencies: ["Encoding", "VFS", "WAL", "Memtable", "SSTable"],
+            name: "Manifest", dependencies: ["Encoding", "VFS", "WAL", "SSTable"],
             path: "Modules/Manifest", swiftSettings: strictSettings),
         .target(
             name: "Compaction",
             dependencies: [
-                "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest",
+                "Encoding", "VFS", "SSTable", "Manifest",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             path: "Modules/Compaction", swiftSettings: strictSettings),

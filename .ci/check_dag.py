@@ -13,6 +13,8 @@ lines of every Swift file under each target's folder in Modules/:
    In particular, no module may import a module to its right, and nothing but Encoding may
    import a C module.
 3. The umbrella target `Strata` may depend on Engine only (and re-export it).
+4. Every dependency a target declares is imported by at least one of its files: a declaration
+   no import uses is a stale edge in the graph (and makes consumers build what they never use).
 
 Usage: check_dag.py [--root DIR] [--package-json FILE]
 Exit status 0 when the tree obeys the rules, 1 with one line per violation otherwise.
@@ -118,7 +120,9 @@ def check(root, package):
             elif dependency in targets:
                 violations.append(f"{name}: declares dependency on non-chain target {dependency}")
 
+        imported = set()
         for path_, line, module in imports_in(os.path.join(root, path)):
+            imported.add(module)
             where = f"{os.path.relpath(path_, root)}:{line}"
             if module in TOOLCHAIN_MODULES:
                 continue
@@ -130,6 +134,8 @@ def check(root, package):
                 violations.append(f"{where}: {name} imports C module {module}; only Encoding may")
             elif module not in declared:
                 violations.append(f"{where}: {name} imports {module} but does not declare it in Package.swift")
+        for dependency in sorted(declared - imported):
+            violations.append(f"{name}: declares dependency on {dependency}, but no file under {path} imports it")
     return violations
 
 

@@ -103,6 +103,17 @@ class CheckDagTests(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("WAL: declares dependency on Engine, which is not to its left", errors)
 
+    def test_a_declared_dependency_that_no_file_imports_fails(self):
+        tree = FakeTree(wal_dependencies='"Encoding", "VFS", "CLZ4"')
+        tree.write("Modules/WAL/Log.swift", "import Encoding\nimport VFS\n")
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("WAL: declares C module CLZ4", errors)
+        self.assertIn("WAL: declares dependency on CLZ4, but no file under Modules/WAL imports it", errors)
+        tree.write("Modules/Engine/DB.swift", "import WAL\nimport Encoding\n")
+        code, errors = tree.check()
+        self.assertIn("Engine: declares dependency on VFS, but no file under Modules/Engine imports it", errors)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -51,19 +51,6 @@ public struct Compaction: Sendable, CustomStringConvertible {
     /// Total bytes of the input files.
     public var inputBytes: UInt64 { allInputs.reduce(0) { $0 + $1.fileSize } }
 
-    /// The smallest and largest user keys of all inputs.
-    public var userKeyRange: (smallest: [UInt8], largest: [UInt8])? {
-        let files = allInputs
-        guard let first = files.first else { return nil }
-        var low = first.smallestUserKey
-        var high = first.largestUserKey
-        for file in files.dropFirst() {
-            if BytewiseComparator.compare(file.smallestUserKey, low) < 0 { low = file.smallestUserKey }
-            if BytewiseComparator.compare(file.largestUserKey, high) > 0 { high = file.largestUserKey }
-        }
-        return (low, high)
-    }
-
     public var description: String {
         "L\(level)→L\(outputLevel) (\(reason.rawValue), score \(String(format2: score))): \(inputs.map(\.fileNumber)) + \(outputLevelInputs.map(\.fileNumber))"
     }

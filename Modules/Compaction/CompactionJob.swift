@@ -1,53 +1,24 @@
 import Encoding
 import Manifest
-import Memtable
 import SSTable
 import VFS
-
-/// Counters of one compaction.
-public struct CompactionStatistics: Sendable, Equatable {
-    /// The input level.
-    public var level = 0
-    /// The output level.
-    public var outputLevel = 0
-    /// Input files.
-    public var inputFiles = 0
-    /// Output files.
-    public var outputFiles = 0
-    /// Bytes of the input files.
-    public var bytesRead: UInt64 = 0
-    /// Bytes of the output files.
-    public var bytesWritten: UInt64 = 0
-    /// Point entries read.
-    public var entriesIn: UInt64 = 0
-    /// Point entries written.
-    public var entriesOut: UInt64 = 0
-    /// Versions dropped because a newer version or a range tombstone hides them.
-    public var droppedVersions: UInt64 = 0
-    /// Point deletes dropped (nothing older remains for them to hide).
-    public var droppedDeletes: UInt64 = 0
-    /// Range tombstone pieces dropped, and kept.
-    public var droppedRangeTombstones: UInt64 = 0
-    /// Range tombstone pieces written to outputs.
-    public var rangeTombstonesOut: UInt64 = 0
-    /// Wall time.
-    public var durationNanoseconds: UInt64 = 0
-    /// Whether the files were moved by a manifest edit alone.
-    public var trivialMove = false
-
-    /// Creates zeroed counters.
-    public init() {}
-}
 
 /// What a finished compaction produced. The caller logs `edit` (which removes the inputs and adds
 /// the outputs) with `VersionSet.logAndApply`, then releases the output numbers' reservations.
 public struct CompactionResult: Sendable {
-    /// The new files, already synced.
+    /// The input level.
+    public var level: Int
+    /// The output level.
+    public var outputLevel: Int
+    /// The new files, already synced (for a trivial move: the moved file).
     public var outputs: [FileMetadata]
     /// The edit to log.
     public var edit: VersionEdit
-    /// What happened.
+    /// What happened (`compactions == 1`).
     public var statistics: CompactionStatistics
+
+    /// Whether the input was moved by a manifest edit alone.
+    public var isTrivialMove: Bool { statistics.trivialMoves > 0 }
 }
 
 /// Runs one compaction: merges the input files in a single streaming pass, collapses versions no
@@ -93,9 +64,8 @@ public final class CompactionJob {
     public func run() throws -> CompactionResult {
         let start = WallClock.monotonicNanoseconds()
         var statistics = CompactionStatistics()
-        statistics.level = compaction.level
-        statistics.outputLevel = compaction.outputLevel
-        statistics.inputFiles = compaction.allInputs.count
+        statistics.compactions = 1
+        statistics.inputFiles = UInt64(compaction.allInputs.count)
         statistics.bytesRead = compaction.inputBytes
 
         var edit = VersionEdit()
@@ -110,10 +80,10 @@ public final class CompactionJob {
             var moved = compaction.inputs[0]
             moved.level = compaction.outputLevel
             edit.add(moved)
-            statistics.trivialMove = true
+            statistics.trivialMoves = 1
             statistics.bytesRead = 0
             statistics.durationNanoseconds = WallClock.monotonicNanoseconds() - start
-            return CompactionResult(outputs: [moved], edit: edit, statistics: statistics)
+            return CompactionResult(level: compaction.level, outputLevel: compaction.outputLevel, outputs: [moved], edit: edit, statistics: statistics)
         }
 
         let outputs = CompactionOutputs(job: self)
@@ -125,11 +95,11 @@ public final class CompactionJob {
         }
         let files = outputs.finished.map { FileMetadata($0, level: compaction.outputLevel) }
         for file in files { edit.add(file) }
-        statistics.outputFiles = files.count
+        statistics.outputFiles = UInt64(files.count)
         statistics.bytesWritten = files.reduce(0) { $0 + $1.fileSize }
         statistics.rangeTombstonesOut = outputs.tombstonesWritten
         statistics.durationNanoseconds = WallClock.monotonicNanoseconds() - start
-        return CompactionResult(outputs: files, edit: edit, statistics: statistics)
+        return CompactionResult(level: compaction.level, outputLevel: compaction.outputLevel, outputs: files, edit: edit, statistics: statistics)
     }
 
     private func merge(into outputs: CompactionOutputs, statistics: inout CompactionStatistics) throws {

@@ -3,40 +3,6 @@ import Manifest
 import SSTable
 import Synchronization
 
-/// Per-level totals of all compactions run by a `Compactor`.
-public struct LevelCompactionStatistics: Sendable, Equatable {
-    /// Compactions whose output went to this level.
-    public var compactions: UInt64 = 0
-    /// Of which trivial moves.
-    public var trivialMoves: UInt64 = 0
-    /// Bytes read by those compactions.
-    public var bytesRead: UInt64 = 0
-    /// Bytes written into this level.
-    public var bytesWritten: UInt64 = 0
-    /// Entries read and written.
-    public var entriesIn: UInt64 = 0
-    /// Entries written.
-    public var entriesOut: UInt64 = 0
-    /// Versions and deletes dropped.
-    public var dropped: UInt64 = 0
-    /// Time spent.
-    public var durationNanoseconds: UInt64 = 0
-
-    /// Zeroed totals.
-    public init() {}
-
-    mutating func add(_ job: CompactionStatistics) {
-        compactions += 1
-        if job.trivialMove { trivialMoves += 1 }
-        bytesRead += job.bytesRead
-        bytesWritten += job.bytesWritten
-        entriesIn += job.entriesIn
-        entriesOut += job.entriesOut
-        dropped += job.droppedVersions + job.droppedDeletes
-        durationNanoseconds += job.durationNanoseconds
-    }
-}
-
 /// Runs compactions against a version set: pick, run, log the edit, release reservations,
 /// collect garbage. One compaction runs at a time (a second caller waits), so manual and
 /// background compactions never pick the same files.
@@ -52,7 +18,7 @@ public final class Compactor: Sendable {
     /// How output tables are built.
     public let builderOptions: TableBuilderOptions
 
-    private let running = Locked<[LevelCompactionStatistics]>(Array(repeating: LevelCompactionStatistics(), count: Version.levelCount))
+    private let running = Locked<[CompactionStatistics]>(Array(repeating: CompactionStatistics(), count: Version.levelCount))
 
     /// Creates a compactor.
     public init(versionSet: VersionSet, tableCache: TableCache, strategy: any CompactionStrategy, builderOptions: TableBuilderOptions) {
@@ -72,7 +38,7 @@ public final class Compactor: Sendable {
     /// - Returns: what the compaction did, or `nil` when none was needed.
     /// - Throws: what the job or the manifest write throws; nothing is installed then.
     @discardableResult
-    public func compactOnce(snapshots: () -> [SequenceNumber]) throws -> CompactionStatistics? {
+    public func compactOnce(snapshots: () -> [SequenceNumber]) throws -> CompactionResult? {
         try running.withLock { totals in
             let version = versionSet.currentVersion
             guard let compaction = strategy.pickCompaction(version: version) else { return nil }
@@ -83,7 +49,7 @@ public final class Compactor: Sendable {
     /// Runs the most urgent compaction keeping versions visible to `snapshots` (a fixed list: use
     /// only when no snapshot can be taken concurrently).
     @discardableResult
-    public func compactOnce(snapshots: [SequenceNumber]) throws -> CompactionStatistics? {
+    public func compactOnce(snapshots: [SequenceNumber]) throws -> CompactionResult? {
         try compactOnce { snapshots }
     }
 
@@ -93,9 +59,9 @@ public final class Compactor: Sendable {
     /// - Parameter snapshots: as for `compactOnce`, called for each step after its inputs are picked.
     /// - Returns: the compactions run, in order.
     @discardableResult
-    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: () -> [SequenceNumber]) throws -> [CompactionStatistics] {
+    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: () -> [SequenceNumber]) throws -> [CompactionResult] {
         try running.withLock { totals in
-            var done: [CompactionStatistics] = []
+            var done: [CompactionResult] = []
             let deepest = versionSet.currentVersion.levels.lastIndex { !$0.isEmpty } ?? 0
             for level in 0...deepest {
                 let version = versionSet.currentVersion
@@ -115,25 +81,25 @@ public final class Compactor: Sendable {
 
     /// Compacts a range keeping versions visible to a fixed list of `snapshots`.
     @discardableResult
-    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: [SequenceNumber]) throws -> [CompactionStatistics] {
+    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: [SequenceNumber]) throws -> [CompactionResult] {
         try compactRange(start: start, end: end) { snapshots }
     }
 
-    /// Per-level totals so far.
-    public var levelStatistics: [LevelCompactionStatistics] { running.withLock { $0 } }
+    /// Totals so far, indexed by output level.
+    public var levelStatistics: [CompactionStatistics] { running.withLock { $0 } }
 
-    private func run(_ compaction: Compaction, version: Version, snapshots: [SequenceNumber], totals: inout [LevelCompactionStatistics]) throws -> CompactionStatistics {
+    private func run(_ compaction: Compaction, version: Version, snapshots: [SequenceNumber], totals: inout [CompactionStatistics]) throws -> CompactionResult {
         let job = CompactionJob(
             compaction: compaction, version: version, snapshots: snapshots, versionSet: versionSet,
             tableCache: tableCache, builderOptions: builderOptions, options: strategy.options)
         let result = try job.run()
-        let outputNumbers = result.statistics.trivialMove ? [] : result.outputs.map(\.fileNumber)
+        let outputNumbers = result.isTrivialMove ? [] : result.outputs.map(\.fileNumber)
         // If logging fails, the edit may still have reached the disk (a failed sync proves nothing
         // either way), so the outputs stay reserved — never deleted — until the next open, which
         // collects them once the manifest says for sure whether they are live.
         try versionSet.logAndApply(result.edit)
         for number in outputNumbers { versionSet.references.unreserve(number) }
-        if !result.statistics.trivialMove {
+        if !result.isTrivialMove {
             // The inputs left the current version: new readers go to the outputs, so drop the
             // inputs' resident mapped pages now rather than when the last old reader lets go
             // (peak memory would otherwise count both the inputs and the outputs).
@@ -142,6 +108,6 @@ public final class Compactor: Sendable {
         totals[compaction.outputLevel].add(result.statistics)
         let garbage = try versionSet.collectGarbage()
         for table in garbage.tables { tableCache.evict(table) }
-        return result.statistics
+        return result
     }
 }

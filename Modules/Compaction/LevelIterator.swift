@@ -1,6 +1,5 @@
 import Encoding
 import Manifest
-import Memtable
 import SSTable
 
 /// Iterates the files of one level ≥ 1 (sorted, non-overlapping) — or any such list of files —

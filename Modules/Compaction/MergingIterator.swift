@@ -1,6 +1,5 @@
 import Encoding
 import HeapModule
-import Memtable
 
 /// A streaming k-way merge of sorted internal-key sources, in both directions.
 ///

@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 
 /// Decides, entry by entry of a compaction's merged input (internal-key order), which versions a
 /// reader could still see and which can be dropped.
@@ -12,14 +11,16 @@ import Memtable
 /// The rules, in order:
 /// 1. **Shadowed**: an older version in the same stripe as a newer one of the same key is dropped.
 /// 2. **Covered**: a version covered by a range tombstone with a larger sequence in the same stripe
-///    is dropped (no reader sees it without also seeing the tombstone).
+///    is dropped (no reader sees it without also seeing the tombstone). This is the readers'
+///    `RangeTombstoneRule.hides` applied per stripe: every snapshot in the stripe sees the
+///    tombstone, and for each of them it hides the version, so no reader can see it.
 /// 3. **Obsolete delete**: a point delete in stripe 0 (visible to every snapshot) is dropped when
 ///    no older version of the key can exist below the output level; the older versions in its
 ///    stripe are dropped by rule 1.
 /// Everything else is kept.
-struct VersionCollapse {
+package struct VersionCollapse {
     /// Why an entry was dropped.
-    enum Drop: Equatable {
+    package enum Drop: Equatable {
         case shadowed
         case coveredByRangeTombstone
         case obsoleteDelete
@@ -34,14 +35,14 @@ struct VersionCollapse {
     private var hasCurrent = false
     private var lastStripe = -1
 
-    init(snapshots: [SequenceNumber], tombstones: RangeTombstoneFragments, keyMayExistBelow: @escaping (UnsafeRawBufferPointer) -> Bool) {
+    package init(snapshots: [SequenceNumber], tombstones: RangeTombstoneFragments, keyMayExistBelow: @escaping (UnsafeRawBufferPointer) -> Bool) {
         self.snapshots = snapshots.map(\.rawValue).sorted()
         self.tombstones = tombstones
         self.keyMayExistBelow = keyMayExistBelow
     }
 
     /// The stripe of sequence `sequence`.
-    func stripe(_ sequence: UInt64) -> Int {
+    package func stripe(_ sequence: UInt64) -> Int {
         var low = 0
         var high = snapshots.count
         while low < high {
@@ -52,7 +53,7 @@ struct VersionCollapse {
     }
 
     /// `nil` to keep the entry with internal key `key`, or why to drop it.
-    mutating func decide(_ key: UnsafeRawBufferPointer) -> Drop? {
+    package mutating func decide(_ key: UnsafeRawBufferPointer) -> Drop? {
         let userKey = InternalKey.userKey(of: key)
         let trailer = InternalKey.trailer(of: key)
         let sequence = trailer >> 8

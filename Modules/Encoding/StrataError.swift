@@ -53,12 +53,6 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
-    /// `true` for `.io`.
-    public var isIO: Bool {
-        if case .io = self { return true }
-        return false
-    }
-
     public var description: String {
         switch self {
         case let .corruption(file, offset, reason):

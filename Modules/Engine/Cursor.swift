@@ -1,7 +1,6 @@
 import Compaction
 import Encoding
 import Manifest
-import Memtable
 
 /// A position in the database's keys, as of one snapshot, moving in either direction.
 ///
@@ -279,9 +278,7 @@ public final class Cursor {
 
     /// Whether a range delete visible at the snapshot and newer than `sequence` covers `user`.
     private func isCovered(_ user: UnsafeRawBufferPointer, above sequence: UInt64) -> Bool {
-        guard !tombstones.isEmpty, let covering = tombstones.newestCovering(user, at: SequenceNumber(rawValue: self.sequence)) else {
-            return false
-        }
-        return covering > sequence
+        guard !tombstones.isEmpty else { return false }
+        return RangeTombstoneRule.hides(tombstones.newestCovering(user, at: SequenceNumber(rawValue: self.sequence)), pointSequence: sequence)
     }
 }

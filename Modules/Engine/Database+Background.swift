@@ -2,7 +2,6 @@ import Compaction
 import Encoding
 import Logging
 import Manifest
-import Memtable
 import SSTable
 
 // See Docs/ARCHITECTURE.md ("Background work").
@@ -64,8 +63,8 @@ extension Database {
             guard proceed else { return }
             do {
                 while state.withLock({ !$0.shutdown && $0.backgroundError == nil }) {
-                    guard let statistics = try compactor.compactOnce(snapshots: { snapshots.sequences }) else { break }
-                    logCompaction(statistics)
+                    guard let result = try compactor.compactOnce(snapshots: { snapshots.sequences }) else { break }
+                    logCompaction(result)
                     state.broadcast()  // writers waiting on level 0
                 }
             } catch {
@@ -89,7 +88,7 @@ extension Database {
     /// Runs compactions until none is needed, on the calling thread (inline mode).
     func runPendingCompactions() throws {
         do {
-            while let statistics = try compactor.compactOnce(snapshots: { snapshots.sequences }) { logCompaction(statistics) }
+            while let result = try compactor.compactOnce(snapshots: { snapshots.sequences }) { logCompaction(result) }
         } catch {
             setBackgroundError(error, during: "compaction")
             throw error
@@ -138,12 +137,13 @@ extension Database {
         return true
     }
 
-    func logCompaction(_ statistics: CompactionStatistics) {
+    func logCompaction(_ result: CompactionResult) {
+        let statistics = result.statistics
         logger.info("compaction", metadata: [
-            "levels": "L\(statistics.level)→L\(statistics.outputLevel)", "trivialMove": "\(statistics.trivialMove)",
+            "levels": "L\(result.level)→L\(result.outputLevel)", "trivialMove": "\(result.isTrivialMove)",
             "inputs": "\(statistics.inputFiles)", "outputs": "\(statistics.outputFiles)",
             "bytesRead": "\(statistics.bytesRead)", "bytesWritten": "\(statistics.bytesWritten)",
-            "dropped": "\(statistics.droppedVersions + statistics.droppedDeletes)",
+            "dropped": "\(statistics.dropped)",
             "milliseconds": "\(statistics.durationNanoseconds / 1_000_000)",
         ])
     }

@@ -53,6 +53,8 @@ public final class Database: Sendable {
     let memtables: Locked<MemtableSet>
     let background = Locked<[Threads.Handle]>([])
     let closed = Atomic<Bool>(false)
+    /// What every batch is checked against before it is queued.
+    let batchLimits: WriteBatchLimits
     let recoveryReport = Locked(RecoveryReport())
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
@@ -72,8 +74,9 @@ public final class Database: Sendable {
         var compacting = false
     }
 
-    /// What a queued write carries.
-    enum WriteRequest: Sendable {
+    /// What a queued write carries. Writes group (`WriteGroupPolicy`); switches, syncs and
+    /// closes travel alone.
+    enum WriteRequest: GroupCommitRequest {
         case write(WriteBatch, sync: Bool)
         /// Freeze the active memtable between groups (`flush()`).
         case switchMemtable
@@ -81,6 +84,16 @@ public final class Database: Sendable {
         case sync
         /// Sync the log after every earlier write, then refuse more (`close()`).
         case close
+
+        var groupedBytes: Int? {
+            if case .write(let batch, _) = self { return batch.byteSize }
+            return nil
+        }
+
+        var wantsSync: Bool {
+            if case .write(_, true) = self { return true }
+            return false
+        }
     }
 
     // MARK: - Opening and closing
@@ -91,12 +104,14 @@ public final class Database: Sendable {
         self.options = options
         self.fileSystem = options.fileSystem
         self.logger = options.logger
+        self.batchLimits = Database.batchLimits(options)
         self.versionSet = versionSet
         let blockCache = options.blockCacheSize > 0 ? BlockCache(capacity: options.blockCacheSize) : nil
         self.blockCache = blockCache
         var readerOptions = TableReaderOptions(blockCache: blockCache)
         readerOptions.statistics = readStatistics
         readerOptions.useMappedReads = options.useMappedReads
+        readerOptions.cacheIndexAndFilterBlocks = options.cacheIndexAndFilterBlocks
         self.tableCache = TableCache(fileSystem: options.fileSystem, directory: path, maxOpenFiles: options.maxOpenFiles, options: readerOptions)
         self.picker = LeveledCompactionPicker(options: options.compactionOptions)
         self.compactor = Compactor(versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions)
@@ -105,29 +120,12 @@ public final class Database: Sendable {
         self.memtables = Locked(MemtableSet(active: firstMemtable, frozen: []))
         self.wal = Locked(nil)
         self.commitQueue = Locked(nil)
-        let queue = CommitQueue<WriteRequest>(
-            accepts: { group, next in
-                // Switches and closes travel alone; writes group up to 1 MiB.
-                guard case .write(let batch, _) = next else { return false }
-                var bytes = batch.byteSize
-                for request in group {
-                    guard case .write(let queued, _) = request else { return false }
-                    bytes += queued.byteSize
-                }
-                return bytes <= Database.maxGroupBytes
-            },
-            collectionWindow: { group in
-                group.contains { if case .write(_, true) = $0 { return true } else { return false } } ? LogWriter.syncCollectionWindowNanoseconds : 0
-            },
-            process: { [weak self] group in
-                guard let self else { throw StrataError.closed }
-                try self.commit(group)
-            })
+        let queue = CommitQueue<WriteRequest>(policy: .standard) { [weak self] group in
+            guard let self else { throw StrataError.closed }
+            try self.commit(group)
+        }
         commitQueue.withLock { $0 = queue }
     }
-
-    /// A write group carries at most this many bytes of batches.
-    static let maxGroupBytes = 1 << 20
 
     /// Opens (or creates) the database in directory `path`.
     ///
@@ -198,7 +196,7 @@ public final class Database: Sendable {
     ///   larger than `maxBatchSize`; otherwise as `put`.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
         try checkOpen()
-        try validate(batch)
+        try batch.validate(batchLimits)
         guard !batch.isEmpty else { return }
         guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
         try queue.submit(.write(batch, sync: options.sync ?? self.options.syncWrites))
@@ -283,30 +281,18 @@ public final class Database: Sendable {
         if closed.load(ordering: .acquiring) { throw StrataError.closed }
     }
 
-    func validate(_ batch: WriteBatch) throws {
-        guard batch.byteSize <= options.maxBatchSize else {
-            throw StrataError.invalidArgument("write batch of \(batch.byteSize) bytes exceeds maxBatchSize \(options.maxBatchSize)")
-        }
+    /// The engine's limits on a batch under `options` (`WriteBatch.validate(_:)` applies them).
+    static func batchLimits(_ options: Options) -> WriteBatchLimits {
+        var limits = WriteBatchLimits()
+        limits.requiresNonEmptyKeys = true
+        limits.maxKeySize = options.maxKeySize
+        limits.maxValueSize = options.maxValueSize
+        limits.maxBatchSize = options.maxBatchSize
         // Every batch must fit in an empty memtable, or the log could hold a record that can
         // never be applied.
-        let footprint = batch.byteSize + batch.count * Memtable.maxEntryOverhead
-        guard footprint <= memtableCapacity - options.writeBufferSize else {
-            throw StrataError.invalidArgument("write batch of \(batch.count) entries needs \(footprint) bytes of memtable, more than one memtable can take")
-        }
-        // The batch's summary makes these checks independent of its size.
-        let summary = batch.summary
-        guard batch.isEmpty || summary.shortestKey > 0 else {
-            throw StrataError.invalidArgument(summary.rangeDeletes > 0 ? "empty key or range bound" : "empty key")
-        }
-        guard summary.longestKey <= options.maxKeySize else {
-            throw StrataError.invalidArgument("key of \(summary.longestKey) bytes exceeds maxKeySize \(options.maxKeySize)")
-        }
-        guard summary.longestValue <= options.maxValueSize else {
-            throw StrataError.invalidArgument("value of \(summary.longestValue) bytes exceeds maxValueSize \(options.maxValueSize)")
-        }
-        guard !summary.hasEmptyRange else {
-            throw StrataError.invalidArgument("range delete start must sort before its end")
-        }
+        limits.maxMemtableFootprint = memtableCapacity(options) - options.writeBufferSize
+        limits.entryOverhead = Memtable.maxEntryOverhead
+        return limits
     }
 
     /// The capacity of a memtable: the flush threshold plus room for one maximal batch.

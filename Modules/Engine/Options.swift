@@ -39,6 +39,11 @@ public struct Options: Sendable {
     /// system call or a block-cache entry. The mapped pages count towards the process's
     /// resident size while the page cache holds them. Default `true`.
     public var useMappedReads = true
+    /// Keep tables' index and filter blocks in the block cache — charged to it, evictable —
+    /// instead of pinned in each open table (RocksDB's `cache_index_and_filter_blocks`). With
+    /// many open tables this bounds their memory by the cache size; a lookup whose index or
+    /// filter was evicted reads it again. Default `false`.
+    public var cacheIndexAndFilterBlocks = false
     /// Table files kept open. Default 1000.
     public var maxOpenFiles = 1000
 
@@ -112,7 +117,8 @@ public struct Options: Sendable {
         try require(writeBufferSize >= 4096, "writeBufferSize must be at least 4 KiB")
         try require(writeBufferSize <= 1 << 30, "writeBufferSize must be at most 1 GiB")
         try require(maxWriteBufferNumber >= 2, "maxWriteBufferNumber must be at least 2")
-        try require(maxKeySize >= 1 && maxValueSize >= 0, "maxKeySize and maxValueSize must be positive")
+        try require(maxKeySize >= 1, "maxKeySize must be at least 1 byte")
+        try require(maxValueSize >= 0, "maxValueSize must not be negative")
         try require(maxBatchSize >= 1024 && maxBatchSize <= 1 << 30, "maxBatchSize must be between 1 KiB and 1 GiB")
         try require(blockSize >= 64 && blockSize <= 1 << 26, "blockSize must be between 64 bytes and 64 MiB")
         try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")

@@ -49,9 +49,4 @@ public final class FileReferences: Sendable {
     public func isLive(_ number: UInt64) -> Bool {
         state.withLock { $0.counts[number] != nil || $0.reserved.contains(number) }
     }
-
-    /// How many live versions reference `number`.
-    public func referenceCount(_ number: UInt64) -> Int {
-        state.withLock { $0.counts[number] ?? 0 }
-    }
 }

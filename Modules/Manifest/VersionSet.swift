@@ -319,9 +319,6 @@ public final class VersionSet: Sendable {
         defer { lock.unlock() }
         try manifest?.close()
     }
-
-    /// Whether `close()` has been called.
-    public var isClosed: Bool { writer.withLock { $0.closed } }
 }
 
 extension DatabaseFiles {

@@ -16,11 +16,11 @@ import Synchronization
 ///
 /// Thread safety: only the single writer allocates. `used` is published with a relaxed atomic so
 /// other threads can read the memory usage; they never read allocation state otherwise.
-final class Arena: @unchecked Sendable {
+package final class Arena: @unchecked Sendable {
     /// The start of the reserved region.
     let base: UnsafeMutableRawPointer
     /// The reserved size in bytes (at most 4 GiB, the reach of a 32-bit offset).
-    let capacity: Int
+    package let capacity: Int
     /// Bytes handed out so far, including the reserved first 8 and alignment padding.
     private let usedBytes: Atomic<Int>
     /// The writer's own copy of `usedBytes` (no atomic load on the allocation path).
@@ -33,7 +33,7 @@ final class Arena: @unchecked Sendable {
     ///
     /// - Throws: `StrataError.invalidArgument` for a capacity over 4 GiB; `.io` when the system
     ///   refuses the reservation.
-    init(capacity: Int) throws {
+    package init(capacity: Int) throws {
         guard capacity > 0, capacity <= Arena.maxCapacity else {
             throw StrataError.invalidArgument("memtable arena capacity \(capacity) must be between 1 byte and 4 GiB")
         }
@@ -57,17 +57,17 @@ final class Arena: @unchecked Sendable {
     }
 
     /// Bytes allocated so far (exact: the arena's high-water mark).
-    var used: Int { usedBytes.load(ordering: .relaxed) }
+    package var used: Int { usedBytes.load(ordering: .relaxed) }
 
     /// Bytes still available.
-    var remaining: Int { capacity - next }
+    package var remaining: Int { capacity - next }
 
     /// Allocates `size` bytes aligned to `alignment` (a power of two).
     ///
     /// - Returns: the offset of the allocation, or `nil` when the arena is full.
     /// - Precondition: Called only by the single writer.
     @inline(__always)
-    func allocate(_ size: Int, alignment: Int) -> UInt32? {
+    package func allocate(_ size: Int, alignment: Int) -> UInt32? {
         let start = (next + alignment - 1) & ~(alignment - 1)
         guard start + size <= capacity else { return nil }
         next = start + size
@@ -77,7 +77,7 @@ final class Arena: @unchecked Sendable {
 
     /// The address of `offset`.
     @inline(__always)
-    func pointer(_ offset: UInt32) -> UnsafeMutableRawPointer {
+    package func pointer(_ offset: UInt32) -> UnsafeMutableRawPointer {
         base + Int(offset)
     }
 }

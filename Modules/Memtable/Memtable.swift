@@ -49,12 +49,8 @@ final class MemtableStorage: Sendable {
                     }
                 }
             }
-            if tombstones.count > 0,
-                let covering = newestCoveringTombstone(userKey, at: snapshot), found == .notFound || covering > pointSequence
-            {
-                return .deleted
-            }
-            return found
+            let covering = tombstones.count > 0 ? newestCoveringTombstone(userKey, at: snapshot) : nil
+            return RangeTombstoneRule.resolve(found, pointSequence: pointSequence, coveringTombstone: covering)
         }
     }
 
@@ -277,15 +273,7 @@ public final class Memtable: MemtableView, @unchecked Sendable {
     @discardableResult
     public func apply(batch: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws -> ClosedRange<SequenceNumber>? {
         try checkWritable()
-        var entries = 0
-        var tombstoneError: StrataError?
-        try WriteBatch.forEach(in: batch, file: file, offset: offset) { kind, start, end, _ in
-            entries += 1
-            if kind == .rangeDelete && BytewiseComparator.compare(start, end) >= 0 && tombstoneError == nil {
-                tombstoneError = .corruption(file: file, offset: offset, reason: "range delete with start not before end")
-            }
-        }
-        if let tombstoneError { throw tombstoneError }
+        let entries = try WriteBatch.validateEncoded(batch, file: file, offset: offset)
         guard canHold(bytes: batch.count, entries: entries) else {
             throw StrataError.invalidArgument("memtable has \(remainingCapacity) bytes left, too few for a batch of \(batch.count) bytes")
         }
@@ -307,9 +295,10 @@ public final class Memtable: MemtableView, @unchecked Sendable {
     @discardableResult
     public func apply(_ batch: WriteBatch) throws -> ClosedRange<SequenceNumber>? {
         try checkWritable()
-        guard !batch.summary.hasEmptyRange else {
-            throw StrataError.invalidArgument("range delete start must sort before its end")
-        }
+        try batch.validate()
+        // Invariant (the engine's commit path): sequence numbers only grow, so every batch starts
+        // above everything the memtable holds (or was injected with at a switch).
+        InternalChecks.check(batch.isEmpty || batch.sequence > maxSequence, "batch at sequence \(batch.sequence) applied to a memtable already at \(maxSequence)")
         guard canHold(bytes: batch.byteSize, entries: batch.count) else {
             throw StrataError.invalidArgument("memtable has \(remainingCapacity) bytes left, too few for a batch of \(batch.byteSize) bytes")
         }

@@ -35,7 +35,7 @@ import Synchronization
 ///     8   height       (UInt8), 3 bytes padding
 ///     12  next[height] (Atomic<UInt32> each: arena offsets, 0 = end)
 ///     12 + 4·height: key bytes, then value bytes
-final class SkipList: @unchecked Sendable {
+package final class SkipList: @unchecked Sendable {
     // `@unchecked Sendable`: shared mutable state is either atomic (links, height) or written only
     // by the single writer before publication (see the ordering argument above).
 
@@ -52,7 +52,7 @@ final class SkipList: @unchecked Sendable {
     /// The writer's random state for node heights.
     private var random: UInt64
 
-    init(arena: Arena, seed: UInt64 = 0x5EED_CAFE_F00D_D00D) throws {
+    package init(arena: Arena, seed: UInt64 = 0x5EED_CAFE_F00D_D00D) throws {
         self.arena = arena
         self.random = seed | 1
         guard let head = arena.allocate(SkipList.nodeHeaderSize + 4 * SkipList.maxHeight, alignment: 4) else {
@@ -63,7 +63,7 @@ final class SkipList: @unchecked Sendable {
     }
 
     /// Entries inserted so far.
-    var count: Int { entryCount.load(ordering: .relaxed) }
+    package var count: Int { entryCount.load(ordering: .relaxed) }
 
     // MARK: Node access
 
@@ -83,12 +83,12 @@ final class SkipList: @unchecked Sendable {
 
     /// The successor of `node` at `level` (acquire: see the ordering argument).
     @inline(__always)
-    func next(_ node: UInt32, _ level: Int) -> UInt32 {
+    package func next(_ node: UInt32, _ level: Int) -> UInt32 {
         link(node, level).pointee.load(ordering: .acquiring)
     }
 
     @inline(__always)
-    func key(_ node: UInt32) -> UnsafeRawBufferPointer {
+    package func key(_ node: UInt32) -> UnsafeRawBufferPointer {
         let pointer = arena.pointer(node)
         let keyLength = Int(pointer.load(as: UInt32.self))
         let height = Int(pointer.load(fromByteOffset: 8, as: UInt8.self))
@@ -96,7 +96,7 @@ final class SkipList: @unchecked Sendable {
     }
 
     @inline(__always)
-    func value(_ node: UInt32) -> UnsafeRawBufferPointer {
+    package func value(_ node: UInt32) -> UnsafeRawBufferPointer {
         let pointer = arena.pointer(node)
         let keyLength = Int(pointer.load(as: UInt32.self))
         let valueLength = Int(pointer.load(fromByteOffset: 4, as: UInt32.self))
@@ -105,7 +105,7 @@ final class SkipList: @unchecked Sendable {
     }
 
     /// The bytes a node with these lengths needs at the largest height (for capacity checks).
-    static func worstCaseNodeSize(keyLength: Int, valueLength: Int) -> Int {
+    package static func worstCaseNodeSize(keyLength: Int, valueLength: Int) -> Int {
         nodeHeaderSize + 4 * maxHeight + keyLength + valueLength + 3
     }
 
@@ -131,7 +131,7 @@ final class SkipList: @unchecked Sendable {
     /// - Returns: `false` (inserting nothing) when the arena has no room for the node.
     /// - Precondition: Called by one writer at a time; `key` is a valid encoded internal key
     ///   not already present.
-    func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+    package func insert(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
         let nodeHeight = randomHeight()
         let size = SkipList.nodeHeaderSize + 4 * nodeHeight + key.count + value.count
         guard let node = arena.allocate(size, alignment: 4) else { return false }
@@ -180,12 +180,12 @@ final class SkipList: @unchecked Sendable {
     // MARK: Readers
 
     /// The first node whose key is ≥ `target`, or 0.
-    func seek(_ target: UnsafeRawBufferPointer) -> UInt32 {
+    package func seek(_ target: UnsafeRawBufferPointer) -> UInt32 {
         bracket(target).successor
     }
 
     /// The last node whose key is < `target`, or 0 when there is none.
-    func seekLessThan(_ target: UnsafeRawBufferPointer) -> UInt32 {
+    package func seekLessThan(_ target: UnsafeRawBufferPointer) -> UInt32 {
         let predecessor = bracket(target).predecessor
         return predecessor == head ? 0 : predecessor
     }
@@ -208,12 +208,12 @@ final class SkipList: @unchecked Sendable {
     }
 
     /// The first node, or 0 when empty.
-    func first() -> UInt32 {
+    package func first() -> UInt32 {
         next(head, 0)
     }
 
     /// The last node, or 0 when empty.
-    func last() -> UInt32 {
+    package func last() -> UInt32 {
         var current = head
         var level = height.load(ordering: .relaxed) - 1
         while true {

@@ -14,23 +14,27 @@ import Synchronization
 /// Thread safety: every method may be called from any thread.
 public final class LogWriter: Sendable {
     /// What a group-commit request carries.
-    enum Request: Sendable {
+    enum Request: GroupCommitRequest {
         case append(payload: [UInt8], sync: Bool)
         case rotate(result: RotationResult)
         case sync
+
+        /// Rotations and explicit syncs travel alone; appends group by payload size.
+        var groupedBytes: Int? {
+            if case .append(let payload, _) = self { return payload.count }
+            return nil
+        }
+
+        var wantsSync: Bool {
+            if case .append(_, true) = self { return true }
+            return false
+        }
     }
 
     /// Where the leader leaves the number of a segment started by a `.rotate` request.
     final class RotationResult: Sendable {
         let number = Atomic<UInt64>(0)
     }
-
-    /// Caps a group at this many payload bytes so one leader does not hold followers for long.
-    public static let maxGroupBytes = 1 << 20
-
-    /// How long a leader about to `fdatasync` may wait for more writers to join its group.
-    /// A sync costs 100 µs or more on real disks, so waiting up to 50 µs to share it is cheap.
-    public static let syncCollectionWindowNanoseconds: UInt64 = 50_000
 
     /// The writer behind its mutex, in a class so the queue's closure and this object share it.
     final class SharedWriter: Sendable {
@@ -41,31 +45,13 @@ public final class LogWriter: Sendable {
     private let locked: SharedWriter
     private let queue: CommitQueue<Request>
 
-    /// Wraps `writer`, taking ownership of it.
-    public init(_ writer: sending WALWriter) {
+    /// Wraps `writer`, taking ownership of it; groups follow `policy`.
+    public init(_ writer: sending WALWriter, policy: WriteGroupPolicy = .standard) {
         let locked = SharedWriter(writer)
         self.locked = locked
-        self.queue = CommitQueue(
-            accepts: { group, next in
-                // Rotations and explicit syncs travel alone; appends group up to the byte cap.
-                guard case .append(let payload, _) = next else { return false }
-                var bytes = payload.count
-                for request in group {
-                    guard case .append(let queued, _) = request else { return false }
-                    bytes += queued.count
-                }
-                return bytes <= LogWriter.maxGroupBytes
-            },
-            collectionWindow: { group in
-                let syncs = group.contains { request in
-                    if case .append(_, true) = request { return true }
-                    return false
-                }
-                return syncs ? LogWriter.syncCollectionWindowNanoseconds : 0
-            },
-            process: { group in
-                try locked.writer.withLock { writer in try LogWriter.run(group, on: writer) }
-            })
+        self.queue = CommitQueue(policy: policy) { group in
+            try locked.writer.withLock { writer in try LogWriter.run(group, on: writer) }
+        }
     }
 
     /// Appends `payload` as one record; when `sync` is `true`, returns only after the record

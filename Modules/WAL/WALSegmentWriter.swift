@@ -154,6 +154,10 @@ public final class WALSegmentWriter {
 
     private func emitFragment(_ payload: UnsafeRawBufferPointer, type: FragmentType) throws {
         let size = WALFormat.fragmentHeaderSize + payload.count
+        // Invariant: a fragment never crosses a block boundary, and its length fits the header's
+        // 16-bit field (LevelDB's log_writer asserts the same).
+        InternalChecks.check(blockOffset + size <= WALFormat.blockSize, "WAL fragment of \(size) bytes at block offset \(blockOffset) crosses the block end")
+        InternalChecks.check(payload.count <= Int(UInt16.max), "WAL fragment length \(payload.count) does not fit 16 bits")
         let header = try writer.reserve(size)
         let checksum = WALFormat.fragmentChecksum(payload, type: type.rawValue)
         header.storeBytes(of: checksum.littleEndian, as: UInt32.self)

@@ -42,6 +42,7 @@ public struct WriteBatch: Sendable, Equatable {
         /// A summary of no entries.
         public init() {}
 
+        @usableFromInline
         mutating func add(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
             userBytes += key.count + value.count
             shortestKey = Swift.min(shortestKey, key.count)

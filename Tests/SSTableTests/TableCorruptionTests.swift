@@ -1,6 +1,5 @@
 import Testing
 import Encoding
-import Memtable
 import SSTable
 import StrataTestSupport
 import VFS

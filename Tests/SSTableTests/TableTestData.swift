@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 import SSTable
 import VFS
 import StrataTestSupport

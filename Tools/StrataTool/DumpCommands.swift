@@ -2,7 +2,6 @@ import ArgumentParser
 import Encoding
 import Engine
 import Manifest
-import Memtable
 import SSTable
 import VFS
 import WAL

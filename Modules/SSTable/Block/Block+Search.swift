@@ -87,7 +87,8 @@ extension Block {
     }
 
     /// Finds the first entry whose (internal) key is ≥ `target` and calls `body` with its key and
-    /// value; returns `nil` without calling it when every entry is smaller.
+    /// value (`.found` with what `body` returned); returns `.pastEnd` without calling it when
+    /// every entry is smaller.
     ///
     /// Keys are rebuilt in `scratch` (a caller-provided buffer, typically on the stack). Returns
     /// `.needsLargerScratch` when a key does not fit.

@@ -4,19 +4,28 @@ import Encoding
 
 /// Builds one block: entries with shared-prefix key compression, then the restart array.
 ///
-/// Keys must be added in increasing order (the caller's responsibility; checked in builds with
-/// `STRATA_INTERNAL_CHECKS`).
+/// Keys must be added in strictly increasing order of `order` (the caller's responsibility;
+/// checked in builds with `STRATA_INTERNAL_CHECKS`).
 struct BlockBuilder {
+    /// How a block's keys are ordered: encoded internal keys (data, index and range-tombstone
+    /// blocks) or plain bytes (the metaindex).
+    enum KeyOrder {
+        case internalKeys
+        case bytewise
+    }
+
     let restartInterval: Int
+    let order: KeyOrder
     private(set) var buffer: [UInt8] = []
     private var restarts: [UInt32] = [0]
     private var sinceRestart = 0
     private var lastKey: [UInt8] = []
     private(set) var entryCount = 0
 
-    init(restartInterval: Int, capacity: Int = 4096) {
+    init(restartInterval: Int, capacity: Int = 4096, order: KeyOrder = .internalKeys) {
         precondition(restartInterval >= 1, "restart interval must be at least 1")
         self.restartInterval = restartInterval
+        self.order = order
         buffer.reserveCapacity(capacity + capacity / 4)
     }
 
@@ -30,6 +39,10 @@ struct BlockBuilder {
     var lastAddedKey: [UInt8] { lastKey }
 
     mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        // Invariant: keys strictly increase (readers binary-search the restart points).
+        InternalChecks.check(entryCount == 0 || lastKey.withUnsafeBytes { last in
+            (order == .internalKeys ? InternalKeyComparator.compare(last, key) : BytewiseComparator.compare(last, key)) < 0
+        }, "block keys out of order")
         var shared = 0
         if sinceRestart < restartInterval {
             shared = lastKey.withUnsafeBytes { BytewiseComparator.sharedPrefixLength($0, key) }

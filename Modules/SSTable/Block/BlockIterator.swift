@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 
 /// Growable scratch memory for the current key of a block iterator: a prefix-compressed key is
 /// rebuilt here by keeping the shared bytes of the previous key and writing the rest after them.

@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 import VFS
 
 // See Docs/formats/sstable.md.
@@ -174,7 +173,7 @@ public final class TableBuilder {
         }
         finishProperties()
         metaindex.append((TableFormat.propertiesBlockName, try writeRawBlock(properties.encoded, compress: false)))
-        var metaBlock = BlockBuilder(restartInterval: 1, capacity: 256)
+        var metaBlock = BlockBuilder(restartInterval: 1, capacity: 256, order: .bytewise)
         for (name, handle) in metaindex.sorted(by: { $0.0 < $1.0 }) {
             Array(name.utf8).withUnsafeBytes { key in handle.encoded.withUnsafeBytes { metaBlock.add(key: key, value: $0) } }
         }

@@ -28,7 +28,7 @@ public enum BloomFilter {
     }
 
     /// Builds the filter payload for `hashes` (one per distinct user key).
-    static func build(hashes: [UInt64], bitsPerKey: Int) -> [UInt8] {
+    package static func build(hashes: [UInt64], bitsPerKey: Int) -> [UInt8] {
         let lines = max(1, (hashes.count * bitsPerKey + 511) / 512)
         let probes = probes(bitsPerKey: bitsPerKey)
         var bytes = [UInt8](repeating: 0, count: lines * lineBytes)
@@ -71,7 +71,7 @@ public struct BloomFilterReader: @unchecked Sendable {
     }
 
     /// Validates a filter block at `base`, kept alive by `owner`.
-    init(base: UnsafeRawPointer, size: Int, owner: AnyObject & Sendable, file: String, offset: Int) throws {
+    package init(base: UnsafeRawPointer, size: Int, owner: AnyObject & Sendable, file: String, offset: Int) throws {
         guard size >= 6 else { throw StrataError.corruption(file: file, offset: offset, reason: "filter block of \(size) bytes is too short") }
         let format = base.load(fromByteOffset: size - 1, as: UInt8.self)
         let probes = Int(base.load(fromByteOffset: size - 2, as: UInt8.self))

@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 
 /// The two-level iterator of a table: the index block's iterator picks data blocks, and a block
 /// iterator walks the chosen block. Optional bounds limit it to user keys in

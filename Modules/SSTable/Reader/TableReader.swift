@@ -1,5 +1,4 @@
 import Encoding
-import Memtable
 import Synchronization
 import VFS
 
@@ -170,7 +169,7 @@ public final class TableReader: Sendable {
         if let filter = try filter() {
             if !filter.mayContain(userKey) {
                 options.statistics?.filterNegatives.add(1, ordering: .relaxed)
-                return covering == nil ? .notFound : .deleted
+                return RangeTombstoneRule.resolve(.notFound, pointSequence: 0, coveringTombstone: covering)
             }
             options.statistics?.filterPositives.add(1, ordering: .relaxed)
         }
@@ -184,8 +183,7 @@ public final class TableReader: Sendable {
             found = result
         }
         if found == .notFound, filterHandle != nil { options.statistics?.filterFalsePositives.add(1, ordering: .relaxed) }
-        if let covering, found == .notFound || covering > pointSequence { return .deleted }
-        return found
+        return RangeTombstoneRule.resolve(found, pointSequence: pointSequence, coveringTombstone: covering)
     }
 
     /// The first entry ≥ `seekKey` if it belongs to `userKey`: its sequence and what it says.

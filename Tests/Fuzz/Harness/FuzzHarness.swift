@@ -1,6 +1,5 @@
 import Encoding
 import Manifest
-import Memtable
 import SSTable
 import StrataTool
 import VFS

@@ -1,6 +1,5 @@
 import Encoding
 import Manifest
-import Memtable
 import SSTable
 import VFS
 import WAL

@@ -1,5 +1,3 @@
-import Encoding
-
 /// A cursor over a sorted stream of internal keys (user key ascending, sequence descending) and
 /// their values: the one stream type that memtables, tables and merges all produce and the table
 /// builder consumes.

@@ -7,7 +7,7 @@ import SSTable
 import VFS
 import Encoding
 
-@Suite struct CompactionCollapseTests {
+@Suite struct CompactorTests {
     /// Random histories spread over L1 (oldest) and three L0 files, random snapshots: after each
     /// compaction every read at every kept snapshot returns what it returned before.
     @Test(arguments: 0..<8)
@@ -106,7 +106,7 @@ import Encoding
         #expect(tombstones.isEmpty)  // nothing left for the tombstone to hide: physically gone
         #expect(!points.contains { BytewiseComparator.compare($0.userKey, key(50)) >= 0 && BytewiseComparator.compare($0.userKey, key(350)) < 0 })
         #expect(points.count == 100)
-        #expect(runs.reduce(0) { $0 + $1.droppedVersions } == 300)
+        #expect(runs.reduce(0) { $0 + $1.statistics.droppedVersions } == 300)
     }
 
     @Test func aSnapshotKeepsTheTombstoneAndTheVersionsItHides() throws {

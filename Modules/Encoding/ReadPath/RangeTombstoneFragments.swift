@@ -1,5 +1,3 @@
-import Encoding
-
 /// Range tombstones cut into non-overlapping fragments, for fast coverage queries.
 ///
 /// Overlapping tombstones `[a, c)@5` and `[b, d)@9` (with `a < b < c < d`) become the fragments

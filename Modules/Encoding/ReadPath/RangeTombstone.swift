@@ -1,5 +1,3 @@
-import Encoding
-
 /// A range delete: every key in `[start, end)` written before `sequence` is deleted.
 ///
 /// Stored in a memtable's tombstone list and in a table's range-tombstone block as an internal
@@ -33,15 +31,4 @@ public struct RangeTombstone: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         "[\(InternalKey.printable(start)), \(InternalKey.printable(end)))@\(sequence)"
     }
-}
-
-/// The answer of a point lookup in one layer of the tree.
-public enum LookupResult: Sendable, Equatable {
-    /// The newest visible version is a put with this value.
-    case value([UInt8])
-    /// The newest visible version is a delete, or a range tombstone newer than any visible put
-    /// covers the key: the key does not exist, and older layers must not be consulted.
-    case deleted
-    /// This layer knows nothing about the key at that snapshot: consult older layers.
-    case notFound
 }
