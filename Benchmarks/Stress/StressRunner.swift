@@ -138,7 +138,7 @@ final class StressRunner: @unchecked Sendable {
             (try database.snapshot(), range.map { state.acknowledged($0) })
         }
         var seen = Set<Int>()
-        var entries = database.scan(from: StressValues.key(range.lowerBound), to: StressValues.key(range.upperBound), at: snapshot).makeAsyncIterator()
+        var entries = database.scan(from: StressValues.key(range.lowerBound), to: StressValues.key(range.upperBound), at: snapshot).makeIterator()
         while let (key, value) = try entries.next() {
             guard let index = StressValues.index(of: key), range.contains(index) else {
                 fail("scan of \(range): key \(String(decoding: key, as: UTF8.self)) outside the range")

@@ -112,7 +112,7 @@ struct StrataStress: ParsableCommand {
         }
         // A full scan must show exactly the keys the point reads found.
         var scanned = 0
-        var entries = database.scan().makeAsyncIterator()
+        var entries = database.scan().makeIterator()
         while let (key, value) = try entries.next() {
             scanned += 1
             guard let index = StressValues.index(of: key), index < keys else {

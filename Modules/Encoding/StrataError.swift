@@ -43,8 +43,9 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// newer format version, or belonging to another database.
     case incompatible(file: String, reason: String)
 
-    /// The database refuses writes because earlier background work failed; `reason` describes the
-    /// original failure. Reads still work. Reopen after fixing the cause.
+    /// The database refuses writes: it was opened read-only (or is a replica), or earlier
+    /// background work failed. `reason` says which (for a failure, the original error). Reads
+    /// still work. After a failure, reopen once the cause is fixed.
     case readOnly(reason: String)
 
     /// `true` for `.corruption`.
@@ -71,7 +72,7 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .incompatible(file, reason):
             return "incompatible file \(file): \(reason)"
         case let .readOnly(reason):
-            return "database is read-only after a background error: \(reason)"
+            return "database is read-only: \(reason)"
         }
     }
 

@@ -5,7 +5,7 @@ import Manifest
 /// A position in the database's keys, as of one snapshot, moving in either direction.
 ///
 /// ```swift
-/// let cursor = try db.cursor(ReadOptions(lowerBound: a, upperBound: b))
+/// let cursor = try db.cursor(ReadOptions(from: "a", to: "b"))
 /// try cursor.seekToFirst()
 /// while cursor.isValid {
 ///     use(cursor.key, cursor.value)
@@ -16,7 +16,7 @@ import Manifest
 /// The cursor merges every layer (memtables and tables), shows each key's newest version visible
 /// at its snapshot, and hides deleted keys and keys covered by range deletes. It holds its read
 /// view for its whole life: the data it sees never changes, and the files it reads are not
-/// deleted while it exists.
+/// deleted while it exists. Once the database is closed, every move throws `.closed`.
 ///
 /// Thread safety: not thread-safe; use a cursor from one thread at a time.
 public final class Cursor {
@@ -119,6 +119,7 @@ public final class Cursor {
 
     /// Moves to the first key (at or after the lower bound).
     public func seekToFirst() throws {
+        try database.checkOpen()
         forward = true
         if let lowerBound {
             try InternalKey.seekKey(lowerBound, at: .max).withUnsafeBytes { try merged.seek(to: $0) }
@@ -130,6 +131,7 @@ public final class Cursor {
 
     /// Moves to the last key (before the upper bound).
     public func seekToLast() throws {
+        try database.checkOpen()
         forward = false
         if let upperBound {
             // The last entry ≤ (upper, newest) is the last one with a smaller user key.
@@ -144,7 +146,12 @@ public final class Cursor {
     }
 
     /// Moves to the first key ≥ `target` (and within the bounds).
-    public func seek(to target: [UInt8]) throws {
+    public func seek(to target: some BytesConvertible) throws {
+        try seek(toKey: target.withUnsafeBytes { Array($0) })
+    }
+
+    private func seek(toKey target: [UInt8]) throws {
+        try database.checkOpen()
         forward = true
         var start = target
         if let lowerBound, BytewiseComparator.compare(target, lowerBound) < 0 { start = lowerBound }
@@ -153,7 +160,12 @@ public final class Cursor {
     }
 
     /// Moves to the last key ≤ `target` (and within the bounds).
-    public func seekForPrev(to target: [UInt8]) throws {
+    public func seekForPrev(to target: some BytesConvertible) throws {
+        try seekForPrev(toKey: target.withUnsafeBytes { Array($0) })
+    }
+
+    private func seekForPrev(toKey target: [UInt8]) throws {
+        try database.checkOpen()
         forward = false
         if let upperBound, BytewiseComparator.compare(target, upperBound) >= 0 {
             try seekToLast()
@@ -171,6 +183,7 @@ public final class Cursor {
     /// - Precondition: `isValid`.
     public func next() throws {
         precondition(valid, "next() on an invalid cursor")
+        try database.checkOpen()
         if !forward {
             // Reposition the merge just after every version of the current key.
             forward = true
@@ -189,6 +202,7 @@ public final class Cursor {
     /// - Precondition: `isValid`.
     public func prev() throws {
         precondition(valid, "prev() on an invalid cursor")
+        try database.checkOpen()
         if forward {
             // Reposition the merge on the last entry before every version of the current key.
             forward = false

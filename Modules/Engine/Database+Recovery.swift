@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Compaction
 import Encoding
 import Logging
@@ -22,7 +27,7 @@ extension Database {
             throw error
         }
         do {
-            try recover()
+            if options.readOnly { try recoverReadOnly() } else { try recover() }
         } catch {
             stopBackgroundWork()
             try? wal.withLock { try $0?.close() }
@@ -30,9 +35,10 @@ extension Database {
             closed.store(true, ordering: .releasing)
             throw error
         }
-        if options.backgroundWork { startBackgroundWork() }
+        if options.backgroundWork && !options.readOnly { startBackgroundWork() }
         let version = versionSet.currentVersion
-        logger.info("opened database", metadata: [
+        logger.debug("opened database", metadata: [
+            "readOnly": "\(options.readOnly)",
             "path": "\(path)", "id": "\(versionSet.databaseID)", "lastSequence": "\(lastSequence.load(ordering: .relaxed))",
             "tables": "\(version.allFileNumbers.count)", "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)",
         ])
@@ -46,6 +52,12 @@ extension Database {
         manifestOptions.maxManifestSize = options.maxManifestSize
         if fileSystem.exists(path) && !fileSystem.isDirectory(path) {
             throw StrataError.invalidArgument("\(path) exists and is not a directory")
+        }
+        if options.readOnly {
+            guard VersionSet.exists(directory: path, fileSystem: fileSystem) else {
+                throw StrataError.invalidArgument("\(path) holds no database (no CURRENT file); a read-only open never creates one")
+            }
+            return try VersionSet.openReadOnly(directory: path, fileSystem: fileSystem, options: manifestOptions)
         }
         if VersionSet.exists(directory: path, fileSystem: fileSystem) {
             guard !options.errorIfExists else { throw StrataError.invalidArgument("a database already exists in \(path)") }
@@ -133,10 +145,61 @@ extension Database {
         let removed = try versionSet.collectGarbage()
         for table in removed.tables { tableCache.evict(table) }
         if replayedRecords > 0 || replay.droppedBytes > 0 {
-            logger.info("recovered WAL", metadata: [
+            logger.debug("recovered WAL", metadata: [
                 "segments": "\(segments.count)", "records": "\(replayedRecords)", "droppedBytes": "\(replay.droppedBytes)",
                 "lastSequence": "\(maxSequence)",
             ])
+        }
+    }
+
+    /// Whether `error` says a file vanished while it was being opened (what a concurrent writer's
+    /// garbage collection does to a read-only open).
+    static func isVanishedFile(_ error: StrataError) -> Bool {
+        switch error {
+        case .io(_, let errno, _): return errno == ENOENT
+        case .corruption(_, _, let reason): return reason.contains("missing")
+        default: return false
+        }
+    }
+
+    /// The read-only form of `recover()`: replays the WAL into memtables that stay in memory
+    /// (frozen as they fill, never flushed), writes nothing, and opens every table of the version
+    /// so that files another process deletes meanwhile stay readable.
+    func recoverReadOnly() throws {
+        let logNumber = versionSet.logNumber
+        let segments = try WALSegment.list(in: path, fileSystem: fileSystem, from: logNumber)
+        var memtable = try Memtable(capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber)
+        memtable.injectMaxSequence(versionSet.lastSequence)
+        var frozen: [FrozenMemtable] = []
+        var replayedRecords = 0
+        // A writer may be appending to the newest segment: its unfinished tail reads as a torn
+        // tail, which ends the log (the writes behind it are after this open's moment).
+        let mode: WALRecoveryMode = options.walRecoveryMode == .skipCorrupted ? .skipCorrupted : .tolerateTornTail
+        let replay = try WALReader.replay(
+            segments: segments, databaseID: versionSet.databaseID, fileSystem: fileSystem, mode: mode, maxRecordSize: options.maxBatchSize
+        ) { payload, location in
+            if let range = WriteBatch.sequenceRange(of: payload), range.upperBound <= versionSet.lastSequence { return }
+            let entries = WriteBatch.sequenceRange(of: payload).map { Int($0.upperBound.rawValue - $0.lowerBound.rawValue + 1) } ?? 0
+            if !memtable.canHold(bytes: payload.count, entries: entries) || memtable.approximateMemoryUsage >= options.writeBufferSize {
+                let next = try Memtable(capacity: memtableCapacity, walSegment: location.segment)
+                next.injectMaxSequence(memtable.maxSequence)
+                frozen.insert(memtable.freeze(), at: 0)
+                memtable = next
+            }
+            try memtable.apply(batch: payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
+            replayedRecords += 1
+        }
+        let maxSequence = max(versionSet.lastSequence, memtable.maxSequence, replay.maxSequence ?? .zero)
+        recoveryReport.withLock { $0 = RecoveryReport(records: replayedRecords, segments: segments.count, droppedBytes: replay.droppedBytes, tornTail: replay.tornTail) }
+        let active = memtable
+        state.withLock { state in
+            state.active = active
+            state.frozen = frozen
+            publishMemtables(state)
+        }
+        lastSequence.store(maxSequence.rawValue, ordering: .releasing)
+        for file in versionSet.currentVersion.levels.joined() {
+            _ = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
         }
     }
 
@@ -152,6 +215,7 @@ extension Database {
             reserved = number
             let table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: options.tableBuilderOptions)
             edit.add(FileMetadata(table, level: 0))
+            counters.flushes.add(1, ordering: .relaxed)
             counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed)
         }
         try versionSet.logAndApply(edit)

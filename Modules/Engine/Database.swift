@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Compaction
 import Encoding
 import Logging
@@ -12,12 +17,13 @@ import WAL
 ///
 /// ```swift
 /// let db = try Database.open(at: "/var/lib/app/db")
-/// try db.put(Array("key".utf8), Array("value".utf8))
-/// let value = try db.get(Array("key".utf8))
+/// try db.put("user:1", "Ada")
+/// let name = try db.get("user:1", as: String.self)   // "Ada"
 /// try db.close()
 /// ```
 ///
-/// Keys and values are byte arrays; keys sort bytewise. Writes are atomic per call (a
+/// Keys and values are bytes (any `BytesConvertible`: `[UInt8]`, `String`, `Data`, slices,
+/// buffers); keys sort bytewise. Results are `[UInt8]`, or any `BytesDecodable` type with `as:`. Writes are atomic per call (a
 /// `WriteBatch` is all-or-nothing, also across a crash) and durable against a process crash once
 /// they return; with `WriteOptions(sync: true)` (or `Options.syncWrites`) also against power loss.
 ///
@@ -55,6 +61,8 @@ public final class Database: Sendable {
     let closed = Atomic<Bool>(false)
     /// What every batch is checked against before it is queued.
     let batchLimits: WriteBatchLimits
+    /// The threads the `async` API runs blocking work on (started on first use).
+    let executor: BlockingExecutor
     let recoveryReport = Locked(RecoveryReport())
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
@@ -105,6 +113,7 @@ public final class Database: Sendable {
         self.fileSystem = options.fileSystem
         self.logger = options.logger
         self.batchLimits = Database.batchLimits(options)
+        self.executor = BlockingExecutor(maxThreads: options.asyncThreads)
         self.versionSet = versionSet
         let blockCache = options.blockCacheSize > 0 ? BlockCache(capacity: options.blockCacheSize) : nil
         self.blockCache = blockCache
@@ -112,7 +121,11 @@ public final class Database: Sendable {
         readerOptions.statistics = readStatistics
         readerOptions.useMappedReads = options.useMappedReads
         readerOptions.cacheIndexAndFilterBlocks = options.cacheIndexAndFilterBlocks
-        self.tableCache = TableCache(fileSystem: options.fileSystem, directory: path, maxOpenFiles: options.maxOpenFiles, options: readerOptions)
+        // A read-only open keeps every table of its version open (another process may delete the
+        // files once it compacts them away), so its cache never evicts.
+        self.tableCache = TableCache(
+            fileSystem: options.fileSystem, directory: path, maxOpenFiles: options.readOnly ? Int(Int32.max) : options.maxOpenFiles,
+            options: readerOptions)
         self.picker = LeveledCompactionPicker(options: options.compactionOptions)
         self.compactor = Compactor(versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions)
         self.lastSequence = Atomic(versionSet.lastSequence.rawValue)
@@ -120,6 +133,7 @@ public final class Database: Sendable {
         self.memtables = Locked(MemtableSet(active: firstMemtable, frozen: []))
         self.wal = Locked(nil)
         self.commitQueue = Locked(nil)
+        guard !options.readOnly else { return }
         let queue = CommitQueue<WriteRequest>(policy: .standard) { [weak self] group in
             guard let self else { throw StrataError.closed }
             try self.commit(group)
@@ -138,8 +152,38 @@ public final class Database: Sendable {
     ///   `.corruption` / `.incompatible` naming the damaged file; `.io` for system errors.
     public static func open(at path: String, options: Options = Options()) throws -> Database {
         try options.validate()
-        return try Database(path: path, options: options)
+        guard options.readOnly else { return try Database(path: path, options: options) }
+        // Another process may replace the manifest or delete a file between a read-only open's
+        // reads; that race shows as a vanished file, and a new attempt sees the newer state.
+        var attempt = 0
+        while true {
+            do {
+                return try Database(path: path, options: options)
+            } catch let error as StrataError where attempt < 10 && Database.isVanishedFile(error) {
+                attempt += 1
+                usleep(UInt32(5_000 * attempt))
+            }
+        }
     }
+
+    /// Opens the existing database in `path` for reading only (`Options.readOnly`).
+    ///
+    /// A read-only open takes no lock and writes nothing — no manifest, no log segment, no
+    /// flush: the log's contents are replayed into memory. It works while another process has
+    /// the database open for writing, and reads a consistent state as of the open (later writes
+    /// of that process are not seen; reopen to catch up). Every table of that state is held
+    /// open, so files the writer deletes meanwhile stay readable. Writes, `flush` and
+    /// `compactRange` throw `.readOnly`.
+    ///
+    /// - Throws: as `open(at:options:)`, plus `.invalidArgument` when no database exists.
+    public static func openReadOnly(at path: String, options: Options = Options()) throws -> Database {
+        var options = options
+        options.readOnly = true
+        return try open(at: path, options: options)
+    }
+
+    /// Whether writes are refused because the database was opened read-only.
+    public var isReadOnly: Bool { options.readOnly }
 
     /// Closes the database: waits for in-flight writes and background work, syncs the log, and
     /// releases the directory lock. Idempotent; every other call afterwards throws `.closed`.
@@ -151,123 +195,16 @@ public final class Database: Sendable {
             do { try queue.submit(.close) } catch { firstError = error }
         }
         stopBackgroundWork()
+        executor.shutdown()
         do { try wal.withLock { try $0?.close(); $0 = nil } } catch { firstError = firstError ?? error }
         do { try versionSet.close() } catch { firstError = firstError ?? error }
         commitQueue.withLock { $0 = nil }
-        logger.info("closed database", metadata: ["path": "\(path)"])
+        logger.debug("closed database", metadata: ["path": "\(path)"])
         if let firstError, !(firstError is StrataError && (firstError as! StrataError) == .closed) { throw firstError }
     }
 
     deinit {
         if !closed.load(ordering: .acquiring) { try? close() }
-    }
-
-    // MARK: - Writing
-
-    /// Stores `value` under `key`, replacing any previous value.
-    ///
-    /// - Throws: `.invalidArgument` for an empty or oversized key or value; `.readOnly` after a
-    ///   background failure; `.closed`; `.io` when the log cannot be written.
-    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
-        batch.put(key, value)
-        try write(batch, options: options)
-    }
-
-    /// Deletes `key` (deleting a missing key is not an error).
-    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
-        batch.delete(key)
-        try write(batch, options: options)
-    }
-
-    /// Deletes every key in `[start, end)`.
-    ///
-    /// - Throws: `.invalidArgument` when `start >= end` or a bound is empty or oversized.
-    public func deleteRange(from start: [UInt8], to end: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
-        batch.deleteRange(start, end)
-        try write(batch, options: options)
-    }
-
-    /// Applies `batch` atomically: all of its entries or none, also across a crash.
-    ///
-    /// - Throws: `.invalidArgument` (nothing is written) when any entry is invalid or the batch is
-    ///   larger than `maxBatchSize`; otherwise as `put`.
-    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
-        try checkOpen()
-        try batch.validate(batchLimits)
-        guard !batch.isEmpty else { return }
-        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
-        try queue.submit(.write(batch, sync: options.sync ?? self.options.syncWrites))
-    }
-
-    /// Makes every write acknowledged so far durable against power loss (one `fdatasync` of the
-    /// log, ordered after every queued write).
-    public func sync() throws {
-        try checkOpen()
-        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
-        try queue.submit(.sync)
-    }
-
-    // MARK: - Reading
-
-    /// The value of `key` in the latest data, or `nil` when it has none.
-    public func get(_ key: [UInt8]) throws -> [UInt8]? {
-        try get(key, sequence: nil)
-    }
-
-    /// The value of `key` as of `snapshot`.
-    public func get(_ key: [UInt8], at snapshot: Snapshot) throws -> [UInt8]? {
-        try get(key, sequence: snapshot.sequence)
-    }
-
-    /// A snapshot of the latest data. Reads at it see exactly what was acknowledged before this
-    /// call. Released when dropped.
-    public func snapshot() throws -> Snapshot {
-        try checkOpen()
-        return Snapshot(sequence: SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring)), list: snapshots)
-    }
-
-    /// A cursor over the keys, honouring the options' snapshot and bounds. Call a seek first.
-    public func cursor(_ options: ReadOptions = ReadOptions()) throws -> Cursor {
-        try checkOpen()
-        return try Cursor(database: self, options: options)
-    }
-
-    /// The entries with keys in `[from, to)` (unbounded when `nil`), in key order or reversed.
-    ///
-    /// ```swift
-    /// for try await (key, value) in db.scan(from: a, to: b) { … }
-    /// var entries = db.scan(reverse: true).makeAsyncIterator()
-    /// while let (key, value) = try entries.next() { … }   // synchronous use
-    /// ```
-    public func scan(from lowerBound: [UInt8]? = nil, to upperBound: [UInt8]? = nil, at snapshot: Snapshot? = nil, reverse: Bool = false) -> ScanSequence {
-        ScanSequence(database: self, options: ReadOptions(snapshot: snapshot, lowerBound: lowerBound, upperBound: upperBound), reverse: reverse)
-    }
-
-    // MARK: - Maintenance
-
-    /// Writes every memtable to a level-0 table and waits until it is done (the log segments they
-    /// needed become garbage).
-    public func flush() throws {
-        try checkOpen()
-        try switchMemtableForFlush()
-        try waitForFlushes()
-    }
-
-    /// Compacts the keys in `[start, end]` (everything when `nil`) down to the deepest level,
-    /// dropping every version and tombstone no snapshot needs.
-    public func compactRange(start: [UInt8]? = nil, end: [UInt8]? = nil) throws {
-        try checkOpen()
-        try flush()
-        do {
-            let runs = try compactor.compactRange(start: start, end: end) { snapshots.sequences }
-            for run in runs { logCompaction(run) }
-        } catch {
-            setBackgroundError(error, during: "manual compaction")
-            throw error
-        }
     }
 
     // MARK: - Internal
@@ -277,8 +214,15 @@ public final class Database: Sendable {
         memtables.withLock { $0 = MemtableSet(active: state.active, frozen: state.frozen) }
     }
 
+    @usableFromInline
     func checkOpen() throws {
         if closed.load(ordering: .acquiring) { throw StrataError.closed }
+    }
+
+    /// Throws `.closed`, or `.readOnly` for a read-only open.
+    func checkWritable() throws {
+        try checkOpen()
+        if options.readOnly { throw StrataError.readOnly(reason: "the database was opened read-only") }
     }
 
     /// The engine's limits on a batch under `options` (`WriteBatch.validate(_:)` applies them).

@@ -18,6 +18,9 @@ public struct Options: Sendable {
     public var maxWriteBufferNumber = 2
     /// Make every write durable against power loss by default (`WriteOptions.sync`). Default `false`.
     public var syncWrites = false
+    /// Open for reading only: no lock, nothing written, the log replayed into memory
+    /// (`Database.openReadOnly(at:options:)` sets it). Default `false`.
+    public var readOnly = false
 
     /// The largest key accepted. Default 64 KiB.
     public var maxKeySize = 64 << 10
@@ -72,10 +75,20 @@ public struct Options: Sendable {
     /// Run flushes and compactions on background threads. When `false` they run inline in the
     /// writing thread (deterministic; for tests and tools). Default `true`.
     public var backgroundWork = true
+    /// The most threads the `async` API runs blocking work on (file reads, syncs, write
+    /// stalls), so that no thread of Swift's cooperative pool ever blocks. They start on first
+    /// use. Default 16.
+    public var asyncThreads = 16
     /// The file system (swap in `MemoryFileSystem` or `FaultInjectionFileSystem` for tests).
     public var fileSystem: any FileSystem = PosixFileSystem()
-    /// Where the engine logs open, recovery, flushes, compactions and stalls.
-    public var logger = Logger(label: "strata")
+    /// Where the engine logs open, recovery, flushes, compactions, stalls and errors. The default
+    /// logger (label `strata`) passes warnings and errors only, so an application that sets up
+    /// no logging sees nothing in normal operation; set this (or raise `logLevel`) for more.
+    public var logger: Logger = {
+        var logger = Logger(label: "strata")
+        logger.logLevel = .warning
+        return logger
+    }()
 
     /// Default options.
     public init() {}
@@ -124,6 +137,7 @@ public struct Options: Sendable {
         try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")
         try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
+        try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")
         try require(effectiveTargetFileSize >= 1024, "targetFileSize must be at least 1 KiB")
         try require(effectiveLevelBase >= 1024 && levelMultiplier >= 2, "level targets must be at least 1 KiB and grow")
         try require(
@@ -146,18 +160,27 @@ public struct WriteOptions: Sendable {
 }
 
 /// Options of a cursor or scan.
+///
+/// Bounds are half-open, `[from, to)`, as everywhere in Strata; they are stored as
+/// `lowerBound` (inclusive) and `upperBound` (exclusive), the names Swift's `Range` uses.
 public struct ReadOptions: Sendable {
     /// Read as of this snapshot (default: the latest data when the read starts).
     public var snapshot: Snapshot?
-    /// Inclusive lower bound on keys.
+    /// Inclusive lower bound on keys (`from`).
     public var lowerBound: [UInt8]?
-    /// Exclusive upper bound on keys.
+    /// Exclusive upper bound on keys (`to`).
     public var upperBound: [UInt8]?
 
-    /// Creates read options.
-    public init(snapshot: Snapshot? = nil, lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil) {
+    /// Creates read options for the keys in `[from, to)` (unbounded when `nil`).
+    public init<From: BytesConvertible, To: BytesConvertible>(snapshot: Snapshot? = nil, from: From? = [UInt8]?.none, to: To? = [UInt8]?.none) {
         self.snapshot = snapshot
-        self.lowerBound = lowerBound
-        self.upperBound = upperBound
+        self.lowerBound = from.map { $0.withUnsafeBytes { Array($0) } }
+        self.upperBound = to.map { $0.withUnsafeBytes { Array($0) } }
+    }
+
+    /// Creates read options for the keys that start with `prefix`.
+    public init(snapshot: Snapshot? = nil, prefix: some BytesConvertible) {
+        let start = prefix.withUnsafeBytes { Array($0) }
+        self.init(snapshot: snapshot, from: start.isEmpty ? nil : start, to: KeyRange.prefixEnd(start))
     }
 }

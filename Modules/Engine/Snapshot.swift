@@ -4,8 +4,8 @@ import Encoding
 /// write acknowledged before it was taken and none after.
 ///
 /// Compactions keep every version a live snapshot can see. The snapshot is released when the last
-/// reference to it goes (or explicitly with `Database.release(_:)`); hold it only as long as you
-/// read from it, because it pins old versions.
+/// reference to it goes (there is no separate release call: drop the reference, or let it go out
+/// of scope); hold it only as long as you read from it, because it pins old versions.
 ///
 /// Thread safety: immutable; share freely.
 public final class Snapshot: Sendable {

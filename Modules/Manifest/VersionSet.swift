@@ -48,11 +48,15 @@ public final class VersionSet: Sendable {
     private let current: Locked<Version>
     private let writer: Locked<WriterState>
     private let nextFile: Atomic<UInt64>
-    private let lock: any FileLock
+    /// The directory lock (`nil` for a read-only open, which takes none).
+    private let lock: (any FileLock)?
+
+    /// Whether the set was opened read-only (`openReadOnly`): it never writes or deletes a file.
+    public var isReadOnly: Bool { lock == nil }
 
     private init(
         directory: String, fileSystem: any FileSystem, databaseID: DatabaseID, options: ManifestOptions,
-        references: FileReferences, version: Version, state: sending WriterState, nextFile: UInt64, lock: any FileLock
+        references: FileReferences, version: Version, state: sending WriterState, nextFile: UInt64, lock: (any FileLock)?
     ) {
         self.directory = directory
         self.fileSystem = fileSystem
@@ -108,60 +112,79 @@ public final class VersionSet: Sendable {
         }
         let lock = try fileSystem.lock(Path.join(directory, DatabaseFiles.lock))
         do {
-            let manifestNumber = try DatabaseFiles.readCurrent(directory: directory, fileSystem: fileSystem)
-            let replayed = try ManifestReplay.run(directory: directory, manifestNumber: manifestNumber, fileSystem: fileSystem)
-            let references = FileReferences()
-            let version = Version(levels: replayed.levels, compactionPointers: replayed.compactionPointers, references: references)
-            let manifestPath = Path.join(directory, DatabaseFiles.manifest(manifestNumber))
-            try version.checkInvariants(file: manifestPath)
-            do {
-                for file in version.levels.joined() {
-                    let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
-                    guard fileSystem.exists(path) else {
-                        throw StrataError.corruption(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(path) is missing")
-                    }
-                    let size = try fileSystem.fileSize(path)
-                    guard size == file.fileSize else {
-                        throw StrataError.corruption(file: path, offset: Int(clamping: size), reason: "table is \(size) bytes but the manifest recorded \(file.fileSize)")
-                    }
-                }
-                // The log segments the version still needs must all be there.
-                do {
-                    _ = try WALSegment.list(in: directory, fileSystem: fileSystem, from: replayed.logNumber)
-                } catch StrataError.corruption(_, _, let reason) {
-                    throw StrataError.corruption(
-                        file: manifestPath, offset: 0, reason: "needs the WAL from segment \(replayed.logNumber) on, but \(reason)")
-                }
-            } catch let error as StrataError {
-                // A manifest that lost its last record (a crash during an append) leaves the
-                // previous version, whose files all still exist. If they do not, the manifest is
-                // what is damaged: say so, rather than blame the files it points to.
-                guard let torn = replayed.tornTail else { throw error }
-                throw StrataError.corruption(
-                    file: manifestPath, offset: Int(torn.offset),
-                    reason: "the manifest ends early (\(torn.reason)), and the version before that point is unusable: \(error)")
-            }
-            // Start past every number in use or left behind by a crash (an orphan manifest or
-            // table whose edit never became durable): file numbers are never handed out twice.
-            var present: [UInt64] = []
-            for name in try fileSystem.listDirectory(directory) {
-                switch DatabaseFiles.kind(of: name) {
-                case .table(let number)?, .temporaryTable(let number)?, .manifest(let number)?: present.append(number)
-                default: break
-                }
-            }
-            let highest = ([replayed.nextFileNumber, manifestNumber + 1] + (version.allFileNumbers + present).map { $0 + 1 }).max()!
-            let set = VersionSet(
-                directory: directory, fileSystem: fileSystem, databaseID: replayed.databaseID, options: options,
-                references: references, version: version,
-                state: WriterState(manifestNumber: manifestNumber, logNumber: replayed.logNumber, lastSequence: replayed.lastSequence),
-                nextFile: highest, lock: lock)
+            let set = try load(directory: directory, fileSystem: fileSystem, options: options, lock: lock)
             try set.writer.withLock { state in try set.startManifest(&state) }
             return set
         } catch {
             lock.unlock()
             throw error
         }
+    }
+
+    /// Opens the database in `directory` for reading only: reads `CURRENT` and replays the
+    /// manifest, taking no lock and writing nothing, so it works while another process holds the
+    /// database open. `logAndApply` then throws `.readOnly` and `collectGarbage` deletes nothing.
+    ///
+    /// - Throws: as `open`, except `.locked`. Another process may replace the manifest or delete
+    ///   a table between the reads (an `.io` error with `ENOENT`, or a missing table): retry.
+    public static func openReadOnly(directory: String, fileSystem: any FileSystem, options: ManifestOptions = ManifestOptions()) throws -> VersionSet {
+        guard fileSystem.isDirectory(directory) else {
+            throw StrataError.invalidArgument("\(directory) is not a directory")
+        }
+        return try load(directory: directory, fileSystem: fileSystem, options: options, lock: nil)
+    }
+
+    /// Reads `CURRENT`, replays the manifest it names and checks that every live table exists
+    /// with its recorded size and every needed WAL segment is there.
+    private static func load(directory: String, fileSystem: any FileSystem, options: ManifestOptions, lock: (any FileLock)?) throws -> VersionSet {
+        let manifestNumber = try DatabaseFiles.readCurrent(directory: directory, fileSystem: fileSystem)
+        let replayed = try ManifestReplay.run(directory: directory, manifestNumber: manifestNumber, fileSystem: fileSystem)
+        let references = FileReferences()
+        let version = Version(levels: replayed.levels, compactionPointers: replayed.compactionPointers, references: references)
+        let manifestPath = Path.join(directory, DatabaseFiles.manifest(manifestNumber))
+        try version.checkInvariants(file: manifestPath)
+        do {
+            for file in version.levels.joined() {
+                let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
+                guard fileSystem.exists(path) else {
+                    throw StrataError.corruption(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(path) is missing")
+                }
+                let size = try fileSystem.fileSize(path)
+                guard size == file.fileSize else {
+                    throw StrataError.corruption(file: path, offset: Int(clamping: size), reason: "table is \(size) bytes but the manifest recorded \(file.fileSize)")
+                }
+            }
+            // The log segments the version still needs must all be there.
+            do {
+                _ = try WALSegment.list(in: directory, fileSystem: fileSystem, from: replayed.logNumber)
+            } catch StrataError.corruption(_, _, let reason) {
+                throw StrataError.corruption(
+                    file: manifestPath, offset: 0, reason: "needs the WAL from segment \(replayed.logNumber) on, but \(reason)")
+            }
+        } catch let error as StrataError {
+            // A manifest that lost its last record (a crash during an append) leaves the
+            // previous version, whose files all still exist. If they do not, the manifest is
+            // what is damaged: say so, rather than blame the files it points to.
+            guard let torn = replayed.tornTail else { throw error }
+            throw StrataError.corruption(
+                file: manifestPath, offset: Int(torn.offset),
+                reason: "the manifest ends early (\(torn.reason)), and the version before that point is unusable: \(error)")
+        }
+        // Start past every number in use or left behind by a crash (an orphan manifest or
+        // table whose edit never became durable): file numbers are never handed out twice.
+        var present: [UInt64] = []
+        for name in try fileSystem.listDirectory(directory) {
+            switch DatabaseFiles.kind(of: name) {
+            case .table(let number)?, .temporaryTable(let number)?, .manifest(let number)?: present.append(number)
+            default: break
+            }
+        }
+        let highest = ([replayed.nextFileNumber, manifestNumber + 1] + (version.allFileNumbers + present).map { $0 + 1 }).max()!
+        return VersionSet(
+            directory: directory, fileSystem: fileSystem, databaseID: replayed.databaseID, options: options,
+            references: references, version: version,
+            state: WriterState(manifestNumber: manifestNumber, logNumber: replayed.logNumber, lastSequence: replayed.lastSequence),
+            nextFile: highest, lock: lock)
     }
 
     // MARK: - State
@@ -203,6 +226,7 @@ public final class VersionSet: Sendable {
     public func logAndApply(_ edit: VersionEdit) throws -> Version {
         try writer.withLock { state in
             guard !state.closed else { throw StrataError.closed }
+            guard !isReadOnly else { throw StrataError.readOnly(reason: "the manifest was opened read-only") }
             var edit = edit
             edit.nextFileNumber = nextFile.load(ordering: .relaxed)
             if let logNumber = edit.logNumber { edit.logNumber = max(logNumber, state.logNumber) }
@@ -275,13 +299,16 @@ public final class VersionSet: Sendable {
     /// reserved, WAL segments below the log number, manifests other than the live one, and
     /// temporary files left by a crash.
     ///
-    /// Safe at any time: a table becomes deletable only after the edit that removed it is durable
+    /// In a read-only open it deletes nothing. Otherwise it is
+    /// safe at any time: a table becomes deletable only after the edit that removed it is durable
     /// and the last version holding it is released.
     @discardableResult
     public func collectGarbage() throws -> Garbage {
         try writer.withLock { state in
             guard !state.closed else { throw StrataError.closed }
             var garbage = Garbage()
+            // A read-only open never deletes: another process owns the files.
+            guard !isReadOnly else { return garbage }
             for name in try fileSystem.listDirectory(directory) {
                 let path = Path.join(directory, name)
                 switch DatabaseFiles.kind(of: name) {
@@ -316,7 +343,7 @@ public final class VersionSet: Sendable {
             defer { state.manifest = nil }
             return state.manifest
         }
-        defer { lock.unlock() }
+        defer { lock?.unlock() }
         try manifest?.close()
     }
 }

@@ -121,44 +121,20 @@ public struct WriteBatch: Sendable, Equatable {
 
     /// Adds a put of `value` under `key`.
     @inlinable
-    public mutating func put(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
-        WriteBatch.withBytes(key) { key in WriteBatch.withBytes(value) { value in appendEntry(.put, key, value) } }
+    public mutating func put(_ key: some BytesConvertible, _ value: some BytesConvertible) {
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in appendEntry(.put, key, value) } }
     }
 
     /// Adds a point delete of `key`.
     @inlinable
-    public mutating func delete(_ key: some Collection<UInt8>) {
-        WriteBatch.withBytes(key) { key in appendEntry(.delete, key, nil) }
+    public mutating func delete(_ key: some BytesConvertible) {
+        key.withUnsafeBytes { key in appendEntry(.delete, key, nil) }
     }
 
-    /// Adds a delete of every key in `[start, end)`.
+    /// Adds a delete of every key in `[from, to)`.
     @inlinable
-    public mutating func deleteRange(_ start: some Collection<UInt8>, _ end: some Collection<UInt8>) {
-        WriteBatch.withBytes(start) { start in WriteBatch.withBytes(end) { end in appendEntry(.rangeDelete, start, end) } }
-    }
-
-    /// Calls `body` with `bytes` as contiguous memory: in place for arrays and buffers (the
-    /// common case, inlined into the caller so there is no generic dispatch per byte), copied
-    /// into an array otherwise.
-    @inlinable
-    static func withBytes<Result>(_ bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        if let result = bytes.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return result }
-        return Array(bytes).withUnsafeBytes(body)
-    }
-
-    /// Adds a put with `String` key and value (UTF-8).
-    public mutating func put(_ key: String, _ value: String) {
-        put(Array(key.utf8), Array(value.utf8))
-    }
-
-    /// Adds a point delete with a `String` key (UTF-8).
-    public mutating func delete(_ key: String) {
-        delete(Array(key.utf8))
-    }
-
-    /// Adds a range delete with `String` bounds (UTF-8).
-    public mutating func deleteRange(_ start: String, _ end: String) {
-        deleteRange(Array(start.utf8), Array(end.utf8))
+    public mutating func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible) {
+        start.withUnsafeBytes { start in end.withUnsafeBytes { end in appendEntry(.rangeDelete, start, end) } }
     }
 
     /// Appends every entry of `other`, in order.

@@ -102,7 +102,7 @@ import VFS
         for index in stride(from: 0, to: 100, by: 2) { try db.put(bytes("k" + String(index).leftPadded(to: 3)), bytes("\(index)")) }
         try db.flush()
         for index in stride(from: 1, to: 100, by: 2) { try db.put(bytes("k" + String(index).leftPadded(to: 3)), bytes("\(index)")) }
-        let cursor = try db.cursor(ReadOptions(lowerBound: bytes("k010"), upperBound: bytes("k020")))
+        let cursor = try db.cursor(ReadOptions(from: bytes("k010"), to: bytes("k020")))
         try cursor.seekToFirst()
         var keys: [String] = []
         while cursor.isValid {
@@ -129,7 +129,7 @@ import VFS
         let reversed = try db.scan(from: bytes("k090"), reverse: true).collect().map { String(decoding: $0.key, as: UTF8.self) }
         #expect(reversed == (90..<100).reversed().map { "k" + String($0).leftPadded(to: 3) })
         var asynchronous: [String] = []
-        var iterator = db.scan(to: bytes("k003")).makeAsyncIterator()
+        var iterator = db.scan(to: bytes("k003")).makeIterator()
         while let (key, _) = try iterator.next() { asynchronous.append(String(decoding: key, as: UTF8.self)) }
         #expect(asynchronous == ["k000", "k001", "k002"])
         try db.close()
@@ -141,7 +141,7 @@ import VFS
         batch.put("x", "1")
         batch.put("y", "2")
         batch.delete("x")
-        batch.deleteRange("a", "b")
+        batch.deleteRange(from: "a", to: "b")
         try db.write(batch, options: WriteOptions(sync: true))
         #expect(try db.get(bytes("x")) == nil)
         #expect(try db.get(bytes("y")) == bytes("2"))

@@ -41,7 +41,7 @@ import VFS
                     operations.append(.delete(key))
                 default:
                     let end = min(300, key + 1 + Int(random.next() % 20))
-                    batch.deleteRange(Self.key(key), Self.key(end))
+                    batch.deleteRange(from: Self.key(key), to: Self.key(end))
                     operations.append(.deleteRange(key, end))
                 }
             }

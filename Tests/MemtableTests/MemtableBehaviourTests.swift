@@ -56,7 +56,7 @@ import WAL
             var batch = WriteBatch()
             batch.put(Array("key\(round)".utf8), Array("value\(round)".utf8))
             if round % 5 == 0 { batch.delete(Array("key\(round - 1)".utf8)) }
-            if round == 20 { batch.deleteRange(Array("key30".utf8), Array("key35".utf8)) }
+            if round == 20 { batch.deleteRange(from: Array("key30".utf8), to: Array("key35".utf8)) }
             batch.sequence = SequenceNumber(rawValue: sequence)
             sequence += UInt64(batch.count)
             try writer.append(batch.encoded)

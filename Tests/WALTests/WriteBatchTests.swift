@@ -8,7 +8,7 @@ import WAL
         var batch = WriteBatch()
         batch.put("apple", "red")
         batch.delete("banana")
-        batch.deleteRange("c", "d")
+        batch.deleteRange(from: "c", to: "d")
         batch.put([0xFF, 0x00], [UInt8]())
         batch.sequence = SequenceNumber(rawValue: 1_000)
         return batch
@@ -88,7 +88,7 @@ import WAL
         #expect(batch.summary == WriteBatch.Summary())
         batch.put([1, 2, 3], [9, 9, 9, 9, 9])
         batch.delete([7])
-        batch.deleteRange([5, 5], [6])
+        batch.deleteRange(from: [5, 5], to: [6])
         var expected = WriteBatch.Summary()
         expected.puts = 1
         expected.deletes = 1
@@ -100,7 +100,7 @@ import WAL
         #expect(batch.summary == expected)
 
         var other = WriteBatch()
-        other.deleteRange([9], [1])  // start after end
+        other.deleteRange(from: [9], to: [1])  // start after end
         other.put([], [])
         var combined = batch
         combined.append(contentsOf: other)

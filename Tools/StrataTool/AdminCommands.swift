@@ -17,15 +17,15 @@ struct Stats: ParsableCommand {
 }
 
 struct Compact: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compact [FROM, TO] (everything by default) to the deepest level.")
+    static let configuration = CommandConfiguration(abstract: "Compact the keys in [FROM, TO) (everything by default) to the deepest level.")
     @OptionGroup var global: GlobalOptions
-    @Option(help: "First key to compact.") var from: String?
-    @Option(help: "Last key to compact.") var to: String?
+    @Option(help: "First key to compact (inclusive).") var from: String?
+    @Option(help: "End of the range (exclusive).") var to: String?
 
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.compactRange(start: from.map { try global.text.decode($0) }, end: to.map { try global.text.decode($0) })
+        try db.compactRange(from: from.map { try global.text.decode($0) }, to: to.map { try global.text.decode($0) })
         emit(db.property(.levelSummary))
     }
 }

@@ -77,7 +77,7 @@ struct Scan: ParsableCommand {
             if let end = PrefixRange.successor(of: bytes), upper == nil || BytewiseOrder.less(end, upper!) { upper = end }
         }
         var printed = 0
-        var iterator = db.scan(from: lower, to: upper, reverse: reverse).makeAsyncIterator()
+        var iterator = db.scan(from: lower, to: upper, reverse: reverse).makeIterator()
         while printed < (limit ?? Int.max), let (key, value) = try iterator.next() {
             emit(keysOnly ? global.text.encode(key) : global.text.encode(key) + "\t" + global.text.encode(value))
             printed += 1

@@ -145,7 +145,7 @@ public final class ExecSession {
                 switch try parser.parseBatchLine(line) {
                 case .put(let key, let value): batch.batch.put(key, value)
                 case .delete(let key): batch.batch.delete(key)
-                case .deleteRange(let start, let end): batch.batch.deleteRange(start, end)
+                case .deleteRange(let start, let end): batch.batch.deleteRange(from: start, to: end)
                 default: break
                 }
             } catch {
@@ -175,7 +175,7 @@ public final class ExecSession {
                 return ([write(batch)], false)
             case .deleteRange(let start, let end):
                 var batch = WriteBatch()
-                batch.deleteRange(start, end)
+                batch.deleteRange(from: start, to: end)
                 return ([write(batch)], false)
             case .batch(let count):
                 if count == 0 { return (["OK"], false) }
@@ -188,7 +188,7 @@ public final class ExecSession {
                 return ([reply(try database.get(key, at: snapshot))], false)
             case .scan(let from, let to, let limit):
                 var lines: [String] = []
-                var iterator = database.scan(from: from, to: to).makeAsyncIterator()
+                var iterator = database.scan(from: from, to: to).makeIterator()
                 while lines.count < limit, let (key, value) = try iterator.next() {
                     lines.append(parser.text.encode(key) + "\t" + parser.text.encode(value))
                 }

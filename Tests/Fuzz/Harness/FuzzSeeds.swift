@@ -35,7 +35,7 @@ public enum FuzzSeeds {
             for index in 0..<12 {
                 var batch = WriteBatch()
                 batch.put(Array("k\(index)".utf8), [UInt8](repeating: UInt8(index), count: index * 9))
-                if index % 3 == 0 { batch.deleteRange("a", "b") }
+                if index % 3 == 0 { batch.deleteRange(from: "a", to: "b") }
                 try writer.append(batch.encoded)
             }
             try writer.append([UInt8](repeating: 7, count: 40_000))  // spans blocks
@@ -60,7 +60,7 @@ public enum FuzzSeeds {
             var batch = WriteBatch()
             batch.put("key", "value")
             batch.delete("gone")
-            batch.deleteRange("a", "z")
+            batch.deleteRange(from: "a", to: "z")
             var varints = ByteWriter()
             for value: UInt64 in [0, 1, 127, 128, 300, 1 << 35, .max] { varints.appendVarint64(value) }
             return [("batch", batch.encoded), ("varints", varints.bytes), ("internal-key", InternalKey(userKey: [1, 2, 3], sequence: SequenceNumber(rawValue: 5), kind: .put).encoded)]

@@ -23,28 +23,35 @@ extension Database {
         return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
     }
 
-    /// Point lookup: active memtable → frozen memtables (newest first) → level 0 (newest first)
-    /// → one table per deeper level. The first layer that knows the key (a value, a delete or a
-    /// covering range tombstone) decides.
-    func get(_ key: [UInt8], sequence: SequenceNumber?) throws -> [UInt8]? {
+    /// Point lookup at `sequence` (the latest data when `nil`).
+    @usableFromInline
+    func get(rawKey key: UnsafeRawBufferPointer, sequence: SequenceNumber?) throws -> [UInt8]? {
         try checkOpen()
+        return try get(rawKey: key, in: readView(at: sequence))
+    }
+
+    /// Point lookup in `view`: active memtable → frozen memtables (newest first) → level 0
+    /// (newest first) → one table per deeper level. The first layer that knows the key (a value,
+    /// a delete or a covering range tombstone) decides.
+    func get(rawKey key: UnsafeRawBufferPointer, in view: ReadView) throws -> [UInt8]? {
         guard !key.isEmpty else { throw StrataError.invalidArgument("empty key") }
         guard key.count <= options.maxKeySize else {
             throw StrataError.invalidArgument("key of \(key.count) bytes exceeds maxKeySize \(options.maxKeySize)")
         }
         counters.gets.add(1, ordering: .relaxed)
-        let view = readView(at: sequence)
-        let result: LookupResult = try key.withUnsafeBytes { key in
-            let fromActive = view.active.get(key, at: view.sequence)
-            if fromActive != .notFound { return fromActive }
-            for frozen in view.frozen {
-                let result = frozen.get(key, at: view.sequence)
-                if result != .notFound { return result }
-            }
-            return try view.version.get(key, at: view.sequence, tableCache: tableCache)
-        }
+        let result = try lookup(key, in: view)
         guard case .value(let value) = result else { return nil }
         counters.getHits.add(1, ordering: .relaxed)
         return value
+    }
+
+    private func lookup(_ key: UnsafeRawBufferPointer, in view: ReadView) throws -> LookupResult {
+        let fromActive = view.active.get(key, at: view.sequence)
+        if fromActive != .notFound { return fromActive }
+        for frozen in view.frozen {
+            let result = frozen.get(key, at: view.sequence)
+            if result != .notFound { return result }
+        }
+        return try view.version.get(key, at: view.sequence, tableCache: tableCache)
     }
 }

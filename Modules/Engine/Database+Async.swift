@@ -1,0 +1,87 @@
+import Encoding
+import WAL
+
+// The `async` API. Each call runs its synchronous counterpart on the database's dedicated
+// threads (`Options.asyncThreads`), so that file reads, `fdatasync`s and write stalls never block
+// a thread of Swift's cooperative pool. Which calls block, and where:
+//
+// | call | synchronous form blocks on | async form |
+// |---|---|---|
+// | get, batchGet | table reads (page faults, `pread`) | dedicated thread |
+// | put, delete, deleteRange, write, sync | the commit queue, WAL writes, `fdatasync`, write stalls | dedicated thread |
+// | scan | table reads per step | chunks on a dedicated thread |
+// | flush, compactRange | the whole flush / compaction | dedicated thread |
+// | snapshot, cursor creation, statistics | nothing (memory only) | — (call directly) |
+//
+// A task cancelled before its call started gets `CancellationError`; a call that started
+// always finishes (a write is never half-applied).
+
+extension Database {
+    /// The value of `key` in the latest data (`nil` when it has none), read on a dedicated thread.
+    public func get(_ key: some BytesConvertible) async throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await executor.run { try self.get(key) }
+    }
+
+    /// The value of `key` as of `snapshot`, read on a dedicated thread.
+    public func get(_ key: some BytesConvertible, at snapshot: Snapshot) async throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await executor.run { try self.get(key, at: snapshot) }
+    }
+
+    /// The value of `key` decoded as `Value`, read on a dedicated thread.
+    public func get<Value: BytesDecodable & Sendable>(_ key: some BytesConvertible, as type: Value.Type, at snapshot: Snapshot? = nil) async throws -> Value? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await executor.run { try self.get(key, as: type, at: snapshot) }
+    }
+
+    /// The values of many keys at one consistent point, read on a dedicated thread.
+    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) async throws -> [[UInt8]?] {
+        let keys = keys.map { $0.withUnsafeBytes { Array($0) } }
+        return try await executor.run { try self.batchGet(keys, at: snapshot) }
+    }
+
+    /// Stores `value` under `key`; returns once the write is logged (and synced, when asked).
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.put(key, value)
+        try await write(batch, options: options)
+    }
+
+    /// Deletes `key`.
+    public func delete(_ key: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.delete(key)
+        try await write(batch, options: options)
+    }
+
+    /// Deletes every key in `[from, to)`.
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.deleteRange(from: start, to: end)
+        try await write(batch, options: options)
+    }
+
+    /// Applies `batch` atomically; returns once it is logged (and synced, when asked).
+    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws {
+        try batch.validate(batchLimits)  // cheap, and fails before a thread is involved
+        try await executor.run { try self.write(batch, options: options) }
+    }
+
+    /// Makes every write acknowledged so far durable against power loss.
+    public func sync() async throws {
+        try await executor.run { try self.sync() }
+    }
+
+    /// Writes every memtable to a level-0 table and waits until it is done.
+    public func flush() async throws {
+        try await executor.run { try self.flush() }
+    }
+
+    /// Compacts the keys in `[from, to)` (unbounded when `nil`), on a dedicated thread.
+    public func compactRange<From: BytesConvertible, To: BytesConvertible>(from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none) async throws {
+        let low = start.map { $0.withUnsafeBytes { Array($0) } }
+        let high = end.map { $0.withUnsafeBytes { Array($0) } }
+        try await executor.run { try self.compactRange(from: low, to: high) }
+    }
+}

@@ -1,0 +1,83 @@
+import Encoding
+
+// The public read API. The read path behind it is in Database+ReadPath.swift.
+
+extension Database {
+    /// The value of `key` in the latest data, or `nil` when it has none.
+    ///
+    /// Blocks the calling thread when the lookup reads a table from disk; from Swift
+    /// concurrency use the `async` overload.
+    ///
+    /// - Throws: `.invalidArgument` for an empty or oversized key; `.closed`; `.corruption` or
+    ///   `.io` when a table cannot be read.
+    @inlinable
+    public func get(_ key: some BytesConvertible) throws -> [UInt8]? {
+        try key.withUnsafeBytes { try get(rawKey: $0, sequence: nil) }
+    }
+
+    /// The value of `key` as of `snapshot`.
+    @inlinable
+    public func get(_ key: some BytesConvertible, at snapshot: Snapshot) throws -> [UInt8]? {
+        try key.withUnsafeBytes { try get(rawKey: $0, sequence: snapshot.sequence) }
+    }
+
+    /// The value of `key` (as of `snapshot`, or the latest data), decoded as `Value`:
+    /// `try db.get("user:1", as: String.self)`.
+    ///
+    /// - Throws: as `get(_:)`; `.invalidArgument` when the stored bytes are not a valid `Value`
+    ///   (a `String` that is not UTF-8).
+    @inlinable
+    public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type, at snapshot: Snapshot? = nil) throws -> Value? {
+        let bytes = try key.withUnsafeBytes { try get(rawKey: $0, sequence: snapshot?.sequence) }
+        return try bytes.map { try Value(strataBytes: $0) }
+    }
+
+    /// The values of many keys read at one consistent point (`snapshot`, or the latest data when
+    /// the call starts), in the order of `keys`; `nil` for a key with no value.
+    ///
+    /// - Throws: as `get(_:)`, for the first key that fails.
+    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) throws -> [[UInt8]?] {
+        try checkOpen()
+        let view = readView(at: snapshot?.sequence)
+        return try keys.map { key in try key.withUnsafeBytes { try get(rawKey: $0, in: view) } }
+    }
+
+    /// A snapshot of the latest data. Reads at it see exactly what was acknowledged before this
+    /// call. Released when the last reference to it goes.
+    public func snapshot() throws -> Snapshot {
+        try checkOpen()
+        return Snapshot(sequence: SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring)), list: snapshots)
+    }
+
+    /// A cursor over the keys, honouring the options' snapshot and bounds. Call a seek first.
+    ///
+    /// A cursor reads on the calling thread (and may block on table reads); for Swift
+    /// concurrency, `scan` gives an `AsyncSequence` that reads on dedicated threads.
+    public func cursor(_ options: ReadOptions = ReadOptions()) throws -> Cursor {
+        try checkOpen()
+        return try Cursor(database: self, options: options)
+    }
+
+    /// The entries with keys in `[from, to)` (unbounded when `nil`), in key order or reversed.
+    ///
+    /// ```swift
+    /// for try await (key, value) in db.scan(from: "a", to: "b") { … }   // async, back-pressured
+    /// try db.scan(prefix: "user:").forEach { key, value in … }          // synchronous
+    /// ```
+    public func scan<From: BytesConvertible, To: BytesConvertible>(
+        from lowerBound: From? = [UInt8]?.none, to upperBound: To? = [UInt8]?.none, at snapshot: Snapshot? = nil, reverse: Bool = false
+    ) -> ScanSequence {
+        ScanSequence(
+            database: self,
+            options: ReadOptions(snapshot: snapshot, from: lowerBound.map { $0.withUnsafeBytes { Array($0) } }, to: upperBound.map { $0.withUnsafeBytes { Array($0) } }),
+            reverse: reverse)
+    }
+
+    /// The entries whose keys start with `prefix`, in key order or reversed.
+    public func scan(prefix: some BytesConvertible, at snapshot: Snapshot? = nil, reverse: Bool = false) -> ScanSequence {
+        let start = prefix.withUnsafeBytes { Array($0) }
+        return ScanSequence(
+            database: self, options: ReadOptions(snapshot: snapshot, from: start.isEmpty ? nil : start, to: KeyRange.prefixEnd(start)),
+            reverse: reverse)
+    }
+}
