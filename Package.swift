@@ -40,6 +40,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -86,6 +87,7 @@ let package = Package(
             dependencies: [
                 "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Modules/Engine", swiftSettings: strictSettings),
         // The umbrella product: `import Strata` gives the Engine API.
@@ -150,7 +152,9 @@ let package = Package(
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "EngineTests", dependencies: ["Strata", "Engine", "VFS", "Encoding"], swiftSettings: strictSettings),
+            name: "EngineTests",
+            dependencies: ["Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
         .testTarget(

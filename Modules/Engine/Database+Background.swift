@@ -129,6 +129,7 @@ extension Database {
         if let table { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
         let garbage = try versionSet.collectGarbage()
         for number in garbage.tables { tableCache.evict(number) }
+        metrics.recordDuration("flush", nanoseconds: WallClock.monotonicNanoseconds() - started)
         logger.info("flushed memtable", metadata: [
             "entries": "\(frozen.entryCount)", "table": "\(table.map { "#\($0.fileNumber) \($0.fileSize) bytes" } ?? "none")",
             "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)", "walSegmentsDeleted": "\(garbage.walSegments.count)",
@@ -139,6 +140,7 @@ extension Database {
 
     func logCompaction(_ result: CompactionResult) {
         let statistics = result.statistics
+        metrics.recordDuration("compaction", nanoseconds: statistics.durationNanoseconds)
         logger.info("compaction", metadata: [
             "levels": "L\(result.level)→L\(result.outputLevel)", "trivialMove": "\(result.isTrivialMove)",
             "inputs": "\(statistics.inputFiles)", "outputs": "\(statistics.outputFiles)",

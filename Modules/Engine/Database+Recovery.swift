@@ -36,6 +36,9 @@ extension Database {
             throw error
         }
         if options.backgroundWork && !options.readOnly { startBackgroundWork() }
+        if let interval = options.metricsInterval {
+            metrics.start(every: interval) { [weak self] in self?.statistics }
+        }
         let version = versionSet.currentVersion
         logger.debug("opened database", metadata: [
             "readOnly": "\(options.readOnly)",
@@ -191,7 +194,10 @@ extension Database {
         }
         let maxSequence = max(versionSet.lastSequence, memtable.maxSequence, replay.maxSequence ?? .zero)
         recoveryReport.withLock { $0 = RecoveryReport(records: replayedRecords, segments: segments.count, droppedBytes: replay.droppedBytes, tornTail: replay.tornTail) }
-        let active = memtable
+        // Everything replayed is immutable from here on; the active memtable stays empty.
+        if memtable.entryCount + memtable.rangeTombstoneCount > 0 { frozen.insert(memtable.freeze(), at: 0) }
+        let active = try Memtable(capacity: 1 << 16, walSegment: memtable.walSegments.upperBound)
+        active.injectMaxSequence(maxSequence)
         state.withLock { state in
             state.active = active
             state.frozen = frozen

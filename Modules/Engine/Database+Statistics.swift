@@ -62,6 +62,10 @@ public struct Statistics: Sendable, Equatable {
     public var lastSequence: UInt64
     /// Levels 0…6.
     public var levels: [Level]
+    /// Whether writes are refused (a read-only open, or after a background failure).
+    public var isReadOnly: Bool
+    /// The background failure that turned the database read-only, if any.
+    public var backgroundError: String?
 }
 
 /// The background jobs running at one moment.
@@ -89,6 +93,7 @@ extension Database {
         let scores = picker.scores(version: version)
         let compactions = compactor.levelStatistics
         let memtableSet = memtables.withLock { $0 }
+        let backgroundError = state.withLock { $0.backgroundError }
         let cache = blockCache?.statistics
         let userBytes = counters.userBytesWritten.load(ordering: .relaxed)
         let flushBytes = counters.flushBytesWritten.load(ordering: .relaxed)
@@ -115,7 +120,8 @@ extension Database {
             stallMicroseconds: counters.stallMicros.load(ordering: .relaxed),
             memtableBytes: memtableSet.active.approximateMemoryUsage + memtableSet.frozen.reduce(0) { $0 + $1.approximateMemoryUsage },
             frozenMemtables: memtableSet.frozen.count, snapshots: snapshots.count,
-            lastSequence: lastSequence.load(ordering: .relaxed), levels: levels)
+            lastSequence: lastSequence.load(ordering: .relaxed), levels: levels,
+            isReadOnly: options.readOnly || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
     }
 
     /// A human-readable property.

@@ -63,6 +63,8 @@ public final class Database: Sendable {
     let batchLimits: WriteBatchLimits
     /// The threads the `async` API runs blocking work on (started on first use).
     let executor: BlockingExecutor
+    /// The swift-metrics bridge.
+    let metrics: MetricsReporter
     let recoveryReport = Locked(RecoveryReport())
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
@@ -114,6 +116,7 @@ public final class Database: Sendable {
         self.logger = options.logger
         self.batchLimits = Database.batchLimits(options)
         self.executor = BlockingExecutor(maxThreads: options.asyncThreads)
+        self.metrics = MetricsReporter(database: path, factory: options.metricsFactory)
         self.versionSet = versionSet
         let blockCache = options.blockCacheSize > 0 ? BlockCache(capacity: options.blockCacheSize) : nil
         self.blockCache = blockCache
@@ -185,6 +188,13 @@ public final class Database: Sendable {
     /// Whether writes are refused because the database was opened read-only.
     public var isReadOnly: Bool { options.readOnly }
 
+    /// Pushes the statistics to swift-metrics now (they are also pushed every
+    /// `Options.metricsInterval`). Does nothing while no metrics backend is bootstrapped.
+    public func reportMetrics() {
+        guard metrics.isActive else { return }
+        metrics.report(statistics)
+    }
+
     /// Closes the database: waits for in-flight writes and background work, syncs the log, and
     /// releases the directory lock. Idempotent; every other call afterwards throws `.closed`.
     public func close() throws {
@@ -195,6 +205,8 @@ public final class Database: Sendable {
             do { try queue.submit(.close) } catch { firstError = error }
         }
         stopBackgroundWork()
+        metrics.stop()
+        reportMetrics()
         executor.shutdown()
         do { try wal.withLock { try $0?.close(); $0 = nil } } catch { firstError = firstError ?? error }
         do { try versionSet.close() } catch { firstError = firstError ?? error }

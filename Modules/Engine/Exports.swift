@@ -9,3 +9,6 @@
 @_exported import class VFS.FaultInjectionFileSystem
 @_exported import struct WAL.WriteBatch
 @_exported import enum WAL.WALRecoveryMode
+@_exported import protocol Encoding.BytesConvertible
+@_exported import protocol Encoding.BytesDecodable
+@_exported import enum Encoding.KeyRange

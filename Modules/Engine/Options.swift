@@ -1,4 +1,5 @@
 import Compaction
+import CoreMetrics
 import Encoding
 import Logging
 import SSTable
@@ -75,6 +76,13 @@ public struct Options: Sendable {
     /// Run flushes and compactions on background threads. When `false` they run inline in the
     /// writing thread (deterministic; for tests and tools). Default `true`.
     public var backgroundWork = true
+    /// How often the engine's statistics are pushed to swift-metrics, in seconds (`nil`: never;
+    /// flush and compaction timers are still recorded). Reports go to `metricsFactory`, or to the
+    /// factory the application bootstrapped; with none bootstrapped they cost nothing. Default 5.
+    public var metricsInterval: Double? = 5
+    /// The swift-metrics factory to report to (default `nil`: `MetricsSystem.factory`, whatever
+    /// the application bootstrapped).
+    public var metricsFactory: (any MetricsFactory)? = nil
     /// The most threads the `async` API runs blocking work on (file reads, syncs, write
     /// stalls), so that no thread of Swift's cooperative pool ever blocks. They start on first
     /// use. Default 16.
@@ -138,6 +146,7 @@ public struct Options: Sendable {
         try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
         try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")
+        try require(metricsInterval.map { $0 > 0 && $0.isFinite } ?? true, "metricsInterval must be a positive number of seconds")
         try require(effectiveTargetFileSize >= 1024, "targetFileSize must be at least 1 KiB")
         try require(effectiveLevelBase >= 1024 && levelMultiplier >= 2, "level targets must be at least 1 KiB and grow")
         try require(

@@ -259,13 +259,9 @@ public final class VersionSet: Sendable {
     private func startManifest(_ state: inout WriterState, snapshotOf version: Version? = nil, logNumber: UInt64? = nil, lastSequence: SequenceNumber? = nil) throws {
         let version = version ?? current.withLock { $0 }
         let number = newFileNumber()
-        var snapshot = VersionEdit()
-        snapshot.databaseID = databaseID
-        snapshot.comparator = BytewiseComparator.name
-        snapshot.logNumber = max(logNumber ?? 0, state.logNumber)
-        snapshot.nextFileNumber = nextFile.load(ordering: .relaxed)
-        snapshot.lastSequence = max(lastSequence ?? .zero, state.lastSequence)
-        snapshot.addedFiles = Array(version.levels.joined())
+        var snapshot = VersionEdit.snapshot(
+            databaseID: databaseID, files: Array(version.levels.joined()), logNumber: max(logNumber ?? 0, state.logNumber),
+            nextFileNumber: nextFile.load(ordering: .relaxed), lastSequence: max(lastSequence ?? .zero, state.lastSequence))
         snapshot.compactionPointers = version.compactionPointers
         let segment = WALSegment(number: number, path: Path.join(directory, DatabaseFiles.manifest(number)))
         let writer = try WALSegmentWriter.create(segment: segment, databaseID: databaseID, fileSystem: fileSystem)
@@ -345,6 +341,50 @@ public final class VersionSet: Sendable {
         }
         defer { lock?.unlock() }
         try manifest?.close()
+    }
+}
+
+extension VersionSet {
+    /// Writes the manifest of a new database directory in one step: `MANIFEST-<manifestNumber>`
+    /// holding `snapshot` (synced), then `CURRENT` naming it (atomically, directory synced).
+    /// Checkpoints and repair use it; the directory must hold no `CURRENT` yet.
+    ///
+    /// - Throws: `.invalidArgument` when `directory` already holds a database; `.io`.
+    public static func writeManifest(_ snapshot: VersionEdit, manifestNumber: UInt64, directory: String, fileSystem: any FileSystem) throws {
+        guard !exists(directory: directory, fileSystem: fileSystem) else {
+            throw StrataError.invalidArgument("a database already exists in \(directory)")
+        }
+        guard let databaseID = snapshot.databaseID else {
+            throw StrataError.invalidArgument("a manifest snapshot needs the database ID")
+        }
+        let segment = WALSegment(number: manifestNumber, path: Path.join(directory, DatabaseFiles.manifest(manifestNumber)))
+        let writer = try WALSegmentWriter.create(segment: segment, databaseID: databaseID, fileSystem: fileSystem)
+        do {
+            try writer.append(snapshot.encoded)
+            try writer.sync()
+            try writer.close()
+            try DatabaseFiles.setCurrent(manifestNumber, directory: directory, fileSystem: fileSystem)
+        } catch {
+            try? writer.close()
+            try? fileSystem.removeFile(segment.path)
+            throw error
+        }
+    }
+}
+
+extension VersionEdit {
+    /// An edit that describes a whole database state on its own (what a manifest starts with).
+    public static func snapshot(
+        databaseID: DatabaseID, files: [FileMetadata], logNumber: UInt64, nextFileNumber: UInt64, lastSequence: SequenceNumber
+    ) -> VersionEdit {
+        var edit = VersionEdit()
+        edit.databaseID = databaseID
+        edit.comparator = BytewiseComparator.name
+        edit.logNumber = logNumber
+        edit.nextFileNumber = nextFileNumber
+        edit.lastSequence = lastSequence
+        edit.addedFiles = files
+        return edit
     }
 }
 

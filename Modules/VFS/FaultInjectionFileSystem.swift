@@ -41,6 +41,8 @@ public final class FaultInjectionFileSystem: FileSystem {
         case createDirectory
         /// `FileSystem.lock`.
         case lock
+        /// `linkFile`.
+        case link
     }
 
     /// One armed fault.
@@ -189,6 +191,11 @@ public final class FaultInjectionFileSystem: FileSystem {
     public func removeFile(_ path: String) throws {
         try check(.remove, path, name: "unlink")
         try base.removeFile(path)
+    }
+
+    public func linkFile(_ source: String, to destination: String) throws {
+        try check(.link, destination, name: "link")
+        try base.linkFile(source, to: destination)
     }
 
     public func rename(_ source: String, to destination: String) throws {

@@ -47,6 +47,15 @@ public protocol FileSystem: Sendable {
     /// The default implementation returns `openReadable(path)` (no mapping).
     func openMappedReadable(_ path: String) throws -> any ReadableFile
 
+    /// Creates `destination` as a second name of the existing file `source` (a hard link), where
+    /// the implementation can: the two then share their bytes, and removing one leaves the
+    /// other. The new entry is durable after `syncDirectory` on its directory, like a create.
+    ///
+    /// The default implementation copies the bytes (streamed in 1 MiB chunks) and syncs the copy.
+    ///
+    /// - Throws: `.io` with `EEXIST` when `destination` exists, `ENOENT` when `source` does not.
+    func linkFile(_ source: String, to destination: String) throws
+
     /// Whether a file or directory exists at `path`.
     func exists(_ path: String) -> Bool
 
@@ -169,6 +178,34 @@ extension FileSystem {
     /// Ordinary writable files: every append reaches the file system directly.
     public func openMappedWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
         try openWritable(path, mode: mode)
+    }
+
+    /// Copies `source` to a new file `destination`, 1 MiB at a time, and syncs the copy.
+    public func linkFile(_ source: String, to destination: String) throws {
+        try copyFile(source, to: destination)
+    }
+
+    /// Copies `source` to a new file `destination` (which must not exist), 1 MiB at a time, and
+    /// syncs the copy. Memory use is one chunk, whatever the file's size.
+    public func copyFile(_ source: String, to destination: String) throws {
+        let input = try openReadable(source)
+        let size = try input.size()
+        let output = try openWritable(destination, mode: .createNew)
+        do {
+            var offset: UInt64 = 0
+            while offset < size {
+                let count = Int(min(size - offset, 1 << 20))
+                let chunk = try input.readExactly(at: offset, count: count)
+                try chunk.withBytes { try output.append($0) }
+                offset += UInt64(count)
+            }
+            try output.sync()
+            try output.close()
+        } catch {
+            try? output.close()
+            try? removeFile(destination)
+            throw error
+        }
     }
 
     /// Reads a whole (small) file. Meant for files such as `CURRENT`; big files are streamed.

@@ -195,6 +195,22 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// A hard link: both names share one inode (so one's unsynced bytes are the other's).
+    public func linkFile(_ source: String, to destination: String) throws {
+        let source = Path.normalized(source)
+        let destination = Path.normalized(destination)
+        try state.withLock { state in
+            guard let inode = state.files[source] else {
+                throw StrataError.io(path: source, errno: ENOENT, operation: "link to \(destination)")
+            }
+            guard state.files[destination] == nil else {
+                throw StrataError.io(path: destination, errno: EEXIST, operation: "link")
+            }
+            try Self.requireParent(of: destination, in: state)
+            state.files[destination] = inode
+        }
+    }
+
     public func rename(_ source: String, to destination: String) throws {
         let source = Path.normalized(source)
         let destination = Path.normalized(destination)

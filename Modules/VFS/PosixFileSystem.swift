@@ -114,6 +114,16 @@ public struct PosixFileSystem: FileSystem {
         guard unlink(path) == 0 else { throw Posix.error("unlink", path) }
     }
 
+    /// A hard link (`link(2)`); a copy when the two paths are on different file systems
+    /// (`EXDEV`) or the file system has no hard links (`EPERM`).
+    public func linkFile(_ source: String, to destination: String) throws {
+        guard link(source, destination) == 0 else {
+            let error = errno
+            if error == EXDEV || error == EPERM { return try copyFile(source, to: destination) }
+            throw Posix.error("link to \(destination)", source)
+        }
+    }
+
     public func rename(_ source: String, to destination: String) throws {
         guard Glibc_rename(source, destination) == 0 else {
             throw Posix.error("rename to \(destination)", source)

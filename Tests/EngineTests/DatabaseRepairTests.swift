@@ -1,0 +1,95 @@
+import Testing
+import Encoding
+import Strata
+import StrataTestSupport
+import VFS
+
+@Suite struct DatabaseRepairTests {
+    /// Writes that end in tables of several levels and in the log, with overwrites, deletes and a
+    /// range delete; returns the expected contents.
+    func populate(_ path: String, _ options: Options) throws -> [String: String] {
+        let db = try Database.open(at: path, options: options)
+        var model: [String: String] = [:]
+        for round in 0..<3 {
+            for index in 0..<1_500 {
+                let key = "k" + String(index).leftPadded(to: 5)
+                let value = "r\(round)-\(index)-" + String(repeating: "v", count: 40)
+                try db.put(key, value)
+                model[key] = value
+            }
+            for index in stride(from: round, to: 1_500, by: 7) {
+                let key = "k" + String(index).leftPadded(to: 5)
+                try db.delete(key)
+                model[key] = nil
+            }
+        }
+        try db.deleteRange(from: "k00300", to: "k00400")
+        for index in 300..<400 { model["k" + String(index).leftPadded(to: 5)] = nil }
+        try db.compactRange(from: "k00000", to: "k00500")
+        for index in 0..<40 {
+            let key = "log" + String(index)
+            try db.put(key, "only in the WAL")
+            model[key] = "only in the WAL"
+        }
+        #expect(db.statistics.levels.dropFirst().contains { $0.files > 0 }, "data reached levels below 0")
+        try db.close()
+        return model
+    }
+
+    @Test func repairAfterLosingManifestAndCurrentRecoversEveryKey() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/db"
+        let fileSystem = PosixFileSystem()
+        let options = testOptions(fileSystem)
+        let model = try populate(path, options)
+        for name in try fileSystem.listDirectory(path) where name.hasPrefix("MANIFEST-") || name == "CURRENT" {
+            try fileSystem.removeFile(path + "/" + name)
+        }
+        #expect(throws: StrataError.self) { try Database.open(at: path, options: { var o = options; o.createIfMissing = false; return o }()) }
+
+        let report = try Database.repair(at: path, options: options)
+        #expect(report.tablesKept == report.tablesFound && report.tablesFound > 0)
+        #expect(report.tablesLost.isEmpty)
+        #expect(report.walRecords >= 40)
+        let db = try Database.open(at: path, options: options)
+        defer { try? db.close() }
+        var found: [String: String] = [:]
+        try db.scan().forEach { key, value in found[String(decoding: key, as: UTF8.self)] = String(decoding: value, as: UTF8.self) }
+        #expect(found.count == model.count)
+        #expect(found == model)
+        #expect(DatabaseVerifier.verifyHealthy(path))
+    }
+
+    @Test func repairSetsADamagedTableAsideAndKeepsTheRest() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/db"
+        let fileSystem = PosixFileSystem()
+        let options = testOptions(fileSystem)
+        _ = try populate(path, options)
+        let tables = try fileSystem.listDirectory(path).filter { $0.hasSuffix(".sst") }.sorted()
+        let victim = path + "/" + tables[tables.count / 2]
+        var bytes = try fileSystem.readFile(victim)
+        bytes[100] ^= 0x40  // inside the first data block
+        try fileSystem.writeFile(victim, bytes, sync: true)
+        try fileSystem.removeFile(path + "/CURRENT")
+
+        let report = try Database.repair(at: path, options: options)
+        #expect(report.tablesLost.count == 1)
+        #expect(report.tablesKept == report.tablesFound - 1)
+        #expect(fileSystem.exists(path + "/lost"))
+        let db = try Database.open(at: path, options: options)
+        #expect(try db.get("log7", as: String.self) == "only in the WAL")
+        try db.close()
+        #expect(DatabaseVerifier.verifyHealthy(path))
+    }
+
+    @Test func repairRefusesAnOpenDatabaseAndAnEmptyDirectory() throws {
+        let directory = try TemporaryDirectory()
+        let options = testOptions(PosixFileSystem())
+        let db = try Database.open(at: directory.path + "/db", options: options)
+        #expect(throws: StrataError.self) { try Database.repair(at: directory.path + "/db", options: options) }
+        try db.close()
+        try PosixFileSystem().createDirectory(directory.path + "/empty")
+        #expect(throws: StrataError.self) { try Database.repair(at: directory.path + "/empty", options: options) }
+    }
+}
