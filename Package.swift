@@ -9,6 +9,13 @@
 // A module may depend only on modules to its left. The C libraries (CLZ4, CZstd, CXXHash)
 // are used only by Encoding. `make check-dag` enforces both rules on this file and on the
 // `import` lines under Modules/.
+//
+// Traits keep what the library's consumers resolve and build small. The libraries need only
+// swift-log, swift-collections and swift-metrics; the command-line tools, benchmarks and fuzz
+// harness need swift-argument-parser and hdrhistogram-swift, which every reference to them
+// guards with the `Tools` trait. `Tools` is on by default, so `swift build` in this repository
+// builds everything; a package that depends on Strata with `traits: []` resolves none of the
+// tools' packages (SwiftPM leaves out a dependency used only under disabled traits).
 
 import PackageDescription
 
@@ -36,6 +43,10 @@ let package = Package(
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "strata-fuzz", targets: ["strata-fuzz"]),
+    ],
+    traits: [
+        .trait(name: "Tools", description: "The strata CLI, strata-bench, strata-stress and the fuzz harness, with swift-argument-parser and hdrhistogram-swift."),
+        .default(enabledTraits: ["Tools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -67,7 +78,7 @@ let package = Package(
             name: "WAL", dependencies: ["Encoding", "VFS"],
             path: "Modules/WAL", swiftSettings: strictSettings),
         .target(
-            name: "Memtable", dependencies: ["Encoding", "VFS", "WAL"],
+            name: "Memtable", dependencies: ["Encoding", "WAL"],
             path: "Modules/Memtable", swiftSettings: strictSettings),
         .target(
             name: "SSTable", dependencies: ["Encoding", "VFS", "Memtable"],
@@ -98,7 +109,7 @@ let package = Package(
             name: "StrataTool",
             dependencies: [
                 "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ],
             path: "Tools/StrataTool", swiftSettings: strictSettings),
         .executableTarget(name: "strata", dependencies: ["StrataTool"], path: "Tools/strata", swiftSettings: strictSettings),
@@ -111,15 +122,15 @@ let package = Package(
             name: "strata-bench",
             dependencies: [
                 "Engine", "VFS", "Encoding", "StrataTool",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
+                .product(name: "Histogram", package: "hdrhistogram-swift", condition: .when(traits: ["Tools"])),
             ],
             path: "Benchmarks/StrataBench", swiftSettings: strictSettings),
         .executableTarget(
             name: "strata-stress",
             dependencies: [
                 "Engine", "VFS", "Encoding",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ],
             path: "Benchmarks/Stress", exclude: ["crash_test.py"], swiftSettings: strictSettings),
 

@@ -75,6 +75,9 @@ public final class Compactor: Sendable {
                 }
                 done.append(try run(compaction, version: version, snapshots: snapshots(), totals: &totals))
             }
+            // Each step collected garbage while its input version was still referenced (by this
+            // loop); now that none is, delete the inputs the steps made obsolete.
+            try collectGarbage()
             return done
         }
     }
@@ -106,8 +109,13 @@ public final class Compactor: Sendable {
             for file in compaction.inputs + compaction.outputLevelInputs { tableCache.releaseResidentPages(of: file.fileNumber) }
         }
         totals[compaction.outputLevel].add(result.statistics)
+        try collectGarbage()
+        return result
+    }
+
+    /// Deletes the files no live version needs and drops them from the table cache.
+    private func collectGarbage() throws {
         let garbage = try versionSet.collectGarbage()
         for table in garbage.tables { tableCache.evict(table) }
-        return result
     }
 }

@@ -185,6 +185,9 @@ public final class Database: Sendable {
         return try open(at: path, options: options)
     }
 
+    /// This library's version (semantic versioning; see CHANGELOG.md).
+    public static let libraryVersion = "0.2.0"
+
     /// Whether writes are refused because the database was opened read-only.
     public var isReadOnly: Bool { options.readOnly }
 

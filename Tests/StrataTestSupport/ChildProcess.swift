@@ -28,7 +28,12 @@ public final class ChildProcess {
     private var pending: [UInt8] = []
 
     /// Starts `executable` with `arguments`; `environment` entries are added to a minimal one.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public convenience init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(executable, rawArguments: arguments.map { Array($0.utf8) }, environment: environment)
+    }
+
+    /// Starts `executable` with arguments given as raw bytes (which need not be UTF-8).
+    public init(_ executable: String, rawArguments arguments: [[UInt8]], environment: [String: String] = [:]) throws {
         var inputPipe: [Int32] = [0, 0]
         var outputPipe: [Int32] = [0, 0]
         var errorPipe: [Int32] = [0, 0]
@@ -43,10 +48,16 @@ public final class ChildProcess {
 
         var variables = ["PATH": String(cString: getenv("PATH") ?? strdup("/usr/bin:/bin"))]
         for (key, value) in environment { variables[key] = value }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable)] + arguments.map { bytes in
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBytes { UnsafeMutableRawPointer(copy).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count) }
+            copy[bytes.count] = 0
+            return copy
+        } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            for pointer in argv { free(pointer) }
+            free(argv[0])
+            for pointer in argv.dropFirst() { pointer?.deallocate() }
             for pointer in envp { free(pointer) }
         }
         var child: pid_t = 0
@@ -77,7 +88,12 @@ public final class ChildProcess {
 
     /// Writes `line` and a newline to the child's standard input.
     public func send(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
+        send(bytes: Array((line + "\n").utf8))
+    }
+
+    /// Writes raw bytes (which need not be UTF-8) to the child's standard input.
+    public func send(bytes: [UInt8]) {
+        var bytes = bytes
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0
             while offset < raw.count {

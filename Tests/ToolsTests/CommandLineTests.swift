@@ -57,17 +57,53 @@ import VFS
         }
     }
 
-    @Test func aLockedDatabaseIsExitCode4() throws {
+    /// Reading commands open the database read-only: they work while another process holds it
+    /// open for writing. A writing command then fails with exit 4 naming the lock.
+    @Test func readsWorkBesideAWriterProcessAndWritesAreExitCode4() throws {
         let scratch = try TemporaryDirectory()
         let db = scratch.path + "/db"
         let holder = try ChildProcess(Products.path("strata"), ["exec", "--db", db])
         #expect(holder.ask("put k v") == "OK")
-        let blocked = try strata(["get", "--db", db, "k"])
+        #expect(try strata(["get", "--db", db, "k"]).output == "v\n")
+        #expect(try strata(["scan", "--db", db]).output == "k\tv\n")
+        #expect(try strata(["stats", "--db", db]).status == 0)
+        #expect(try strata(["verify", "--db", db]).status == 0)
+        let blocked = try strata(["put", "--db", db, "k", "other"])
         #expect(blocked.status == 4)
         #expect(blocked.errors.contains("lock"))
         holder.send("quit")
         #expect(holder.finish().status == 0)
         #expect(try strata(["get", "--db", db, "k"]).output == "v\n")
+    }
+
+    /// A writer process keeps rewriting five keys in one batch; `strata scan` processes beside it
+    /// (read-only opens) always see one batch's five values, and the writer never gets an error.
+    @Test func readOnlyCommandsSeeAConsistentStateWhileAWriterProcessWrites() throws {
+        let scratch = try TemporaryDirectory()
+        let db = scratch.path + "/db"
+        let writer = try ChildProcess(Products.path("strata"), ["exec", "--db", db, "--write-buffer-size", "8192", "--target-file-size", "8192"])
+        var round = 0
+        var errors: [String] = []
+        func writeRound() {
+            round += 1
+            writer.send("batch 5")
+            for key in 0..<5 { writer.send("put key\(key) \(round)-" + String(repeating: "x", count: 100)) }
+            if let reply = writer.readLine(), reply != "OK" { errors.append(reply) }
+        }
+        for _ in 0..<20 { writeRound() }
+        var scans = 0
+        for _ in 0..<15 {
+            for _ in 0..<30 { writeRound() }  // flushes and compactions keep happening
+            let scan = try strata(["scan", "--db", db])
+            #expect(scan.status == 0, "\(scan.errors)")
+            let values = scan.output.split(separator: "\n").map { $0.split(separator: "\t")[1].split(separator: "-")[0] }
+            #expect(values.count == 5 && Set(values).count == 1, "a read-only scan saw \(values)")
+            scans += 1
+        }
+        writer.send("quit")
+        #expect(writer.finish().status == 0)
+        #expect(errors.isEmpty, "the writer was disturbed: \(errors)")
+        #expect(scans == 15 && round == 470)
     }
 
     @Test func loadStatsCompactAndVerify() throws {
@@ -104,6 +140,8 @@ import VFS
         let damaged = try strata(["verify"] + db)
         #expect(damaged.status == 3, "\(damaged)")
         #expect(damaged.output.contains("DAMAGED: \(table) at offset"), "\(damaged.output)")
+        // Every table is counted, the damaged one included.
+        #expect(damaged.output.contains("), \(names.count) tables ("), "\(damaged.output)")
     }
 
     @Test func dumpCommandsDescribeEachFile() throws {

@@ -2,7 +2,9 @@ import ArgumentParser
 import Engine
 
 struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the level summary and statistics.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the level summary and statistics.",
+        discussion: "Opens the database read-only, so it works while another process writes to it.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -33,7 +35,7 @@ struct Compact: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every table, WAL segment and the manifest; exit 3 naming each damaged file.",
-        discussion: "The database must not be open in another process. Nothing is changed.")
+        discussion: "Takes no lock and changes nothing, so it may run while another process writes.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -44,5 +46,49 @@ struct Verify: ParsableCommand {
             throw ToolFailure(.corruption, "\(report.problems.filter(\.isDamage).count) damaged file(s)")
         }
         emit("ok")
+    }
+}
+
+struct Checkpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a consistent, openable copy of the database in DIRECTORY (tables hard-linked).",
+        discussion: """
+            Works while another process writes to the database: the copy is then made from a read-only \
+            open (as of that moment). DIRECTORY must not exist or be empty.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Where to put the copy.") var directory: String
+
+    func run() throws {
+        let db: Database
+        do {
+            db = try global.open(forWriting: true)
+        } catch StrataError.locked {
+            // Another process has it open: copy what a read-only open sees.
+            db = try global.open(forWriting: false)
+        }
+        defer { try? db.close() }
+        let report = try db.checkpoint(to: directory)
+        emit("checkpoint \(directory): \(report.tables) tables, \(report.bytes) bytes, up to sequence \(report.lastSequence)")
+    }
+}
+
+struct Repair: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild the manifest from the tables and logs present (when MANIFEST or CURRENT is lost).",
+        discussion: """
+            Checks every table (damaged ones are moved to lost/), replays the logs into new tables, writes a \
+            new manifest, then compacts. The database must not be open.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let report = try Database.repair(at: global.path, options: global.options(forWriting: true))
+        emit("tables: \(report.tablesFound) found, \(report.tablesKept) kept (\(report.entries) entries), \(report.tablesLost.count) damaged")
+        for lost in report.tablesLost { emit("  moved damaged table to \(lost)") }
+        emit("logs: \(report.walSegments) segments, \(report.walRecords) records into \(report.tablesFromWAL) new tables, \(report.walBytesDropped) damaged bytes skipped")
+        for foreign in report.foreignSegments { emit("  ignored \(foreign): it belongs to another database") }
+        for aside in report.manifestsSetAside { emit("  set aside \(aside)") }
+        emit("repaired: last sequence \(report.lastSequence)")
     }
 }

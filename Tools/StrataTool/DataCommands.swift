@@ -19,7 +19,9 @@ struct Put: ParsableCommand {
 }
 
 struct Get: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the value of KEY (exit status 1 when there is none).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the value of KEY (exit status 1 when there is none).",
+        discussion: "Opens the database read-only, so it works while another process writes to it.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The key.") var key: String
 
@@ -27,7 +29,7 @@ struct Get: ParsableCommand {
         let db = try global.open(forWriting: false)
         defer { try? db.close() }
         guard let value = try db.get(global.text.decode(key)) else { throw ToolFailure(.notFound) }
-        emit(global.text.encode(value))
+        emit(try global.text.encodeValue(value))
     }
 }
 
@@ -44,27 +46,37 @@ struct Delete: ParsableCommand {
 }
 
 struct DeleteRange: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete-range", abstract: "Delete every key in [START, END).")
+    static let configuration = CommandConfiguration(commandName: "delete-range", abstract: "Delete every key in [FROM, TO).")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The first key deleted.") var start: String
-    @Argument(help: "The first key after the range.") var end: String
+    @Argument(help: "The first key deleted.") var from: String
+    @Argument(help: "The first key after the range (not deleted).") var to: String
 
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.deleteRange(from: global.text.decode(start), to: global.text.decode(end))
+        try db.deleteRange(from: global.text.decode(from), to: global.text.decode(to))
     }
 }
 
 struct Scan: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print KEY<TAB>VALUE lines in key order.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print KEY<TAB>VALUE lines in key order.",
+        discussion: """
+            Text output escapes what would break the line format or is not UTF-8: \\\\ \\t \\n \\r and \\xHH; \
+            `load` reads these lines back into exactly the same bytes. With --hex, keys and values are hex. \
+            Opens the database read-only, so it works while another process writes to it.
+            """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Start at this key (inclusive).") var from: String?
-    @Option(help: "Stop before this key.") var to: String?
+    @Option(help: "Stop before this key (exclusive).") var to: String?
     @Option(help: "Only keys starting with this prefix.") var prefix: String?
-    @Option(help: "Print at most this many entries.") var limit: Int?
-    @Flag(help: "Newest key first.") var reverse = false
+    @Option(parsing: .unconditional, help: "Print at most this many entries (0 or more).") var limit: Int?
+    @Flag(help: "Last key first (descending key order).") var reverse = false
     @Flag(name: .customLong("keys-only"), help: "Print keys only.") var keysOnly = false
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, not \(limit)") }
+    }
 
     func run() throws {
         let db = try global.open(forWriting: false)
@@ -73,23 +85,33 @@ struct Scan: ParsableCommand {
         var upper = try to.map { try global.text.decode($0) }
         if let prefix {
             let bytes = try global.text.decode(prefix)
-            if lower == nil || BytewiseOrder.less(lower!, bytes) { lower = bytes }
-            if let end = PrefixRange.successor(of: bytes), upper == nil || BytewiseOrder.less(end, upper!) { upper = end }
+            if lower == nil || BytewiseComparator.compare(lower!, bytes) < 0 { lower = bytes }
+            if let end = KeyRange.prefixEnd(bytes), upper == nil || BytewiseComparator.compare(end, upper!) < 0 { upper = end }
         }
         var printed = 0
         var iterator = db.scan(from: lower, to: upper, reverse: reverse).makeIterator()
         while printed < (limit ?? Int.max), let (key, value) = try iterator.next() {
-            emit(keysOnly ? global.text.encode(key) : global.text.encode(key) + "\t" + global.text.encode(value))
+            emit(keysOnly ? global.text.encodeField(key) : global.text.encodeField(key) + "\t" + global.text.encodeField(value))
             printed += 1
         }
     }
 }
 
 struct Load: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load KEY<TAB>VALUE lines from FILE (or - for stdin) in batches.")
+    static let configuration = CommandConfiguration(
+        abstract: "Load KEY<TAB>VALUE lines from FILE (or - for stdin) in atomic batches.",
+        discussion: """
+            Lines are what `scan` prints (escaped text, or hex with --hex). At the first bad line the load \
+            stops, names the line, and says how many records it had committed before it (earlier batches \
+            stay written; the batch holding the bad line is not).
+            """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The file to read, or - for standard input.") var file: String
-    @Option(name: .customLong("batch-size"), help: "Records per atomic batch.") var batchSize = 1_000
+    @Option(name: .customLong("batch-size"), help: "Records per atomic batch (1 or more).") var batchSize = 1_000
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+    }
 
     func run() throws {
         let db = try global.open(forWriting: true)
@@ -99,49 +121,40 @@ struct Load: ParsableCommand {
         var progress = ProgressBar(total: total, label: "loading")
         let start = WallClock.monotonicNanoseconds()
         var batch = WriteBatch()
-        var records = 0
+        var committed = 0
         var bytes = 0
-        var lineNumber = 0
-        while let line = reader.next() {
-            lineNumber += 1
-            if line.isEmpty { continue }
-            guard let tab = line.firstIndex(of: "\t") else { throw ToolFailure(.usage, "\(file):\(lineNumber): expected KEY<TAB>VALUE") }
-            let key = try global.text.decode(line[..<tab])
-            let value = try global.text.decode(line[line.index(after: tab)...])
-            batch.put(key, value)
-            records += 1
-            bytes += key.count + value.count
-            if batch.count >= batchSize {
-                try db.write(batch)
-                batch.removeAll()
-                if total > 0 { progress.update(reader.position) }
+        var pendingBytes = 0
+        do {
+            while let line = try reader.next() {
+                if line.isEmpty { continue }
+                guard let tab = line.firstIndex(of: "\t") else { throw ToolFailure(.usage, "expected KEY<TAB>VALUE") }
+                let key = try global.text.decodeField(line[..<tab])
+                let value = try global.text.decodeField(line[line.index(after: tab)...])
+                guard !key.isEmpty else { throw ToolFailure(.usage, "empty key") }
+                batch.put(key, value)
+                pendingBytes += key.count + value.count
+                if batch.count >= batchSize {
+                    try db.write(batch)
+                    committed += batch.count
+                    bytes += pendingBytes
+                    pendingBytes = 0
+                    batch.removeAll()
+                    if total > 0 { progress.update(reader.position) }
+                }
             }
+            if !batch.isEmpty {
+                try db.write(batch)
+                committed += batch.count
+                bytes += pendingBytes
+            }
+        } catch {
+            progress.finish()
+            let exit = (error as? ToolFailure)?.exit ?? (error as? StrataError).map(ToolExit.code(for:)) ?? .usage
+            throw ToolFailure(exit, "\(file):\(reader.lineNumber): \(describe(error)); \(committed) records committed before this line")
         }
-        if !batch.isEmpty { try db.write(batch) }
         progress.finish()
         let seconds = Double(WallClock.monotonicNanoseconds() - start) / 1e9
-        emit("loaded \(records) records (\(bytes) bytes) in \(String(format3: seconds)) s (\(Int(Double(records) / max(seconds, 1e-9))) records/s)")
-    }
-}
-
-/// Byte-string order helpers for the tool.
-enum BytewiseOrder {
-    static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
-}
-
-/// The key range of a prefix.
-enum PrefixRange {
-    /// The smallest key greater than every key starting with `prefix` (nil: unbounded).
-    static func successor(of prefix: [UInt8]) -> [UInt8]? {
-        var bytes = prefix
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return bytes
-            }
-            bytes.removeLast()
-        }
-        return nil
+        emit("loaded \(committed) records (\(bytes) bytes) in \(String(format3: seconds)) s (\(Int(Double(committed) / max(seconds, 1e-9))) records/s)")
     }
 }
 

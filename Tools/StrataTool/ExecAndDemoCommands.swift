@@ -14,7 +14,8 @@ struct Exec: ParsableCommand {
             batch N + N lines of put/del/delrange → OK (atomic); scan A B LIMIT → K<TAB>V lines then END
             (A or B "-" for unbounded); sync → OK when durable; flush → OK; snapshot → SNAP ID;
             get@ID K; release ID → OK; quit. A malformed line or failed command gets ERR <reason>.
-            A value is the rest of the line; with --hex keys and values are hex both ways.
+            A value is the rest of the line. Keys and values are escaped as scan prints them (\\\\ \\t \\n \\r \\xHH),
+            or hex with --hex, both ways. Input that ends inside a batch gets ERR (nothing of it is written).
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Sync every write before its OK.") var sync = false
@@ -22,14 +23,26 @@ struct Exec: ParsableCommand {
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        let session = ExecSession(database: db, text: global.text, syncWrites: sync || global.syncWrites)
+        let session = ExecSession(database: db, text: global.text, syncWrites: sync || global.tuning.syncWrites)
         let input = try LineReader(path: "-")
-        while let line = input.next() {
+        while true {
+            let line: Substring
+            do {
+                guard let next = try input.next() else { break }
+                line = next
+            } catch {
+                // Not UTF-8: answer it like any malformed line (a batch counts it as a bad line).
+                for reply in session.handleUnreadable(describe(error)) { print(reply) }
+                fflush(nil)
+                continue
+            }
             let (replies, quit) = session.handle(line)
             for reply in replies { print(reply) }
             fflush(nil)
-            if quit { break }
+            if quit { return }
         }
+        for reply in session.finish() { print(reply) }
+        fflush(nil)
     }
 }
 
@@ -51,7 +64,7 @@ struct Demo: ParsableCommand {
             TemporaryDirectory.removeTree(path)
         }
         var options = try global.options(forWriting: true)
-        if global.writeBufferSize == nil { options.writeBufferSize = 16 << 20 }
+        if global.tuning.writeBufferSize == nil { options.writeBufferSize = 16 << 20 }
         let db = try Database.open(at: path, options: options)
         defer { try? db.close() }
         func key(_ index: Int) -> [UInt8] { Array("user\(String(index).leftPadded(to: 8))".utf8) }

@@ -13,8 +13,9 @@ import Engine
 /// quit
 /// ```
 ///
-/// Fields are separated by one space; a value is the rest of the line (it may hold spaces). With
-/// `--hex` keys and values are hex in both directions. A malformed line gets `ERR <reason>`.
+/// Fields are separated by one space; a value is the rest of the line (it may hold spaces). Keys
+/// and values are escaped text as `scan` prints it (`\\ \t \n \r \xHH`), or hex with `--hex`,
+/// in both directions. A malformed line gets `ERR <reason>`.
 public enum ExecCommand: Equatable, Sendable {
     case put(key: [UInt8], value: [UInt8])
     case get(key: [UInt8])
@@ -52,7 +53,7 @@ public struct ExecParser: Sendable {
             let (key, value) = split(rest)
             guard !key.isEmpty else { throw ToolFailure(.usage, "usage: put K V") }
             guard rest.contains(" ") else { throw ToolFailure(.usage, "usage: put K V (missing value)") }
-            return .put(key: try text.decode(key), value: try text.decode(value))
+            return .put(key: try text.decodeField(key), value: try text.decodeField(value))
         case "get":
             return .get(key: try single(rest, "get K"))
         case "del":
@@ -60,7 +61,7 @@ public struct ExecParser: Sendable {
         case "delrange":
             let (start, end) = split(rest)
             guard !start.isEmpty, !end.isEmpty, !end.contains(" ") else { throw ToolFailure(.usage, "usage: delrange A B") }
-            return .deleteRange(start: try text.decode(start), end: try text.decode(end))
+            return .deleteRange(start: try text.decodeField(start), end: try text.decodeField(end))
         case "batch":
             guard let count = Int(rest), count >= 0, count <= ExecParser.maxBatchLines else {
                 throw ToolFailure(.usage, "usage: batch N (0...\(ExecParser.maxBatchLines))")
@@ -70,8 +71,8 @@ public struct ExecParser: Sendable {
             let fields = rest.split(separator: " ", omittingEmptySubsequences: false)
             guard fields.count == 3, let limit = Int(fields[2]), limit >= 0 else { throw ToolFailure(.usage, "usage: scan A B LIMIT") }
             return .scan(
-                from: fields[0] == "-" ? nil : try text.decode(fields[0]),
-                to: fields[1] == "-" ? nil : try text.decode(fields[1]), limit: limit)
+                from: fields[0] == "-" ? nil : try text.decodeField(fields[0]),
+                to: fields[1] == "-" ? nil : try text.decodeField(fields[1]), limit: limit)
         case "sync":
             try none(rest, "sync")
             return .sync
@@ -111,7 +112,7 @@ public struct ExecParser: Sendable {
 
     private func single(_ rest: Substring, _ usage: String) throws -> [UInt8] {
         guard !rest.isEmpty, !rest.contains(" ") else { throw ToolFailure(.usage, "usage: \(usage)") }
-        return try text.decode(rest)
+        return try text.decodeField(rest)
     }
 
     private func none(_ rest: Substring, _ usage: String) throws {
@@ -126,13 +127,32 @@ public final class ExecSession {
     let syncWrites: Bool
     private var snapshots: [Int: Snapshot] = [:]
     private var nextSnapshot = 1
-    private var pending: (remaining: Int, batch: WriteBatch, error: String?)? = nil
+    private var pending: (expected: Int, remaining: Int, batch: WriteBatch, error: String?)? = nil
 
     /// Creates a session; with `syncWrites` every write is synced before its `OK`.
     public init(database: Database, text: ByteText, syncWrites: Bool) {
         self.database = database
         self.parser = ExecParser(text: text)
         self.syncWrites = syncWrites
+    }
+
+    /// What is left to say at the end of the input: an `ERR` for a batch cut short.
+    public func finish() -> [String] {
+        guard let batch = pending else { return [] }
+        pending = nil
+        let received = batch.expected - batch.remaining
+        return ["ERR batch cut short: expected \(batch.expected) lines, got \(received); nothing of it was written"]
+    }
+
+    /// Answers an input line that could not be read (not UTF-8): `ERR`, or, inside a batch, a
+    /// bad batch line.
+    public func handleUnreadable(_ reason: String) -> [String] {
+        guard var batch = pending else { return ["ERR \(reason)"] }
+        if batch.error == nil { batch.error = reason }
+        batch.remaining -= 1
+        pending = batch.remaining > 0 ? batch : nil
+        guard batch.remaining == 0 else { return [] }
+        return ["ERR batch rejected: \(batch.error!)"]
     }
 
     /// Handles one input line.
@@ -179,7 +199,7 @@ public final class ExecSession {
                 return ([write(batch)], false)
             case .batch(let count):
                 if count == 0 { return (["OK"], false) }
-                pending = (count, WriteBatch(), nil)
+                pending = (count, count, WriteBatch(), nil)
                 return ([], false)
             case .get(let key):
                 return ([reply(try database.get(key))], false)
@@ -190,7 +210,7 @@ public final class ExecSession {
                 var lines: [String] = []
                 var iterator = database.scan(from: from, to: to).makeIterator()
                 while lines.count < limit, let (key, value) = try iterator.next() {
-                    lines.append(parser.text.encode(key) + "\t" + parser.text.encode(value))
+                    lines.append(parser.text.encodeField(key) + "\t" + parser.text.encodeField(value))
                 }
                 return (lines + ["END"], false)
             case .sync:
@@ -225,7 +245,7 @@ public final class ExecSession {
     }
 
     private func reply(_ value: [UInt8]?) -> String {
-        value.map { "VALUE " + parser.text.encode($0) } ?? "NOTFOUND"
+        value.map { "VALUE " + parser.text.encodeField($0) } ?? "NOTFOUND"
     }
 }
 

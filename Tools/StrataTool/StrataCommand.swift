@@ -10,8 +10,10 @@ public struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "Use and inspect a Strata database.",
         discussion: """
-            Keys and values are UTF-8 text unless --hex is given.
-            The database is --db, else $STRATA_DB, else ./strata-data.
+            Keys and values are UTF-8 text unless --hex is given (arguments that are not valid UTF-8
+            are refused: pass such bytes with --hex). The database is --db, else $STRATA_DB, else
+            ./strata-data. Reading commands (get, scan, stats, verify, dump-*) open it read-only, so
+            they work while another process writes to it. Tuning flags: --help-hidden.
 
             Exit status:
               0  ok
@@ -20,12 +22,25 @@ public struct StrataCommand: ParsableCommand {
               3  corruption (damaged data)
               4  I/O error, or the database is locked by another process
             """,
+        version: Database.libraryVersion,
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Stats.self, Compact.self,
-            Verify.self, DumpSST.self, DumpWAL.self, DumpManifest.self, Exec.self, Demo.self,
+            Verify.self, Checkpoint.self, Repair.self, DumpSST.self, DumpWAL.self, DumpManifest.self, Exec.self, Demo.self,
         ])
 
     public init() {}
+
+    /// Checks that every raw command-line argument is valid UTF-8 (Swift would otherwise repair
+    /// it into U+FFFD and store different bytes than the user passed).
+    ///
+    /// - Returns: an error message naming the first bad argument, or `nil` when all are valid.
+    public static func checkArgumentsAreUTF8(_ raw: [[UInt8]]) -> String? {
+        for (index, bytes) in raw.enumerated() where String(validating: bytes, as: UTF8.self) == nil {
+            let hex = ByteText.encodeHex(bytes)
+            return "argument \(index + 1) is not valid UTF-8 (bytes \(hex)); pass binary keys and values with --hex (here: 0x\(hex))"
+        }
+        return nil
+    }
 
     /// Parses `arguments` (without the program name), runs the command, and returns the exit
     /// status, printing errors to stderr as one line.
