@@ -11,17 +11,20 @@ TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 
-.PHONY: help deps peer-deps build release test check-dag demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
+.PHONY: help deps peer-deps build release test check-dag check-docs check-readme example docs demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
 	@echo "make build      debug build of every target"
 	@echo "make release    release build of every target"
-	@echo "make test       DAG check + every test target (release build with internal checks) + a 45 s crash test"
+	@echo "make test       DAG, docs and README checks, the example package, every test target (release build with internal checks), a 45 s crash test"
 	@echo "make crash-test SIGKILL strata-stress at random moments, reopen, verify (DURATION=600 seconds)"
 	@echo "make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each, corpus in Tests/Fuzz/corpus"
 	@echo "make asan       every test under the address sanitizer"
 	@echo "make check-dag  verify the module dependency chain (and the checker's own tests)"
+	@echo "make check-docs fail on a public declaration without a /// comment"
+	@echo "make example    build and run Examples/QuickStart (the README's code) as a consumer package would"
+	@echo "make docs       the DocC documentation of every library module (swift-docc-plugin), into .build-docs/Strata.doccarchive"
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
 	@echo "make bench-peers  the same suite interleaved with RocksDB's db_bench and LevelDB (REPS=3)"
@@ -59,7 +62,29 @@ check-dag: deps
 	python3 .ci/test_check_dag.py
 	python3 .ci/check_dag.py
 
-test: deps check-dag
+check-docs:
+	python3 .ci/check_docs.py
+
+check-readme:
+	python3 Examples/check_readme.py
+
+# Examples/QuickStart depends on this package by path with `traits: []`, as a consumer would:
+# it must build, run, and resolve nothing but the library's own dependencies.
+example: deps check-readme
+	$(SWIFT) build -c release --package-path Examples/QuickStart --scratch-path .build-example
+	@scratch=$$(mktemp -d); .build-example/release/QuickStart $$scratch/db; status=$$?; rm -rf $$scratch; exit $$status
+	python3 Examples/check_resolved.py Examples/QuickStart
+
+# Every library module's DocC catalog, combined into one archive; warnings are errors. The
+# plugin is added to the manifest only when STRATA_DOCS is set, so consumers never resolve it.
+DOC_TARGETS := Strata Engine Encoding VFS WAL Memtable SSTable Manifest Compaction
+docs: deps
+	STRATA_DOCS=1 $(SWIFT) package --scratch-path .build-docs --disable-sandbox generate-documentation \
+		$(foreach target,$(DOC_TARGETS),--target $(target)) --enable-experimental-combined-documentation \
+		--warnings-as-errors --output-path .build-docs/Strata.doccarchive
+	@echo "docs: .build-docs/Strata.doccarchive"
+
+test: deps check-dag check-docs example
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
 	python3 Benchmarks/Stress/crash_test.py --binary .build-test/release/strata-stress \

@@ -172,3 +172,8 @@ let package = Package(
             name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),
     ]
 )
+
+// `make docs` sets STRATA_DOCS=1 to add swift-docc-plugin; nobody else resolves it.
+if Context.environment["STRATA_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

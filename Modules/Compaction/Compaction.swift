@@ -51,6 +51,7 @@ public struct Compaction: Sendable, CustomStringConvertible {
     /// Total bytes of the input files.
     public var inputBytes: UInt64 { allInputs.reduce(0) { $0 + $1.fileSize } }
 
+    /// A one-line, human-readable description.
     public var description: String {
         "L\(level)→L\(outputLevel) (\(reason.rawValue), score \(String(format2: score))): \(inputs.map(\.fileNumber)) + \(outputLevelInputs.map(\.fileNumber))"
     }

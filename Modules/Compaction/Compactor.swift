@@ -56,7 +56,10 @@ public final class Compactor: Sendable {
     /// Compacts `[start, end]` (`nil`: unbounded) level by level until it is all in the deepest
     /// level holding data in that range.
     ///
-    /// - Parameter snapshots: as for `compactOnce`, called for each step after its inputs are picked.
+    /// - Parameters:
+    ///   - start: the smallest user key to compact (`nil`: unbounded).
+    ///   - end: the largest user key to compact, inclusive (`nil`: unbounded).
+    ///   - snapshots: as for `compactOnce`, called for each step after its inputs are picked.
     /// - Returns: the compactions run, in order.
     @discardableResult
     public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: () -> [SequenceNumber]) throws -> [CompactionResult] {

@@ -21,7 +21,9 @@ public struct LevelIterator: InternalIterator {
     /// The current entry, refreshed after every move (`settle()`), so reading it does not
     /// unwrap — and copy — the optional table iterator.
     public private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The current entry's value, borrowed until the next move (`InternalIterator.value`).
     public private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// `true` when positioned on an entry (`InternalIterator.isValid`).
     public private(set) var isValid = false
 
     /// Iterates `files` (sorted by key, non-overlapping). With `streaming`, each file is read
@@ -36,6 +38,7 @@ public struct LevelIterator: InternalIterator {
         self.index = files.count
     }
 
+    /// Positions on the first entry (`InternalIterator.seekToFirst()`).
     public mutating func seekToFirst() throws {
         try open(0)
         try table?.iterator.seekToFirst()
@@ -43,6 +46,7 @@ public struct LevelIterator: InternalIterator {
         settle()
     }
 
+    /// Positions on the last entry (`InternalIterator.seekToLast()`).
     public mutating func seekToLast() throws {
         try open(files.count - 1)
         try table?.iterator.seekToLast()
@@ -50,6 +54,7 @@ public struct LevelIterator: InternalIterator {
         settle()
     }
 
+    /// Positions on the first entry ≥ `target`, an encoded internal key (`InternalIterator.seek(to:)`).
     public mutating func seek(to target: UnsafeRawBufferPointer) throws {
         // The first file whose largest key is ≥ target.
         var low = 0
@@ -68,6 +73,7 @@ public struct LevelIterator: InternalIterator {
         settle()
     }
 
+    /// Positions on the last entry ≤ `target`, an encoded internal key (`InternalIterator.seekForPrev(to:)`).
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
         // The last file whose smallest key is ≤ target.
         var low = 0
@@ -86,6 +92,7 @@ public struct LevelIterator: InternalIterator {
         settle()
     }
 
+    /// Moves to the next entry (`InternalIterator.next()`).
     public mutating func next() throws {
         precondition(isValid, "next() on an invalid iterator")
         try table!.iterator.next()
@@ -93,6 +100,7 @@ public struct LevelIterator: InternalIterator {
         settle()
     }
 
+    /// Moves to the previous entry (`InternalIterator.prev()`).
     public mutating func prev() throws {
         precondition(isValid, "prev() on an invalid iterator")
         try table!.iterator.prev()

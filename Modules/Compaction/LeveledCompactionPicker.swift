@@ -11,6 +11,7 @@ import Manifest
 /// - A picked file that overlaps nothing below (and not too much two levels below) is moved by a
 ///   manifest edit alone.
 public struct LeveledCompactionPicker: CompactionStrategy {
+    /// The triggers and size targets it picks by.
     public let options: CompactionOptions
 
     /// Creates a picker.
@@ -18,6 +19,8 @@ public struct LeveledCompactionPicker: CompactionStrategy {
         self.options = options
     }
 
+    /// Each level's compaction score: level 0's file count over its trigger, deeper levels' size
+    /// over their target; ≥ 1 means the level needs compaction (the last level scores 0).
     public func scores(version: Version) -> [Double] {
         var scores = [Double](repeating: 0, count: Version.levelCount)
         scores[0] = Double(version.levels[0].count) / Double(max(1, options.level0CompactionTrigger))
@@ -27,6 +30,7 @@ public struct LeveledCompactionPicker: CompactionStrategy {
         return scores
     }
 
+    /// The most urgent compaction (the highest score, if ≥ 1), or `nil` when none is needed.
     public func pickCompaction(version: Version) -> Compaction? {
         let scores = scores(version: version)
         guard let best = scores.indices.max(by: { scores[$0] < scores[$1] }), scores[best] >= 1 else { return nil }
@@ -44,6 +48,8 @@ public struct LeveledCompactionPicker: CompactionStrategy {
         return make(level: best, inputs: [chosen], version: version, reason: .levelSize, score: scores[best])
     }
 
+    /// A compaction of `level`'s files overlapping `[start, end]` (user keys, inclusive; `nil`:
+    /// unbounded) into the next level, or `nil` when no file overlaps. Used by manual compaction.
     public func compaction(level: Int, start: [UInt8]?, end: [UInt8]?, version: Version) -> Compaction? {
         let inputs = version.overlappingFiles(level: level, smallestUserKey: start, largestUserKey: end)
         guard !inputs.isEmpty else { return nil }
@@ -66,7 +72,7 @@ public struct LeveledCompactionPicker: CompactionStrategy {
     }
 
     /// The byte limit on an output file's overlap with the level below its output level.
-    public var maxGrandparentOverlapBytes: UInt64 {
+    package var maxGrandparentOverlapBytes: UInt64 {
         options.targetFileSize.multipliedReportingOverflow(by: options.maxGrandparentOverlapFactor).partialValue
     }
 

@@ -53,45 +53,53 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
         self.storage = sources
     }
 
+    /// `true` when positioned on an entry (`InternalIterator.isValid`).
     @inlinable
     public var isValid: Bool { current != nil }
 
+    /// The current entry's encoded internal key, borrowed until the next move (`InternalIterator.key`).
     @inlinable
     public var key: UnsafeRawBufferPointer {
         precondition(current != nil, "iterator is not positioned on an entry")
         return storage[current!].key
     }
 
+    /// The current entry's value, borrowed until the next move (`InternalIterator.value`).
     @inlinable
     public var value: UnsafeRawBufferPointer {
         precondition(current != nil, "iterator is not positioned on an entry")
         return storage[current!].value
     }
 
+    /// Positions on the first entry (`InternalIterator.seekToFirst()`).
     @inlinable
     public mutating func seekToFirst() throws {
         for index in storage.indices { try storage[index].seekToFirst() }
         rebuild(forward: true)
     }
 
+    /// Positions on the last entry (`InternalIterator.seekToLast()`).
     @inlinable
     public mutating func seekToLast() throws {
         for index in storage.indices { try storage[index].seekToLast() }
         rebuild(forward: false)
     }
 
+    /// Positions on the first entry ≥ `target`, an encoded internal key (`InternalIterator.seek(to:)`).
     @inlinable
     public mutating func seek(to target: UnsafeRawBufferPointer) throws {
         for index in storage.indices { try storage[index].seek(to: target) }
         rebuild(forward: true)
     }
 
+    /// Positions on the last entry ≤ `target`, an encoded internal key (`InternalIterator.seekForPrev(to:)`).
     @inlinable
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
         for index in storage.indices { try storage[index].seekForPrev(to: target) }
         rebuild(forward: false)
     }
 
+    /// Moves to the next entry (`InternalIterator.next()`).
     @inlinable
     public mutating func next() throws {
         precondition(current != nil, "next() on an invalid iterator")
@@ -114,6 +122,7 @@ public struct MergingIterator<Source: InternalIterator>: InternalIterator {
         replaceTop(top)
     }
 
+    /// Moves to the previous entry (`InternalIterator.prev()`).
     @inlinable
     public mutating func prev() throws {
         precondition(current != nil, "prev() on an invalid iterator")

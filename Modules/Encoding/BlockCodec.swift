@@ -1,6 +1,6 @@
 /// The codec id byte stored with every compressed block. Part of the on-disk formats: never
 /// reuse a retired number (see Docs/formats/compression.md).
-public enum CodecID: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+package enum CodecID: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Stored as is.
     case none = 0
     /// LZ4 block format (liblz4).
@@ -8,6 +8,7 @@ public enum CodecID: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Zstandard frame (libzstd).
     case zstd = 2
 
+    /// A one-line, human-readable description.
     public var description: String {
         switch self {
         case .none: return "none"
@@ -27,7 +28,7 @@ public enum Compression: Sendable, Hashable, CustomStringConvertible {
     case zstd(level: Int32)
 
     /// The id byte blocks written with this setting carry when they are compressed.
-    public var codecID: CodecID {
+    package var codecID: CodecID {
         switch self {
         case .none: return .none
         case .lz4: return .lz4
@@ -36,7 +37,7 @@ public enum Compression: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A codec instance for this setting. Codecs are not thread-safe: make one per thread.
-    public func makeCodec() -> any BlockCodec {
+    package func makeCodec() -> any BlockCodec {
         switch self {
         case .none: return NoneCodec()
         case .lz4: return LZ4Codec()
@@ -44,6 +45,7 @@ public enum Compression: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A one-line, human-readable description.
     public var description: String {
         switch self {
         case .none: return "none"
@@ -60,7 +62,7 @@ public enum Compression: Sendable, Hashable, CustomStringConvertible {
 ///
 /// Thread safety: an instance may hold reusable native contexts and must not be used by two
 /// threads at once.
-public protocol BlockCodec {
+package protocol BlockCodec {
     /// The id stored with blocks this codec compressed.
     var id: CodecID { get }
 
@@ -80,15 +82,15 @@ public protocol BlockCodec {
 }
 
 /// The identity codec: copies bytes.
-public struct NoneCodec: BlockCodec {
+package struct NoneCodec: BlockCodec {
     /// Creates the identity codec.
-    public init() {}
+    package init() {}
 
-    public var id: CodecID { .none }
+    package var id: CodecID { .none }
 
-    public func maxCompressedSize(_ count: Int) -> Int { count }
+    package func maxCompressedSize(_ count: Int) -> Int { count }
 
-    public func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard source.count <= destination.count else { return nil }
         if let base = source.baseAddress, source.count > 0 {
             destination.baseAddress!.copyMemory(from: base, byteCount: source.count)
@@ -96,7 +98,7 @@ public struct NoneCodec: BlockCodec {
         return source.count
     }
 
-    public func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard source.count == destination.count else { return nil }
         return compress(source, into: destination)
     }

@@ -6,25 +6,25 @@
 /// stored next to the payload by the format that owns it (the SSTable block trailer). A block
 /// that does not shrink by at least 12.5% is stored uncompressed with codec id `none`, so readers
 /// never pay decompression for nothing.
-public enum BlockCompression {
+package enum BlockCompression {
     /// The minimum saving, as a fraction of the input (1/8 = 12.5%), for a compressed block to be kept.
-    public static let minimumSavingDivisor = 8
+    package static let minimumSavingDivisor = 8
 
     /// The largest uncompressed size a payload may declare; larger is treated as corruption.
-    public static let maxUncompressedSize = 1 << 30
+    package static let maxUncompressedSize = 1 << 30
 }
 
 /// Compresses blocks with one codec, reusing its scratch memory.
 ///
 /// Thread safety: not thread-safe; one per writer.
-public final class BlockCompressor {
+package final class BlockCompressor {
     /// The compression this compressor applies.
-    public let compression: Compression
+    package let compression: Compression
     private let codec: any BlockCodec
     private var scratch: RawBuffer
 
     /// Creates a compressor for `compression`.
-    public init(_ compression: Compression) {
+    package init(_ compression: Compression) {
         self.compression = compression
         self.codec = compression.makeCodec()
         self.scratch = RawBuffer(count: 0)
@@ -35,7 +35,7 @@ public final class BlockCompressor {
     /// - Returns: the codec id to store and the payload bytes. When the id is `.none` the payload
     ///   is `raw` itself; otherwise it lives in the compressor's scratch memory and stays valid
     ///   until the next call.
-    public func compress(_ raw: UnsafeRawBufferPointer) -> (codec: CodecID, payload: UnsafeRawBufferPointer) {
+    package func compress(_ raw: UnsafeRawBufferPointer) -> (codec: CodecID, payload: UnsafeRawBufferPointer) {
         guard compression != .none, raw.count <= BlockCompression.maxUncompressedSize else { return (.none, raw) }
         let bound = codec.maxCompressedSize(raw.count)
         guard bound < Int.max - Varint.maxLength32 else { return (.none, raw) }
@@ -56,11 +56,11 @@ public final class BlockCompressor {
 /// Decompresses stored payloads of any codec, checking every declared size.
 ///
 /// Thread safety: not thread-safe (it owns a Zstandard context); one per thread, or pooled.
-public final class BlockDecompressor {
+package final class BlockDecompressor {
     private var zstd: ZstdCodec?
 
     /// Creates a decompressor. The Zstandard context is allocated on first use.
-    public init() {}
+    package init() {}
 
     /// Decodes a stored payload into a new buffer.
     ///
@@ -72,7 +72,7 @@ public final class BlockDecompressor {
     /// - Returns: the uncompressed block.
     /// - Throws: `StrataError.corruption` when the codec id is unknown, the declared size is
     ///   malformed or too large, or the codec output is not exactly the declared size.
-    public func decompress(_ payload: UnsafeRawBufferPointer, codecByte: UInt8, file: String, offset: Int) throws -> RawBuffer {
+    package func decompress(_ payload: UnsafeRawBufferPointer, codecByte: UInt8, file: String, offset: Int) throws -> RawBuffer {
         guard let codecID = CodecID(rawValue: codecByte) else {
             throw StrataError.corruption(file: file, offset: offset, reason: "unknown compression codec id \(codecByte)")
         }
@@ -101,7 +101,7 @@ public final class BlockDecompressor {
     }
 
     /// Decodes a stored payload held in an array (convenience for tools and tests).
-    public func decompress(_ payload: [UInt8], codec: CodecID, file: String = "<memory>", offset: Int = 0) throws -> [UInt8] {
+    package func decompress(_ payload: [UInt8], codec: CodecID, file: String = "<memory>", offset: Int = 0) throws -> [UInt8] {
         try payload.withUnsafeBytes { try decompress($0, codecByte: codec.rawValue, file: file, offset: offset).array }
     }
 }

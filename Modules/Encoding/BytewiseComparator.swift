@@ -13,7 +13,7 @@ public enum BytewiseComparator {
     /// - Returns: a negative number if `a` sorts first, zero if equal, positive if `b` sorts first.
     @inlinable
     @inline(__always)
-    public static func compare(_ a: UnsafeRawPointer, _ aCount: Int, _ b: UnsafeRawPointer, _ bCount: Int) -> Int {
+    package static func compare(_ a: UnsafeRawPointer, _ aCount: Int, _ b: UnsafeRawPointer, _ bCount: Int) -> Int {
         let common = aCount < bCount ? aCount : bCount
         var index = 0
         while index &+ 8 <= common {
@@ -49,7 +49,7 @@ public enum BytewiseComparator {
 
     /// The length of the common prefix of `a` and `b`.
     @inlinable
-    public static func sharedPrefixLength(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    package static func sharedPrefixLength(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let common = Swift.min(a.count, b.count)
         guard common > 0, let aBase = a.baseAddress, let bBase = b.baseAddress else { return 0 }
         var index = 0

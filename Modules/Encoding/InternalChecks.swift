@@ -4,19 +4,19 @@
 ///
 /// A failed check is a bug in Strata, never bad input (input errors are thrown as
 /// `StrataError`), so it traps with the message and the place.
-public enum InternalChecks {
+package enum InternalChecks {
     /// Whether this build checks invariants.
     #if STRATA_INTERNAL_CHECKS
-    public static let enabled = true
+    package static let enabled = true
     #else
-    public static let enabled = false
+    package static let enabled = false
     #endif
 
     /// Traps with `message` when `condition` is false, in builds with internal checks; does
     /// nothing (and evaluates nothing) otherwise.
     @inlinable
     @inline(__always)
-    public static func check(
+    package static func check(
         _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
         file: StaticString = #fileID, line: UInt = #line
     ) {

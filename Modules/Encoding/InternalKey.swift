@@ -55,7 +55,8 @@ public struct InternalKey: Hashable, Sendable, Comparable, CustomStringConvertib
 
     /// The kind byte used in seek keys: larger than every real kind, so that a seek key sorts
     /// before (or at) every entry of the same user key and sequence.
-    public static let seekKindByte: UInt8 = 0xFF
+    @usableFromInline
+    package static let seekKindByte: UInt8 = 0xFF
 
     /// The encoded form: user key followed by the trailer.
     public var encoded: [UInt8] {
@@ -68,20 +69,20 @@ public struct InternalKey: Hashable, Sendable, Comparable, CustomStringConvertib
 
     /// Packs a sequence and kind into the trailer integer.
     @inlinable
-    public static func packTrailer(_ sequence: SequenceNumber, _ kind: ValueKind) -> UInt64 {
+    package static func packTrailer(_ sequence: SequenceNumber, _ kind: ValueKind) -> UInt64 {
         (sequence.rawValue << 8) | UInt64(kind.rawValue)
     }
 
     /// The trailer of a seek key for `sequence`: sorts before every entry of the same user key
     /// whose sequence is ≤ `sequence`, and after every entry with a larger sequence.
     @inlinable
-    public static func seekTrailer(_ sequence: SequenceNumber) -> UInt64 {
+    package static func seekTrailer(_ sequence: SequenceNumber) -> UInt64 {
         (sequence.rawValue << 8) | UInt64(seekKindByte)
     }
 
     /// Appends the encoded form of `(userKey, trailer)` to `bytes`.
     @inlinable
-    public static func append(userKey: UnsafeRawBufferPointer, trailer: UInt64, to bytes: inout [UInt8]) {
+    package static func append(userKey: UnsafeRawBufferPointer, trailer: UInt64, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: userKey)
         withUnsafeBytes(of: trailer.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -123,18 +124,20 @@ public struct InternalKey: Hashable, Sendable, Comparable, CustomStringConvertib
         UInt8(truncatingIfNeeded: trailer(of: encoded))
     }
 
+    /// Orders values as the format sorts them.
     public static func < (lhs: InternalKey, rhs: InternalKey) -> Bool {
         let order = BytewiseComparator.compare(lhs.userKey, rhs.userKey)
         if order != 0 { return order < 0 }
         return packTrailer(lhs.sequence, lhs.kind) > packTrailer(rhs.sequence, rhs.kind)
     }
 
+    /// A one-line, human-readable description.
     public var description: String {
         "\(InternalKey.printable(userKey))@\(sequence.rawValue):\(kind)"
     }
 
     /// Renders bytes as text when they are printable ASCII, otherwise as `0x…` hex.
-    public static func printable(_ bytes: some Collection<UInt8>) -> String {
+    package static func printable(_ bytes: some Collection<UInt8>) -> String {
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             return String(decoding: bytes, as: UTF8.self)
         }
@@ -168,7 +171,7 @@ public enum InternalKeyComparator {
     /// Compares the user key of encoded internal key `a` with user key `b`.
     @inlinable
     @inline(__always)
-    public static func compareUserKey(_ a: UnsafeRawBufferPointer, _ userKey: UnsafeRawBufferPointer) -> Int {
+    package static func compareUserKey(_ a: UnsafeRawBufferPointer, _ userKey: UnsafeRawBufferPointer) -> Int {
         BytewiseComparator.compare(InternalKey.userKey(of: a), userKey)
     }
 }

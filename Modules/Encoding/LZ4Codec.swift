@@ -3,18 +3,18 @@ internal import CLZ4
 /// LZ4 block compression through liblz4 (`LZ4_compress_default` / `LZ4_decompress_safe`).
 ///
 /// Stateless: the compressor's hash table lives on the C stack, so instances are free to create.
-public struct LZ4Codec: BlockCodec {
+package struct LZ4Codec: BlockCodec {
     /// Creates an LZ4 codec.
-    public init() {}
+    package init() {}
 
-    public var id: CodecID { .lz4 }
+    package var id: CodecID { .lz4 }
 
-    public func maxCompressedSize(_ count: Int) -> Int {
+    package func maxCompressedSize(_ count: Int) -> Int {
         guard count <= Int(LZ4_MAX_INPUT_SIZE) else { return Int.max }
         return Int(LZ4_compressBound(Int32(count)))
     }
 
-    public func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard source.count <= Int(LZ4_MAX_INPUT_SIZE), let output = destination.baseAddress else { return nil }
         let capacity = Int32(clamping: destination.count)
         // liblz4 reads no input when the size is 0, but wants a non-null pointer.
@@ -24,7 +24,7 @@ public struct LZ4Codec: BlockCodec {
         return written > 0 ? Int(written) : nil
     }
 
-    public func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard source.count > 0, source.count <= Int(Int32.max), destination.count <= Int(Int32.max) else { return nil }
         var scratch: UInt8 = 0
         // `LZ4_decompress_safe` never writes past `capacity` and fails on malformed input, which is

@@ -46,11 +46,13 @@ public struct SequenceNumber: RawRepresentable, Hashable, Comparable, Sendable, 
         SequenceNumber(rawValue: rawValue + count)
     }
 
+    /// Orders values as the format sorts them.
     @inlinable
     public static func < (lhs: SequenceNumber, rhs: SequenceNumber) -> Bool {
         lhs.rawValue < rhs.rawValue
     }
 
+    /// A one-line, human-readable description.
     public var description: String { String(rawValue) }
 }
 
@@ -65,6 +67,7 @@ public enum ValueKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// A range delete `[userKey, end)`; the entry's value is the exclusive end key.
     case rangeDelete = 2
 
+    /// A one-line, human-readable description.
     public var description: String {
         switch self {
         case .delete: return "DEL"

@@ -54,6 +54,7 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// A one-line, human-readable description.
     public var description: String {
         switch self {
         case let .corruption(file, offset, reason):

@@ -5,15 +5,15 @@
 ///
 /// These are the raw-pointer primitives used by hot decoding loops (block iteration, skiplist
 /// nodes). Structured decoders should use `ByteReader`, which wraps them with error context.
-public enum Varint {
+package enum Varint {
     /// The largest encoding of a `UInt32`.
-    public static let maxLength32 = 5
+    package static let maxLength32 = 5
     /// The largest encoding of a `UInt64`.
-    public static let maxLength64 = 10
+    package static let maxLength64 = 10
 
     /// How many bytes `value` takes when encoded.
     @inlinable
-    public static func encodedLength(_ value: UInt64) -> Int {
+    package static func encodedLength(_ value: UInt64) -> Int {
         // Each byte carries 7 bits; the bit width rounded up to a multiple of 7 decides.
         let bits = 64 - value.leadingZeroBitCount
         return bits == 0 ? 1 : (bits + 6) / 7
@@ -23,7 +23,7 @@ public enum Varint {
     ///
     /// - Precondition: At least `encodedLength(value)` writable bytes at `pointer`.
     @inlinable
-    public static func write(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
+    package static func write(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
         var value = value
         var index = 0
         while value >= 0x80 {
@@ -41,7 +41,7 @@ public enum Varint {
     ///   the varint does, or the encoding is longer than 10 bytes or overflows 64 bits.
     @inlinable
     @inline(__always)
-    public static func decode64(_ pointer: UnsafeRawPointer, end: UnsafeRawPointer) -> (value: UInt64, length: Int)? {
+    package static func decode64(_ pointer: UnsafeRawPointer, end: UnsafeRawPointer) -> (value: UInt64, length: Int)? {
         guard pointer < end else { return nil }
         let first = pointer.load(as: UInt8.self)
         if first < 0x80 { return (UInt64(first), 1) }
@@ -74,7 +74,7 @@ public enum Varint {
     ///   larger than `UInt32.max`.
     @inlinable
     @inline(__always)
-    public static func decode32(_ pointer: UnsafeRawPointer, end: UnsafeRawPointer) -> (value: UInt32, length: Int)? {
+    package static func decode32(_ pointer: UnsafeRawPointer, end: UnsafeRawPointer) -> (value: UInt32, length: Int)? {
         guard pointer < end else { return nil }
         let first = pointer.load(as: UInt8.self)
         if first < 0x80 { return (UInt32(first), 1) }

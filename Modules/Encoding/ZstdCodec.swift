@@ -5,15 +5,15 @@ internal import CZstd
 ///
 /// Thread safety: not thread-safe (the contexts are mutable native state). Use one per thread;
 /// readers keep a small pool.
-public final class ZstdCodec: BlockCodec {
+package final class ZstdCodec: BlockCodec {
     /// The compression level (1…22).
-    public let level: Int32
+    package let level: Int32
     // Both contexts are created in init and freed in deinit; nothing else owns them.
     private let compressionContext: OpaquePointer
     private let decompressionContext: OpaquePointer
 
     /// Creates a codec compressing at `level` (clamped to libzstd's supported range).
-    public init(level: Int32 = 1) {
+    package init(level: Int32 = 1) {
         self.level = min(max(level, ZSTD_minCLevel()), ZSTD_maxCLevel())
         guard let compression = ZSTD_createCCtx(), let decompression = ZSTD_createDCtx() else {
             // Only an out-of-memory condition makes context creation fail.
@@ -28,13 +28,13 @@ public final class ZstdCodec: BlockCodec {
         ZSTD_freeDCtx(decompressionContext)
     }
 
-    public var id: CodecID { .zstd }
+    package var id: CodecID { .zstd }
 
-    public func maxCompressedSize(_ count: Int) -> Int {
+    package func maxCompressedSize(_ count: Int) -> Int {
         ZSTD_compressBound(count)
     }
 
-    public func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard let output = destination.baseAddress else { return nil }
         let written = withNonNullBase(source) { input in
             ZSTD_compressCCtx(compressionContext, output, destination.count, input, source.count, level)
@@ -42,7 +42,7 @@ public final class ZstdCodec: BlockCodec {
         return ZSTD_isError(written) != 0 ? nil : written
     }
 
-    public func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+    package func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int? {
         guard let input = source.baseAddress else { return nil }
         var scratch: UInt8 = 0
         // libzstd checks the frame and never writes past the capacity it is given.

@@ -15,9 +15,11 @@ public struct RepairReport: Sendable, Equatable {
     public var tablesLost: [String] = []
     /// Point entries in the kept tables.
     public var entries: UInt64 = 0
-    /// WAL segments read, the records applied from them, and the tables those became.
+    /// WAL segments of this database read.
     public var walSegments = 0
+    /// WAL records applied (those the tables did not already hold).
     public var walRecords = 0
+    /// Tables written from the applied records.
     public var tablesFromWAL = 0
     /// WAL segments of another database (a different identity), left untouched and unused.
     public var foreignSegments: [String] = []

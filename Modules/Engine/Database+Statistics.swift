@@ -14,41 +14,51 @@ public struct Statistics: Sendable, Equatable {
         public var targetBytes: UInt64
         /// How urgently it needs compaction (≥ 1: it does).
         public var score: Double
-        /// Compactions whose output went here, and the bytes they read and wrote.
+        /// Compactions whose output went to this level.
         public var compactions: UInt64
+        /// Bytes those compactions read.
         public var compactionBytesRead: UInt64
+        /// Bytes those compactions wrote into this level.
         public var compactionBytesWritten: UInt64
     }
 
-    /// Puts, point deletes and range deletes written.
+    /// Puts written.
     public var puts: UInt64
+    /// Point deletes written.
     public var deletes: UInt64
+    /// Range deletes written.
     public var rangeDeletes: UInt64
-    /// Batches committed, and the commit groups they were written in (group commit).
+    /// Batches committed.
     public var batches: UInt64
+    /// Commit groups the batches were written in (group commit).
     public var writeGroups: UInt64
-    /// Point lookups, and how many found a value.
+    /// Point lookups.
     public var gets: UInt64
+    /// Point lookups that found a value.
     public var getHits: UInt64
     /// Key and value bytes the user wrote.
     public var userBytesWritten: UInt64
     /// Bytes appended to the WAL, and `fdatasync`s for writes.
     public var walBytesWritten: UInt64
+    /// `fdatasync`s of the WAL for writes.
     public var walSyncs: UInt64
-    /// Memtable flushes and the bytes of the tables they wrote.
+    /// Memtable flushes (recovery's included).
     public var flushes: UInt64
+    /// Bytes of the tables memtable flushes wrote.
     public var flushBytesWritten: UInt64
-    /// Bytes compactions read and wrote.
+    /// Bytes compactions read.
     public var compactionBytesRead: UInt64
+    /// Bytes compactions wrote.
     public var compactionBytesWritten: UInt64
     /// (Flush + compaction bytes written) / user bytes written.
     public var writeAmplification: Double
-    /// Block cache lookups.
+    /// Block cache lookups that hit.
     public var blockCacheHits: UInt64
+    /// Block cache lookups that missed.
     public var blockCacheMisses: UInt64
-    /// Point lookups a Bloom filter answered "absent" (a block read saved), and filter
-    /// positives that found nothing.
+    /// Point lookups a Bloom filter answered "absent" (a block read saved).
     public var bloomUseful: UInt64
+    /// Filter positives for keys that turned out absent.
     public var bloomFalsePositives: UInt64
     /// Time writers spent stalled waiting for flushes or compactions.
     public var stallMicroseconds: UInt64

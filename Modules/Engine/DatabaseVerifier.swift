@@ -23,17 +23,21 @@ public enum DatabaseVerifier {
         /// `false` for something recovery handles (a torn WAL tail, a leftover file).
         public var isDamage: Bool
 
+        /// A one-line, human-readable description.
         public var description: String { "\(isDamage ? "DAMAGED" : "note"): \(file) at offset \(offset): \(reason)" }
     }
 
     /// What was checked and found.
     public struct Report: Sendable {
-        /// Tables checked (damaged ones included), with the data blocks and entries read.
+        /// Tables checked, damaged ones included.
         public var tables = 0
+        /// Data blocks read and checked.
         public var blocks = 0
+        /// Point entries in the tables checked.
         public var entries: UInt64 = 0
-        /// WAL segments and records checked.
+        /// WAL segments checked.
         public var walSegments = 0
+        /// WAL records read and decoded.
         public var walRecords = 0
         /// Manifest edits replayed.
         public var manifestEdits = 0

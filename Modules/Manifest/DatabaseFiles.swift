@@ -10,7 +10,7 @@ public enum DatabaseFiles {
     /// The file naming the live manifest.
     public static let current = "CURRENT"
     /// `CURRENT` while it is being replaced.
-    public static let currentTemporary = "CURRENT.tmp"
+    package static let currentTemporary = "CURRENT.tmp"
     /// The lock file.
     public static let lock = "LOCK"
 
@@ -79,7 +79,7 @@ public enum DatabaseFiles {
 
     /// Points `CURRENT` at manifest `number` atomically: write `CURRENT.tmp`, sync it, rename it
     /// over `CURRENT`, sync the directory.
-    public static func setCurrent(_ number: UInt64, directory: String, fileSystem: any FileSystem) throws {
+    package static func setCurrent(_ number: UInt64, directory: String, fileSystem: any FileSystem) throws {
         let temporary = Path.join(directory, currentTemporary)
         try fileSystem.writeFile(temporary, Array((manifest(number) + "\n").utf8), sync: true)
         try fileSystem.rename(temporary, to: Path.join(directory, current))

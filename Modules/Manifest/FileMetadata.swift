@@ -56,13 +56,13 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
     /// Whether the file's largest key is a range-tombstone sentinel `(end, 2⁵⁶−1, rangeDelete)`:
     /// the file then covers user keys up to `end` exclusive, and the next file of its level may
     /// start with real entries of `end`.
-    public var largestIsTombstoneSentinel: Bool {
+    package var largestIsTombstoneSentinel: Bool {
         table.largest.withUnsafeBytes { InternalKey.trailer(of: $0) } == InternalKey.packTrailer(.max, .rangeDelete)
     }
 
     /// Whether every key of the file sorts before user key `userKey` (so a read of `userKey`
     /// need not open it).
-    public func endsBefore(_ userKey: UnsafeRawBufferPointer) -> Bool {
+    package func endsBefore(_ userKey: UnsafeRawBufferPointer) -> Bool {
         let order = table.largest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) }
         return order < 0 || (order == 0 && largestIsTombstoneSentinel)
     }
@@ -73,5 +73,6 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A one-line, human-readable description.
     public var description: String { "L\(level) \(table)" }
 }

@@ -9,7 +9,7 @@ import Encoding
 ///
 /// Thread safety: every method may be called from any thread (a version may be released on any
 /// reader thread).
-public final class FileReferences: Sendable {
+package final class FileReferences: Sendable {
     struct State {
         var counts: [UInt64: Int] = [:]
         var reserved: Set<UInt64> = []
@@ -36,17 +36,17 @@ public final class FileReferences: Sendable {
     }
 
     /// Reserves `number` for an output being written, so garbage collection leaves it alone.
-    public func reserve(_ number: UInt64) {
+    package func reserve(_ number: UInt64) {
         state.withLock { _ = $0.reserved.insert(number) }
     }
 
     /// Releases a reservation (after the output is installed in a version, or abandoned).
-    public func unreserve(_ number: UInt64) {
+    package func unreserve(_ number: UInt64) {
         state.withLock { _ = $0.reserved.remove(number) }
     }
 
     /// Whether `number` is referenced by a live version or reserved.
-    public func isLive(_ number: UInt64) -> Bool {
+    package func isLive(_ number: UInt64) -> Bool {
         state.withLock { $0.counts[number] != nil || $0.reserved.contains(number) }
     }
 }

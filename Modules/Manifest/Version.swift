@@ -41,7 +41,7 @@ public final class Version: Sendable, CustomStringConvertible {
     ///
     /// - Throws: `StrataError.corruption` when the edit deletes a file the version does not hold,
     ///   adds one it already holds, or leaves a level ≥ 1 overlapping.
-    public func applying(_ edit: VersionEdit, references: FileReferences? = nil, file: String = "<edit>") throws -> Version {
+    package func applying(_ edit: VersionEdit, references: FileReferences? = nil, file: String = "<edit>") throws -> Version {
         var levels = self.levels
         for deleted in edit.deletedFiles {
             guard let index = levels[deleted.level].firstIndex(where: { $0.fileNumber == deleted.fileNumber }) else {
@@ -101,7 +101,7 @@ public final class Version: Sendable, CustomStringConvertible {
 
     /// The index of the first table of level ≥ 1 that may hold `userKey`: the first whose range
     /// ends at or after it. A range ending in a tombstone sentinel excludes its own user key.
-    public func firstFileIndex(level: Int, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
+    package func firstFileIndex(level: Int, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
         let files = levels[level]
         var low = 0
         var high = files.count
@@ -114,7 +114,7 @@ public final class Version: Sendable, CustomStringConvertible {
 
     /// The tables that may hold `userKey`, in the order a read must consult them: level-0 files
     /// whose range covers it (newest first), then at most one file per deeper level.
-    public func candidates(for userKey: UnsafeRawBufferPointer) -> [FileMetadata] {
+    package func candidates(for userKey: UnsafeRawBufferPointer) -> [FileMetadata] {
         var result: [FileMetadata] = []
         for file in levels[0] where covers(file, userKey) { result.append(file) }
         for level in 1..<levels.count where !levels[level].isEmpty {

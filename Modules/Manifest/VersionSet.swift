@@ -35,7 +35,7 @@ public final class VersionSet: Sendable {
     /// The options in use.
     public let options: ManifestOptions
     /// Per-table reference counts and reservations.
-    public let references: FileReferences
+    package let references: FileReferences
 
     struct WriterState {
         var manifest: WALSegmentWriter?

@@ -12,30 +12,37 @@ public struct MemtableIterator: InternalIterator {
         self.list = list
     }
 
+    /// `true` when positioned on an entry (`InternalIterator.isValid`).
     public var isValid: Bool { node != 0 }
 
+    /// The current entry's encoded internal key, borrowed until the next move (`InternalIterator.key`).
     public var key: UnsafeRawBufferPointer {
         precondition(node != 0, "iterator is not positioned on an entry")
         return list.key(node)
     }
 
+    /// The current entry's value, borrowed until the next move (`InternalIterator.value`).
     public var value: UnsafeRawBufferPointer {
         precondition(node != 0, "iterator is not positioned on an entry")
         return list.value(node)
     }
 
+    /// Positions on the first entry (`InternalIterator.seekToFirst()`).
     public mutating func seekToFirst() {
         node = list.first()
     }
 
+    /// Positions on the last entry (`InternalIterator.seekToLast()`).
     public mutating func seekToLast() {
         node = list.last()
     }
 
+    /// Positions on the first entry ≥ `target`, an encoded internal key (`InternalIterator.seek(to:)`).
     public mutating func seek(to target: UnsafeRawBufferPointer) {
         node = list.seek(target)
     }
 
+    /// Positions on the last entry ≤ `target`, an encoded internal key (`InternalIterator.seekForPrev(to:)`).
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) {
         let candidate = list.seek(target)
         if candidate != 0 && InternalKeyComparator.compare(list.key(candidate), target) == 0 {
@@ -45,11 +52,13 @@ public struct MemtableIterator: InternalIterator {
         }
     }
 
+    /// Moves to the next entry (`InternalIterator.next()`).
     public mutating func next() {
         precondition(node != 0, "next() on an invalid iterator")
         node = list.next(node, 0)
     }
 
+    /// Moves to the previous entry (`InternalIterator.prev()`).
     public mutating func prev() {
         precondition(node != 0, "prev() on an invalid iterator")
         // No back links: find the last node before this one (O(log n), like LevelDB).

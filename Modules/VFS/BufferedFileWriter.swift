@@ -6,29 +6,29 @@ import Encoding
 /// Failure is sticky: after a write or sync fails, every later call throws the original error.
 ///
 /// Thread safety: not thread-safe; one owner writes.
-public final class BufferedFileWriter {
+package final class BufferedFileWriter {
     /// The file being written.
-    public let file: any WritableFile
+    package let file: any WritableFile
     private let buffer: RawBuffer
     private var used = 0
     private var flushed: UInt64
     private var failure: StrataError?
 
     /// Wraps `file`, appending after its current end.
-    public init(_ file: any WritableFile, bufferSize: Int = 64 * 1024) {
+    package init(_ file: any WritableFile, bufferSize: Int = 64 * 1024) {
         self.file = file
         self.buffer = RawBuffer(count: max(bufferSize, 4096))
         self.flushed = file.size
     }
 
     /// The first error a write or sync hit, if any; every later call throws it.
-    public var error: StrataError? { failure }
+    package var error: StrataError? { failure }
 
     /// Bytes written so far (buffered ones included): the offset the next byte will land at.
-    public var offset: UInt64 { flushed + UInt64(used) }
+    package var offset: UInt64 { flushed + UInt64(used) }
 
     /// Appends `bytes`.
-    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+    package func append(_ bytes: UnsafeRawBufferPointer) throws {
         if let failure { throw failure }
         guard var source = bytes.baseAddress, bytes.count > 0 else { return }
         var remaining = bytes.count
@@ -52,12 +52,12 @@ public final class BufferedFileWriter {
     }
 
     /// Appends an array of bytes.
-    public func append(_ bytes: [UInt8]) throws {
+    package func append(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try append($0) }
     }
 
     /// The largest reservation `reserve(_:)` accepts: the buffer's size.
-    public var bufferCapacity: Int { buffer.count }
+    package var bufferCapacity: Int { buffer.count }
 
     /// Returns room for `count` bytes at the end of the buffer, flushing it first if needed, so a
     /// caller can encode directly into it; `commit(_:)` then appends what was written.
@@ -66,7 +66,7 @@ public final class BufferedFileWriter {
     ///
     /// Not `@inlinable`, measured: inlining it into the WAL's fragment loop added a dynamic
     /// exclusivity check on `used` per fragment and made 100-byte appends ~25% slower.
-    public func reserve(_ count: Int) throws -> UnsafeMutableRawPointer {
+    package func reserve(_ count: Int) throws -> UnsafeMutableRawPointer {
         precondition(count <= buffer.count, "reservation larger than the buffer")
         if let failure { throw failure }
         if used + count > buffer.count { try writeBuffer() }
@@ -74,19 +74,19 @@ public final class BufferedFileWriter {
     }
 
     /// Appends `count` bytes written at the pointer the last `reserve(_:)` returned.
-    public func commit(_ count: Int) {
+    package func commit(_ count: Int) {
         precondition(used + count <= buffer.count, "commit beyond the reservation")
         used += count
     }
 
     /// Hands buffered bytes to the operating system.
-    public func flush() throws {
+    package func flush() throws {
         if let failure { throw failure }
         try writeBuffer()
     }
 
     /// Flushes and makes everything durable (`fdatasync`).
-    public func sync() throws {
+    package func sync() throws {
         try flush()
         do {
             try file.sync()
@@ -97,7 +97,7 @@ public final class BufferedFileWriter {
     }
 
     /// Flushes and closes the file (without syncing).
-    public func close() throws {
+    package func close() throws {
         defer { try? file.close() }
         try flush()
         try file.close()

@@ -162,52 +162,64 @@ public final class FaultInjectionFileSystem: FileSystem {
 
     // MARK: - FileSystem
 
+    /// Opens `path` for sequential writing (`FileSystem.openWritable(_:mode:)`).
     public func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
         try check(.openWritable, path, name: "open")
         return FaultInjectionWritableFile(inner: try base.openWritable(path, mode: mode), owner: self)
     }
 
+    /// Opens an existing file for positional reads (`FileSystem.openReadable(_:)`).
     public func openReadable(_ path: String) throws -> any ReadableFile {
         try check(.openReadable, path, name: "open")
         return FaultInjectionReadableFile(inner: try base.openReadable(path), owner: self)
     }
 
+    /// Whether a file or directory exists at `path`.
     public func exists(_ path: String) -> Bool { base.exists(path) }
 
+    /// Whether `path` is an existing directory.
     public func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
 
+    /// The size of the file at `path` in bytes.
     public func fileSize(_ path: String) throws -> UInt64 { try base.fileSize(path) }
 
+    /// The names of the entries of directory `path`, without `.` and `..`.
     public func listDirectory(_ path: String) throws -> [String] {
         try check(.list, path, name: "opendir")
         return try base.listDirectory(path)
     }
 
+    /// Creates directory `path` (and missing parents); an existing directory is not an error.
     public func createDirectory(_ path: String) throws {
         try check(.createDirectory, path, name: "mkdir")
         try base.createDirectory(path)
     }
 
+    /// Deletes the file at `path`.
     public func removeFile(_ path: String) throws {
         try check(.remove, path, name: "unlink")
         try base.removeFile(path)
     }
 
+    /// Creates `destination` as a second name of `source` (`FileSystem.linkFile(_:to:)`).
     public func linkFile(_ source: String, to destination: String) throws {
         try check(.link, destination, name: "link")
         try base.linkFile(source, to: destination)
     }
 
+    /// Renames `source` to `destination`, replacing it atomically.
     public func rename(_ source: String, to destination: String) throws {
         try check(.rename, source, name: "rename to \(destination)")
         try base.rename(source, to: destination)
     }
 
+    /// Makes the directory entries of `path` durable (`fsync` of the directory).
     public func syncDirectory(_ path: String) throws {
         try check(.syncDirectory, path, name: "fsync")
         try base.syncDirectory(path)
     }
 
+    /// Takes the exclusive lock on the file at `path`, creating it if needed.
     public func lock(_ path: String) throws -> any FileLock {
         try check(.lock, path, name: "flock")
         return try base.lock(path)

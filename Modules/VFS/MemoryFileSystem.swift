@@ -109,6 +109,7 @@ public final class MemoryFileSystem: FileSystem {
 
     // MARK: - FileSystem
 
+    /// Opens `path` for sequential writing (`FileSystem.openWritable(_:mode:)`).
     public func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
         let path = Path.normalized(path)
         return try state.withLock { state in
@@ -130,6 +131,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Opens an existing file for positional reads (`FileSystem.openReadable(_:)`).
     public func openReadable(_ path: String) throws -> any ReadableFile {
         let path = Path.normalized(path)
         return try state.withLock { state in
@@ -140,16 +142,19 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Whether a file or directory exists at `path`.
     public func exists(_ path: String) -> Bool {
         let path = Path.normalized(path)
         return state.withLock { $0.files[path] != nil || $0.directories.contains(path) }
     }
 
+    /// Whether `path` is an existing directory.
     public func isDirectory(_ path: String) -> Bool {
         let path = Path.normalized(path)
         return state.withLock { $0.directories.contains(path) }
     }
 
+    /// The size of the file at `path` in bytes.
     public func fileSize(_ path: String) throws -> UInt64 {
         let path = Path.normalized(path)
         return try state.withLock { state in
@@ -158,6 +163,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// The names of the entries of directory `path`, without `.` and `..`.
     public func listDirectory(_ path: String) throws -> [String] {
         let path = Path.normalized(path)
         return try state.withLock { state in
@@ -170,6 +176,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Creates directory `path` (and missing parents); an existing directory is not an error.
     public func createDirectory(_ path: String) throws {
         let path = Path.normalized(path)
         try state.withLock { state in
@@ -186,6 +193,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Deletes the file at `path`.
     public func removeFile(_ path: String) throws {
         let path = Path.normalized(path)
         try state.withLock { state in
@@ -211,6 +219,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Renames `source` to `destination`, replacing it atomically.
     public func rename(_ source: String, to destination: String) throws {
         let source = Path.normalized(source)
         let destination = Path.normalized(destination)
@@ -224,6 +233,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Makes the directory entries of `path` durable (`fsync` of the directory).
     public func syncDirectory(_ path: String) throws {
         let path = Path.normalized(path)
         try state.withLock { state in
@@ -240,6 +250,7 @@ public final class MemoryFileSystem: FileSystem {
         }
     }
 
+    /// Takes the exclusive lock on the file at `path`, creating it if needed.
     public func lock(_ path: String) throws -> any FileLock {
         let path = Path.normalized(path)
         return try state.withLock { state in

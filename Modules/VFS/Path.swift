@@ -1,14 +1,14 @@
 /// Small helpers for `/`-separated path strings.
-public enum Path {
+package enum Path {
     /// `directory` and `name` joined with one `/`.
-    public static func join(_ directory: String, _ name: String) -> String {
+    package static func join(_ directory: String, _ name: String) -> String {
         if directory.isEmpty { return name }
         if directory.hasSuffix("/") { return directory + name }
         return directory + "/" + name
     }
 
     /// The directory part of `path` (`"."` when there is none, `"/"` for a root entry).
-    public static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         let trimmed = normalized(path)
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }
         if slash == trimmed.startIndex { return "/" }
@@ -16,14 +16,14 @@ public enum Path {
     }
 
     /// The last component of `path`.
-    public static func lastComponent(of path: String) -> String {
+    package static func lastComponent(of path: String) -> String {
         let trimmed = normalized(path)
         guard let slash = trimmed.lastIndex(of: "/") else { return trimmed }
         return String(trimmed[trimmed.index(after: slash)...])
     }
 
     /// `path` without trailing slashes (except for `/` itself) and with repeated slashes folded.
-    public static func normalized(_ path: String) -> String {
+    package static func normalized(_ path: String) -> String {
         var result = ""
         var previousWasSlash = false
         for character in path {

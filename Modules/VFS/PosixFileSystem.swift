@@ -13,6 +13,7 @@ public struct PosixFileSystem: FileSystem {
     /// Creates the POSIX file system.
     public init() {}
 
+    /// Opens `path` for sequential writing (`FileSystem.openWritable(_:mode:)`).
     public func openWritable(_ path: String, mode: WriteMode) throws -> any WritableFile {
         let (descriptor, size) = try openForWriting(path, mode: mode, access: O_WRONLY)
         return PosixWritableFile(descriptor: descriptor, path: path, size: size)
@@ -42,6 +43,7 @@ public struct PosixFileSystem: FileSystem {
         return (descriptor, UInt64(info.st_size))
     }
 
+    /// Opens an existing file for positional reads (`FileSystem.openReadable(_:)`).
     public func openReadable(_ path: String) throws -> any ReadableFile {
         let descriptor = try Posix.retrying("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
         return PosixReadableFile(descriptor: descriptor, path: path)
@@ -66,22 +68,26 @@ public struct PosixFileSystem: FileSystem {
         return PosixMappedReadableFile(mapping: UnsafeRawPointer(mapping), size: size, path: path)
     }
 
+    /// Whether a file or directory exists at `path`.
     public func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
+    /// Whether `path` is an existing directory.
     public func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// The size of the file at `path` in bytes.
     public func fileSize(_ path: String) throws -> UInt64 {
         var info = stat()
         guard stat(path, &info) == 0 else { throw Posix.error("stat", path) }
         return UInt64(info.st_size)
     }
 
+    /// The names of the entries of directory `path`, without `.` and `..`.
     public func listDirectory(_ path: String) throws -> [String] {
         guard let directory = opendir(path) else { throw Posix.error("opendir", path) }
         defer { closedir(directory) }
@@ -96,6 +102,7 @@ public struct PosixFileSystem: FileSystem {
         return names
     }
 
+    /// Creates directory `path` (and missing parents); an existing directory is not an error.
     public func createDirectory(_ path: String) throws {
         let normalized = Path.normalized(path)
         if isDirectory(normalized) { return }
@@ -110,6 +117,7 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// Deletes the file at `path`.
     public func removeFile(_ path: String) throws {
         guard unlink(path) == 0 else { throw Posix.error("unlink", path) }
     }
@@ -124,18 +132,21 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// Renames `source` to `destination`, replacing it atomically.
     public func rename(_ source: String, to destination: String) throws {
         guard Glibc_rename(source, destination) == 0 else {
             throw Posix.error("rename to \(destination)", source)
         }
     }
 
+    /// Makes the directory entries of `path` durable (`fsync` of the directory).
     public func syncDirectory(_ path: String) throws {
         let descriptor = try Posix.retrying("open", path) { open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY) }
         defer { _ = Glibc_close(descriptor) }
         guard fsync(descriptor) == 0 else { throw Posix.error("fsync", path) }
     }
 
+    /// Takes the exclusive lock on the file at `path`, creating it if needed.
     public func lock(_ path: String) throws -> any FileLock {
         let descriptor = try Posix.retrying("open", path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
         // flock locks belong to the open file description, so a second open in this same process

@@ -87,6 +87,7 @@ public enum WALReader {
     ///   - segments: contiguous segments, oldest first (see `WALSegment.list`). The last one is
     ///     treated as the newest, the only one that may end in a torn tail.
     ///   - databaseID: the identity every segment header must carry.
+    ///   - fileSystem: where the segments are.
     ///   - mode: how to treat damage (see `WALRecoveryMode`).
     ///   - maxRecordSize: records claiming to be larger are damage.
     ///   - sequenceRange: extracts the sequence numbers a payload covers, for `maxSequence`;

@@ -57,7 +57,9 @@ public struct WALSegment: Sendable, Hashable, Comparable, CustomStringConvertibl
         return numbers.map { WALSegment(number: $0, directory: directory) }
     }
 
+    /// Orders values as the format sorts them.
     public static func < (lhs: WALSegment, rhs: WALSegment) -> Bool { lhs.number < rhs.number }
 
+    /// A one-line, human-readable description.
     public var description: String { path }
 }

@@ -3,18 +3,18 @@ import VFS
 // See Docs/formats/wal.md ("Segment header").
 
 /// The fixed 64-byte header at the start of every WAL segment.
-public struct WALSegmentHeader: Sendable, Equatable {
+package struct WALSegmentHeader: Sendable, Equatable {
     /// The owning database's identity.
-    public var databaseID: DatabaseID
+    package var databaseID: DatabaseID
     /// The segment number; must equal the number in the file name.
-    public var segmentNumber: UInt64
+    package var segmentNumber: UInt64
     /// When the segment was created, in microseconds since the Unix epoch.
-    public var creationTimeMicros: UInt64
+    package var creationTimeMicros: UInt64
     /// The format version the segment was written with.
-    public var formatVersion: UInt16
+    package var formatVersion: UInt16
 
     /// Creates a header for a new segment with the current format version.
-    public init(databaseID: DatabaseID, segmentNumber: UInt64, creationTimeMicros: UInt64) {
+    package init(databaseID: DatabaseID, segmentNumber: UInt64, creationTimeMicros: UInt64) {
         self.databaseID = databaseID
         self.segmentNumber = segmentNumber
         self.creationTimeMicros = creationTimeMicros
@@ -22,7 +22,7 @@ public struct WALSegmentHeader: Sendable, Equatable {
     }
 
     /// The 64 encoded bytes.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = ByteWriter(capacity: WALFormat.segmentHeaderSize)
         writer.appendBytes(WALFormat.magic)
         writer.appendFixed16(formatVersion)
@@ -43,7 +43,7 @@ public struct WALSegmentHeader: Sendable, Equatable {
     ///
     /// - Throws: `StrataError.corruption` for a damaged header, `.incompatible` for a newer
     ///   format version or another block size.
-    public init(decoding bytes: UnsafeRawBufferPointer, file: String) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer, file: String) throws {
         guard bytes.count >= WALFormat.segmentHeaderSize else {
             throw StrataError.corruption(file: file, offset: 0, reason: "segment header is \(bytes.count) of 64 bytes")
         }
@@ -75,7 +75,7 @@ public struct WALSegmentHeader: Sendable, Equatable {
     /// Checks that the header belongs to segment `expectedNumber` of database `databaseID`.
     ///
     /// - Throws: `StrataError.incompatible` naming the file and both values on a mismatch.
-    public func validate(file: String, expectedNumber: UInt64, databaseID expected: DatabaseID) throws {
+    package func validate(file: String, expectedNumber: UInt64, databaseID expected: DatabaseID) throws {
         guard segmentNumber == expectedNumber else {
             throw StrataError.incompatible(
                 file: file,

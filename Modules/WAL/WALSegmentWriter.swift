@@ -16,11 +16,11 @@ import VFS
 /// because a log with a hole must not keep accepting records.
 ///
 /// Thread safety: not thread-safe. `WALWriter` and `LogWriter` serialise access.
-public final class WALSegmentWriter {
+package final class WALSegmentWriter {
     /// The segment this writer appends to.
-    public let segment: WALSegment
+    package let segment: WALSegment
     /// The largest record accepted.
-    public let maxRecordSize: Int
+    package let maxRecordSize: Int
 
     private let file: any WritableFile
     /// Fragments are encoded directly into this writer's buffer (`reserve`/`commit`).
@@ -30,14 +30,14 @@ public final class WALSegmentWriter {
     private var closed = false
 
     /// Bytes appended so far (header included), whether or not they have reached the file yet.
-    public var logicalSize: UInt64 { writer.offset }
+    package var logicalSize: UInt64 { writer.offset }
 
     /// The first error a write or sync hit, if any; the writer refuses work after one.
-    public var error: StrataError? { writer.error }
+    package var error: StrataError? { writer.error }
 
     /// Creates segment `segment` (which must not exist), writes its header, syncs it, and syncs
     /// the directory so the new file's name is durable before any record is acknowledged.
-    public static func create(
+    package static func create(
         segment: WALSegment, databaseID: DatabaseID, fileSystem: any FileSystem,
         maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
     ) throws -> WALSegmentWriter {
@@ -60,7 +60,7 @@ public final class WALSegmentWriter {
 
     /// Reopens an existing, already validated segment to append after its first `validSize`
     /// bytes, truncating anything beyond (a torn tail found by replay) and syncing the cut.
-    public static func reopen(
+    package static func reopen(
         segment: WALSegment, validSize: UInt64, fileSystem: any FileSystem,
         maxRecordSize: Int = WALFormat.defaultMaxRecordSize, bufferSize: Int = WALFormat.defaultBufferSize
     ) throws -> WALSegmentWriter {
@@ -95,7 +95,7 @@ public final class WALSegmentWriter {
     /// - Throws: `StrataError.invalidArgument` when `payload` exceeds `maxRecordSize` (nothing
     ///   is written); the sticky error after an earlier failure; `StrataError.io` when flushing a
     ///   full buffer fails (the writer then refuses further work).
-    public func append(_ payload: UnsafeRawBufferPointer) throws {
+    package func append(_ payload: UnsafeRawBufferPointer) throws {
         try checkUsable()
         guard payload.count <= maxRecordSize else {
             throw StrataError.invalidArgument("WAL record of \(payload.count) bytes exceeds the maximum of \(maxRecordSize)")
@@ -123,24 +123,24 @@ public final class WALSegmentWriter {
     }
 
     /// Appends one record held in an array.
-    public func append(_ payload: [UInt8]) throws {
+    package func append(_ payload: [UInt8]) throws {
         try payload.withUnsafeBytes { try append($0) }
     }
 
     /// Hands buffered bytes to the operating system (survives a process crash, not a power cut).
-    public func flush() throws {
+    package func flush() throws {
         try checkUsable()
         try writer.flush()
     }
 
     /// Makes every record appended so far durable: flush, then `fdatasync`.
-    public func sync() throws {
+    package func sync() throws {
         try checkUsable()
         try writer.sync()
     }
 
     /// Flushes, syncs and closes the segment. Calling it again does nothing.
-    public func close() throws {
+    package func close() throws {
         guard !closed else { return }
         defer {
             closed = true

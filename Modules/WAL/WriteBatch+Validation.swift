@@ -30,7 +30,7 @@ public struct WriteBatchLimits: Sendable, Equatable {
 
 extension WriteBatch {
     /// The memtable bytes the batch needs at most with `entryOverhead` bytes per entry.
-    public func memtableFootprint(entryOverhead: Int) -> Int {
+    package func memtableFootprint(entryOverhead: Int) -> Int {
         byteSize + count * entryOverhead
     }
 

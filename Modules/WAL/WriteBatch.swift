@@ -25,14 +25,17 @@ public struct WriteBatch: Sendable, Equatable {
 
     /// Facts about a batch's entries.
     public struct Summary: Sendable, Equatable {
-        /// Entries of each kind.
+        /// Puts among the entries.
         public var puts = 0
+        /// Point deletes among the entries.
         public var deletes = 0
+        /// Range deletes among the entries.
         public var rangeDeletes = 0
         /// Key plus value bytes over all entries (a range delete counts both bounds).
         public var userBytes = 0
-        /// The shortest and longest key, range bounds included (`Int.max` and 0 when empty).
+        /// The shortest key or range bound (`Int.max` when empty).
         public var shortestKey = Int.max
+        /// The longest key or range bound (0 when empty).
         public var longestKey = 0
         /// The longest put value.
         public var longestValue = 0

@@ -28,6 +28,7 @@ public struct RangeTombstone: Sendable, Hashable, CustomStringConvertible {
         InternalKey(userKey: start, sequence: sequence, kind: .rangeDelete).encoded
     }
 
+    /// A one-line, human-readable description.
     public var description: String {
         "[\(InternalKey.printable(start)), \(InternalKey.printable(end)))@\(sequence)"
     }

@@ -9,7 +9,7 @@ import Encoding
 ///
 /// `@unchecked Sendable`: the bytes behind `base` are never written after the block is made,
 /// and `owner` (itself Sendable) keeps them alive as long as the block.
-public final class Block: @unchecked Sendable {
+package final class Block: @unchecked Sendable {
     /// The first byte of the block (entries then restart array).
     let base: UnsafeMutableRawPointer
     /// What keeps `base` valid: the `RawBuffer` the block was read or decompressed into, or the
@@ -78,7 +78,7 @@ public final class Block: @unchecked Sendable {
     }
 
     /// The memory the block holds (what it costs in the block cache).
-    public var charge: Int { ownedBytes }
+    package var charge: Int { ownedBytes }
 }
 
 /// A block's bytes and what keeps them alive: a `RawBuffer` it was read or decompressed into

@@ -45,7 +45,7 @@ extension TableBuilder {
 
 extension RangeTombstone {
     /// Decodes a tombstone stored as internal key `(start, sequence, .rangeDelete)` → end.
-    public init(internalKey: UnsafeRawBufferPointer, end: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
+    package init(internalKey: UnsafeRawBufferPointer, end: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
         let key = try InternalKey(decoding: internalKey, file: file, offset: offset)
         guard key.kind == .rangeDelete else {
             throw StrataError.corruption(file: file, offset: offset, reason: "range tombstone entry has kind \(key.kind)")

@@ -86,7 +86,7 @@ public final class TableBuilder {
     public var estimatedFileSize: UInt64 { writer.offset + UInt64(dataBlock.estimatedSize) }
 
     /// The last point key added (encoded internal key), empty before the first.
-    public var lastAddedKey: [UInt8] { lastKey }
+    package var lastAddedKey: [UInt8] { lastKey }
 
     /// Adds a point entry; `key` is an internal key greater than every key added before.
     ///

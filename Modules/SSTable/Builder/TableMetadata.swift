@@ -38,6 +38,7 @@ public struct TableMetadata: Sendable, Hashable, CustomStringConvertible {
         self.rangeDeletionCount = rangeDeletionCount
     }
 
+    /// A one-line, human-readable description.
     public var description: String {
         let low = (try? InternalKey(decoding: smallest))?.description ?? "?"
         let high = (try? InternalKey(decoding: largest))?.description ?? "?"

@@ -31,11 +31,11 @@ public struct BlockCacheStatistics: Sendable, Equatable {
 /// Thread safety: every method may be called from any thread.
 public final class BlockCache: Sendable {
     /// Identifies a block: the reader's cache id and the block's file offset.
-    public struct Key: Hashable, Sendable {
+    package struct Key: Hashable, Sendable {
         /// The table reader's cache id.
-        public var cacheID: UInt64
+        package var cacheID: UInt64
         /// The block's offset in its file.
-        public var offset: UInt64
+        package var offset: UInt64
     }
 
     /// Bytes counted per entry on top of the block (map and list bookkeeping).
@@ -108,7 +108,7 @@ public final class BlockCache: Sendable {
     }
 
     /// A cache id no other reader has used.
-    public static func newCacheID() -> UInt64 {
+    package static func newCacheID() -> UInt64 {
         nextCacheID.add(1, ordering: .relaxed).newValue
     }
 
@@ -119,7 +119,7 @@ public final class BlockCache: Sendable {
     }
 
     /// The cached block for `key`, refreshing its recency; `nil` on a miss.
-    public func lookup(_ key: Key) -> Block? {
+    package func lookup(_ key: Key) -> Block? {
         let block: Block? = shards[shard(for: key)].state.withLock { shard in
             guard let index = shard.map[key] else { return nil }
             shard.unlink(index)
@@ -132,7 +132,7 @@ public final class BlockCache: Sendable {
 
     /// Caches `block` under `key`, evicting the least recently used blocks of the shard as
     /// needed. A block larger than a shard's share of the capacity is not cached.
-    public func insert(_ key: Key, _ block: Block) {
+    package func insert(_ key: Key, _ block: Block) {
         let charge = block.charge + BlockCache.entryOverhead
         guard charge <= shardCapacity else { return }
         inserts.add(1, ordering: .relaxed)
@@ -158,7 +158,7 @@ public final class BlockCache: Sendable {
     }
 
     /// Drops every block of `cacheID` (a deleted table's reader).
-    public func erase(cacheID: UInt64) {
+    package func erase(cacheID: UInt64) {
         for shard in shards {
             shard.state.withLock { shard in
                 for index in shard.map.values where shard.slots[index].key.cacheID == cacheID {

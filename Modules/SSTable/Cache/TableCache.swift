@@ -43,7 +43,9 @@ public final class TableCache: Sendable {
     /// blocks nor leaves the table's pages mapped into the process (RocksDB's `fill_cache =
     /// false` for compaction reads).
     ///
-    /// - Parameter expectedSize: as for `reader(for:expectedSize:)`.
+    /// - Parameters:
+    ///   - fileNumber: the table's number.
+    ///   - expectedSize: as for `reader(for:expectedSize:)`.
     public func streamingReader(for fileNumber: UInt64, expectedSize: UInt64? = nil) throws -> TableReader {
         var streaming = options
         streaming.blockCache = nil
@@ -65,8 +67,10 @@ public final class TableCache: Sendable {
 
     /// The reader for table `fileNumber`, opening it if needed.
     ///
-    /// - Parameter expectedSize: the size the manifest recorded; a file of another size is
-    ///   reported as corruption rather than read.
+    /// - Parameters:
+    ///   - fileNumber: the table's number.
+    ///   - expectedSize: the size the manifest recorded; a file of another size is reported as
+    ///     corruption rather than read.
     public func reader(for fileNumber: UInt64, expectedSize: UInt64? = nil) throws -> TableReader {
         let cached: TableReader? = state.withLock { state in
             // One hash lookup, and the entry is updated in place (no copy of the reader out

@@ -3,23 +3,23 @@ import Encoding
 // See Docs/formats/sstable.md ("Footer").
 
 /// The fixed 48-byte footer at the end of a table: where the metaindex and index blocks are.
-public struct Footer: Sendable, Equatable {
+package struct Footer: Sendable, Equatable {
     /// The metaindex block.
-    public var metaindex: BlockHandle
+    package var metaindex: BlockHandle
     /// The index block.
-    public var index: BlockHandle
+    package var index: BlockHandle
     /// The format version the table was written with.
-    public var formatVersion: UInt32
+    package var formatVersion: UInt32
 
     /// Creates a footer for the current format version.
-    public init(metaindex: BlockHandle, index: BlockHandle) {
+    package init(metaindex: BlockHandle, index: BlockHandle) {
         self.metaindex = metaindex
         self.index = index
         self.formatVersion = TableFormat.formatVersion
     }
 
     /// The 48 encoded bytes.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = ByteWriter(capacity: TableFormat.footerSize)
         writer.appendFixed64(metaindex.offset)
         writer.appendFixed64(metaindex.size)
@@ -36,7 +36,7 @@ public struct Footer: Sendable, Equatable {
     ///
     /// - Throws: `StrataError.corruption` for a bad magic, checksum or handle;
     ///   `.incompatible` for a newer format version.
-    public init(decoding bytes: UnsafeRawBufferPointer, file: String, fileSize: UInt64) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer, file: String, fileSize: UInt64) throws {
         let footerOffset = Int(fileSize) - TableFormat.footerSize
         guard bytes.count == TableFormat.footerSize else {
             throw StrataError.corruption(file: file, offset: 0, reason: "file of \(fileSize) bytes is too short for a table footer")

@@ -5,26 +5,26 @@ import Encoding
 /// Constants of the table format, shared by the builder and the reader.
 public enum TableFormat {
     /// The footer's magic: ASCII "STRATSST".
-    public static let magic: [UInt8] = Array("STRATSST".utf8)
+    package static let magic: [UInt8] = Array("STRATSST".utf8)
     /// The format version this build writes and the newest it reads.
-    public static let formatVersion: UInt32 = 1
+    package static let formatVersion: UInt32 = 1
     /// The fixed footer size at the end of every table.
-    public static let footerSize = 48
+    package static let footerSize = 48
     /// Codec id (1) + checksum (4) after every block.
-    public static let blockTrailerSize = 5
+    package static let blockTrailerSize = 5
     /// Metaindex names.
-    public static let filterBlockName = "strata.filter.bloom"
-    public static let rangeDeletionBlockName = "strata.rangedel"
-    public static let propertiesBlockName = "strata.properties"
+    package static let filterBlockName = "strata.filter.bloom"
+    package static let rangeDeletionBlockName = "strata.rangedel"
+    package static let propertiesBlockName = "strata.properties"
     /// Written into the properties block.
-    public static let builderVersion = "strata 0.1 sstable v1"
+    package static let builderVersion = "strata 0.1 sstable v1"
     /// The largest block the reader accepts (a damaged handle must not make it allocate wildly).
-    public static let maxBlockSize = 256 << 20
+    package static let maxBlockSize = 256 << 20
 
     /// The checksum stored in a block trailer: low 32 bits of XXH3-64 of the stored payload,
     /// seeded with the codec id so a damaged codec byte is detected too.
     @inlinable
-    public static func blockChecksum(_ payload: UnsafeRawBufferPointer, codec: UInt8) -> UInt32 {
+    package static func blockChecksum(_ payload: UnsafeRawBufferPointer, codec: UInt8) -> UInt32 {
         Checksum.xxh3Low32(payload, seed: UInt64(codec))
     }
 
@@ -43,39 +43,39 @@ public enum TableFormat {
 }
 
 /// The location of a block: its offset and the size of its stored payload (trailer excluded).
-public struct BlockHandle: Sendable, Hashable {
+package struct BlockHandle: Sendable, Hashable {
     /// Offset of the block's first byte in the file.
-    public var offset: UInt64
+    package var offset: UInt64
     /// Size of the stored payload.
-    public var size: UInt64
+    package var size: UInt64
 
     /// Creates a handle.
-    public init(offset: UInt64, size: UInt64) {
+    package init(offset: UInt64, size: UInt64) {
         self.offset = offset
         self.size = size
     }
 
     /// Appends `offset | size` as varints.
-    public func encode(into writer: inout ByteWriter) {
+    package func encode(into writer: inout ByteWriter) {
         writer.appendVarint64(offset)
         writer.appendVarint64(size)
     }
 
     /// The varint encoding.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = ByteWriter(capacity: 20)
         encode(into: &writer)
         return writer.bytes
     }
 
     /// Decodes a varint handle.
-    public init(from reader: inout ByteReader) throws {
+    package init(from reader: inout ByteReader) throws {
         offset = try reader.readVarint64("block offset")
         size = try reader.readVarint64("block size")
     }
 
     /// Decodes a varint handle occupying all of `bytes`.
-    public init(decoding bytes: UnsafeRawBufferPointer, file: String, offset: Int) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer, file: String, offset: Int) throws {
         var reader = ByteReader(bytes, file: file, baseOffset: offset)
         try self.init(from: &reader)
         guard reader.isAtEnd else { throw reader.corruption("trailing bytes after a block handle") }

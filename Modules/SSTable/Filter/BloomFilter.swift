@@ -4,7 +4,7 @@ import Encoding
 
 /// A cache-line-blocked Bloom filter: every key's probes fall in one 64-byte line, so a query
 /// touches a single cache line.
-public enum BloomFilter {
+package enum BloomFilter {
     /// Bytes per line.
     static let lineBytes = 64
     /// The filter format byte this build writes and reads.
@@ -12,7 +12,7 @@ public enum BloomFilter {
 
     /// The hash a key is filtered by.
     @inlinable
-    public static func hash(_ userKey: UnsafeRawBufferPointer) -> UInt64 {
+    package static func hash(_ userKey: UnsafeRawBufferPointer) -> UInt64 {
         Checksum.xxh3(userKey)
     }
 
@@ -55,7 +55,7 @@ public enum BloomFilter {
 /// A loaded filter, answering "may the table contain this user key?".
 ///
 /// `@unchecked Sendable`: the filter bytes are immutable and `owner` keeps them alive.
-public struct BloomFilterReader: @unchecked Sendable {
+package struct BloomFilterReader: @unchecked Sendable {
     /// Keeps `base` valid (the buffer or mapped file holding the filter).
     let owner: AnyObject & Sendable
     let base: UnsafeRawPointer
@@ -90,7 +90,7 @@ public struct BloomFilterReader: @unchecked Sendable {
 
     /// `false` only when the key is certainly absent.
     @inline(__always)
-    public func mayContain(hash: UInt64) -> Bool {
+    package func mayContain(hash: UInt64) -> Bool {
         let line = base + BloomFilter.line(hash, lines: lines) * BloomFilter.lineBytes
         var h = UInt32(truncatingIfNeeded: hash)
         for _ in 0..<probes {
@@ -102,10 +102,10 @@ public struct BloomFilterReader: @unchecked Sendable {
     }
 
     /// `false` only when `userKey` is certainly absent.
-    public func mayContain(_ userKey: UnsafeRawBufferPointer) -> Bool {
+    package func mayContain(_ userKey: UnsafeRawBufferPointer) -> Bool {
         mayContain(hash: BloomFilter.hash(userKey))
     }
 
     /// The filter's size in bytes.
-    public var byteCount: Int { lines * BloomFilter.lineBytes + 6 }
+    package var byteCount: Int { lines * BloomFilter.lineBytes + 6 }
 }

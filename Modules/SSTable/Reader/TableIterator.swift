@@ -20,6 +20,7 @@ public struct TableIterator: InternalIterator {
     public private(set) var isValid = false
     /// The current entry, recorded after every move so reads are plain loads.
     public private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The current entry's value, borrowed until the next move (`InternalIterator.value`).
     public private(set) var value = UnsafeRawBufferPointer(start: nil, count: 0)
 
     init(reader: TableReader, lowerBound: [UInt8]?, upperBound: [UInt8]?) {
@@ -28,6 +29,7 @@ public struct TableIterator: InternalIterator {
         self.upperBound = upperBound
     }
 
+    /// Positions on the first entry (`InternalIterator.seekToFirst()`).
     public mutating func seekToFirst() throws {
         if let lowerBound {
             try seekUnbounded(to: InternalKey.seekKey(lowerBound, at: .max))
@@ -40,6 +42,7 @@ public struct TableIterator: InternalIterator {
         checkBounds()
     }
 
+    /// Positions on the last entry (`InternalIterator.seekToLast()`).
     public mutating func seekToLast() throws {
         if let upperBound {
             // The last entry before the upper bound: everything ≥ (upper, newest) is out.
@@ -53,6 +56,7 @@ public struct TableIterator: InternalIterator {
         checkBounds()
     }
 
+    /// Positions on the first entry ≥ `target`, an encoded internal key (`InternalIterator.seek(to:)`).
     public mutating func seek(to target: UnsafeRawBufferPointer) throws {
         if let lowerBound, lowerBound.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: target), $0) < 0 }) {
             try seekUnbounded(to: InternalKey.seekKey(lowerBound, at: .max))
@@ -62,6 +66,7 @@ public struct TableIterator: InternalIterator {
         checkBounds()
     }
 
+    /// Positions on the last entry ≤ `target`, an encoded internal key (`InternalIterator.seekForPrev(to:)`).
     public mutating func seekForPrev(to target: UnsafeRawBufferPointer) throws {
         if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(InternalKey.userKey(of: target), $0) >= 0 }) {
             try seekForPrevUnbounded(to: InternalKey.seekKey(upperBound, at: .max), inclusive: false)
@@ -71,6 +76,7 @@ public struct TableIterator: InternalIterator {
         checkBounds()
     }
 
+    /// Moves to the next entry (`InternalIterator.next()`).
     public mutating func next() throws {
         precondition(isValid, "next() on an invalid iterator")
         try data!.next()
@@ -78,6 +84,7 @@ public struct TableIterator: InternalIterator {
         checkBounds()
     }
 
+    /// Moves to the previous entry (`InternalIterator.prev()`).
     public mutating func prev() throws {
         precondition(isValid, "prev() on an invalid iterator")
         try data!.prev()

@@ -12,7 +12,7 @@ public struct TableReaderOptions: Sendable {
     /// of staying pinned in the reader (saves memory with very many open tables).
     public var cacheIndexAndFilterBlocks = false
     /// Counters shared by all readers.
-    public var statistics: TableReadStatistics?
+    package var statistics: TableReadStatistics?
     /// When `true` (the default), `open(path:…)` maps the file read-only where the file system
     /// can: uncompressed blocks are then parsed in place — no system call, no copy, and no
     /// block-cache entry (the page cache already holds them), checksum-verified the first time
@@ -27,20 +27,20 @@ public struct TableReaderOptions: Sendable {
 }
 
 /// Read counters shared by table readers (for the engine's statistics).
-public final class TableReadStatistics: Sendable {
+package final class TableReadStatistics: Sendable {
     /// Point lookups the Bloom filter answered "absent" (a data block read saved).
-    public let filterNegatives = Atomic<UInt64>(0)
+    package let filterNegatives = Atomic<UInt64>(0)
     /// Point lookups the filter let through.
-    public let filterPositives = Atomic<UInt64>(0)
+    package let filterPositives = Atomic<UInt64>(0)
     /// Filter positives for keys that turned out absent.
-    public let filterFalsePositives = Atomic<UInt64>(0)
+    package let filterFalsePositives = Atomic<UInt64>(0)
     /// Blocks read from files (cache misses and uncached reads).
-    public let blocksRead = Atomic<UInt64>(0)
+    package let blocksRead = Atomic<UInt64>(0)
     /// Bytes read from files.
-    public let bytesRead = Atomic<UInt64>(0)
+    package let bytesRead = Atomic<UInt64>(0)
 
     /// Zeroed counters.
-    public init() {}
+    package init() {}
 }
 
 /// An open table: footer, index, filter, range tombstones and properties validated and loaded,
