@@ -143,6 +143,10 @@ let package = Package(
             path: "Tests/Fuzz/Harness", swiftSettings: strictSettings),
         // `make fuzz` builds it with -DSTRATA_FUZZING and -sanitize=fuzzer,address; an ordinary
         // build replays inputs instead.
+        // The cooperative-pool starvation probe DatabaseAsyncTests runs in a process of its own.
+        .executableTarget(
+            name: "strata-async-probe", dependencies: ["Engine", "Encoding"],
+            path: "Tests/AsyncProbe", swiftSettings: strictSettings),
         .executableTarget(
             name: "strata-fuzz", dependencies: ["StrataFuzzHarness"],
             path: "Tests/Fuzz/StrataFuzz", swiftSettings: strictSettings),
@@ -164,7 +168,7 @@ let package = Package(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),

@@ -155,12 +155,13 @@ extension Database {
         }
     }
 
-    /// Whether `error` says a file vanished while it was being opened (what a concurrent writer's
-    /// garbage collection does to a read-only open).
+    /// Whether `error` says a file vanished or changed while it was being read: what a
+    /// concurrent writer does to a read-only open when it collects garbage (deletes a segment or
+    /// table, replaces the manifest) or closes a log segment (trims its reserved tail).
     static func isVanishedFile(_ error: StrataError) -> Bool {
         switch error {
         case .io(_, let errno, _): return errno == ENOENT
-        case .corruption(_, _, let reason): return reason.contains("missing")
+        case .corruption(_, _, let reason): return reason.contains("missing") || reason.contains("shrank while being read")
         default: return false
         }
     }

@@ -25,6 +25,12 @@ public enum DatabaseVerifier {
 
         /// A one-line, human-readable description.
         public var description: String { "\(isDamage ? "DAMAGED" : "note"): \(file) at offset \(offset): \(reason)" }
+
+        /// Whether the problem is what a concurrent writer's file changes look like (a file gone,
+        /// a log segment shorter than a moment ago), rather than damage for certain.
+        var mayBeARace: Bool {
+            reason.contains("missing") || reason.contains("shrank while being read") || reason.contains("No such file")
+        }
     }
 
     /// What was checked and found.
@@ -57,8 +63,10 @@ public enum DatabaseVerifier {
             let before = try? DatabaseFiles.readCurrent(directory: path, fileSystem: fileSystem)
             let report = try verifyOnce(path: path, fileSystem: fileSystem)
             let after = try? DatabaseFiles.readCurrent(directory: path, fileSystem: fileSystem)
-            // A writer switched manifests while we read: what looked missing may simply be gone.
-            if report.isHealthy || before == after || attempt >= 5 { return report }
+            // A writer switched manifests, deleted a file or trimmed a log segment while we read:
+            // check the new state rather than report the race as damage.
+            let raced = before != after || report.problems.contains { $0.isDamage && $0.mayBeARace }
+            if report.isHealthy || !raced || attempt >= 5 { return report }
             attempt += 1
         }
     }
