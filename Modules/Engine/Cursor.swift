@@ -146,25 +146,36 @@ public final class Cursor {
     }
 
     /// Moves to the first key ≥ `target` (and within the bounds).
+    @inlinable
     public func seek(to target: some BytesConvertible) throws {
-        try seek(toKey: target.withUnsafeBytes { Array($0) })
+        try target.withUnsafeBytes { try seek(rawKey: $0) }
     }
 
-    private func seek(toKey target: [UInt8]) throws {
+    @usableFromInline
+    func seek(rawKey target: UnsafeRawBufferPointer) throws {
         try database.checkOpen()
         forward = true
-        var start = target
-        if let lowerBound, BytewiseComparator.compare(target, lowerBound) < 0 { start = lowerBound }
-        try InternalKey.seekKey(start, at: SequenceNumber(rawValue: sequence)).withUnsafeBytes { try merged.seek(to: $0) }
+        if let lowerBound, lowerBound.withUnsafeBytes({ BytewiseComparator.compare(target, $0) }) < 0 {
+            try InternalKey.seekKey(lowerBound, at: SequenceNumber(rawValue: sequence)).withUnsafeBytes { try merged.seek(to: $0) }
+        } else {
+            // The seek key (target, snapshot) built in a stack buffer: no allocation per seek.
+            try withUnsafeTemporaryAllocation(byteCount: target.count + InternalKey.trailerSize, alignment: 8) { seekKey in
+                if let base = target.baseAddress, target.count > 0 { seekKey.baseAddress!.copyMemory(from: base, byteCount: target.count) }
+                seekKey.storeBytes(of: InternalKey.seekTrailer(SequenceNumber(rawValue: sequence)).littleEndian, toByteOffset: target.count, as: UInt64.self)
+                try merged.seek(to: UnsafeRawBufferPointer(seekKey))
+            }
+        }
         try findNextVisible(skipping: false)
     }
 
     /// Moves to the last key ≤ `target` (and within the bounds).
+    @inlinable
     public func seekForPrev(to target: some BytesConvertible) throws {
         try seekForPrev(toKey: target.withUnsafeBytes { Array($0) })
     }
 
-    private func seekForPrev(toKey target: [UInt8]) throws {
+    @usableFromInline
+    func seekForPrev(toKey target: [UInt8]) throws {
         try database.checkOpen()
         forward = false
         if let upperBound, BytewiseComparator.compare(target, upperBound) >= 0 {

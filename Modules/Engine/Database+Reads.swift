@@ -64,13 +64,11 @@ extension Database {
     /// for try await (key, value) in db.scan(from: "a", to: "b") { … }   // async, back-pressured
     /// try db.scan(prefix: "user:").forEach { key, value in … }          // synchronous
     /// ```
+    @inlinable
     public func scan<From: BytesConvertible, To: BytesConvertible>(
         from lowerBound: From? = [UInt8]?.none, to upperBound: To? = [UInt8]?.none, at snapshot: Snapshot? = nil, reverse: Bool = false
     ) -> ScanSequence {
-        ScanSequence(
-            database: self,
-            options: ReadOptions(snapshot: snapshot, from: lowerBound.map { $0.withUnsafeBytes { Array($0) } }, to: upperBound.map { $0.withUnsafeBytes { Array($0) } }),
-            reverse: reverse)
+        ScanSequence(database: self, options: ReadOptions(snapshot: snapshot, from: lowerBound, to: upperBound), reverse: reverse)
     }
 
     /// The entries whose keys start with `prefix`, in key order or reversed.

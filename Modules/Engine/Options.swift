@@ -180,11 +180,19 @@ public struct ReadOptions: Sendable {
     /// Exclusive upper bound on keys (`to`).
     public var upperBound: [UInt8]?
 
-    /// Creates read options for the keys in `[from, to)` (unbounded when `nil`).
-    public init<From: BytesConvertible, To: BytesConvertible>(snapshot: Snapshot? = nil, from: From? = [UInt8]?.none, to: To? = [UInt8]?.none) {
+    /// Creates read options for all keys, at `snapshot` (the latest data when `nil`).
+    public init(snapshot: Snapshot? = nil) {
         self.snapshot = snapshot
-        self.lowerBound = from.map { $0.withUnsafeBytes { Array($0) } }
-        self.upperBound = to.map { $0.withUnsafeBytes { Array($0) } }
+        self.lowerBound = nil
+        self.upperBound = nil
+    }
+
+    /// Creates read options for the keys in `[from, to)` (unbounded when `nil`).
+    @inlinable
+    public init<From: BytesConvertible, To: BytesConvertible>(snapshot: Snapshot? = nil, from: From? = [UInt8]?.none, to: To? = [UInt8]?.none) {
+        self.init(snapshot: snapshot)
+        if let from { self.lowerBound = from.withUnsafeBytes { Array($0) } }
+        if let to { self.upperBound = to.withUnsafeBytes { Array($0) } }
     }
 
     /// Creates read options for the keys that start with `prefix`.

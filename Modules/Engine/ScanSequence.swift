@@ -33,6 +33,7 @@ public struct ScanSequence: AsyncSequence, Sendable {
     /// read). Default 256 KiB.
     public var chunkBytes = 256 << 10
 
+    @usableFromInline
     init(database: Database, options: ReadOptions, reverse: Bool) {
         self.database = database
         self.options = options
