@@ -71,6 +71,14 @@ struct BenchFlags: ParsableArguments, Sendable {
     var threads = 1
     @Option(name: .customLong("seed"), help: "Seed for the random generators (same seed, same keys).")
     var seed: UInt64 = 0
+    @Option(name: .customLong("transaction_db"), help: "1: randomtransaction uses pessimistic transactions (RocksDB's TransactionDB).")
+    var transactionDB = BenchBool(false)
+    @Option(name: .customLong("optimistic_transaction_db"), help: "1: randomtransaction uses optimistic transactions (snapshot isolation, as RocksDB's OptimisticTransactionDB).")
+    var optimisticTransactionDB = BenchBool(false)
+    @Option(name: .customLong("transaction_sets"), help: "Keys (one per set) each randomtransaction reads and increments.")
+    var transactionSets = 2
+    @Option(name: .customLong("transaction_lock_timeout"), help: "Pessimistic lock timeout in milliseconds.")
+    var transactionLockTimeout = 1000
     @Option(name: .customLong("histogram"), help: "1: print latency percentiles per benchmark.")
     var histogram = BenchBool(false)
     @Option(name: .customLong("stats"), help: "1: print the level summary and engine statistics at the end.")
@@ -86,10 +94,20 @@ struct BenchFlags: ParsableArguments, Sendable {
     var workload: WorkloadConfig {
         WorkloadConfig(
             num: num, readCount: readCount, keySize: keySize, valueSize: valueSize, batchSize: batchSize,
-            seekNexts: seekNexts, sync: sync.value)
+            seekNexts: seekNexts, sync: sync.value, transactionSets: transactionSets, isolation: isolation,
+            lockTimeout: Double(transactionLockTimeout) / 1000)
+    }
+
+    /// The isolation randomtransaction uses.
+    var isolation: IsolationLevel? {
+        transactionDB.value ? .pessimistic : optimisticTransactionDB.value ? .snapshot : nil
     }
 
     func validate() throws {
+        guard !(transactionDB.value && optimisticTransactionDB.value) else {
+            throw ValidationError("--transaction_db and --optimistic_transaction_db exclude each other")
+        }
+        guard transactionSets >= 1 && transactionSets <= 9999 else { throw ValidationError("--transaction_sets must be 1...9999") }
         guard num > 0 else { throw ValidationError("--num must be positive") }
         guard keySize >= 1 && keySize <= 1024 else { throw ValidationError("--key_size must be 1...1024") }
         guard valueSize >= 0 && valueSize <= 64 << 20 else { throw ValidationError("--value_size must be 0...67108864") }
@@ -138,4 +156,9 @@ struct WorkloadConfig: Sendable {
     let batchSize: Int
     let seekNexts: Int
     let sync: Bool
+    /// randomtransaction: keys per transaction, and how transactions are isolated (`nil`: plain
+    /// batches, as db_bench without a transaction DB).
+    let transactionSets: Int
+    let isolation: IsolationLevel?
+    let lockTimeout: Double
 }

@@ -14,7 +14,7 @@ final class BenchRunner {
     static let known: [String] = [
         "fillseq", "fillrandom", "overwrite", "fillsync", "fillbatch", "deleteseq", "deleterandom",
         "readrandom", "readmissing", "readseq", "readreverse", "seekrandom", "readwhilewriting",
-        "compact", "flush", "ycsba", "ycsbb", "ycsbc", "ycsbd", "ycsbe", "ycsbf",
+        "compact", "flush", "ycsba", "ycsbb", "ycsbc", "ycsbd", "ycsbe", "ycsbf", "randomtransaction",
     ]
 
     let flags: BenchFlags
@@ -103,6 +103,9 @@ final class BenchRunner {
                     try context.database.flush()
                     context.stats.done()
                 }
+            case "randomtransaction":
+                total = readers * flags.threads
+                body = { try Workloads.randomTransaction(&$0) }
             default:  // ycsba ... ycsbf
                 reportFound = true
                 total = readers * flags.threads
@@ -124,6 +127,7 @@ final class BenchRunner {
                 reportFound: reportFound, concurrentWriter: concurrentWriter, body: body)
             print(result.line)
             if let text = result.histogramText { print(text) }
+            if name == "randomtransaction" { print(try Workloads.verifyTransactionSets(database!, sets: flags.transactionSets)) }
             fflush(nil)
         }
         printSummary()

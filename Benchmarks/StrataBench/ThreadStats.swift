@@ -82,7 +82,11 @@ struct BenchResult {
         threadSeconds = threads.reduce(0.0) { $0 + Double($1.finish &- $1.start) / 1e9 }
         let found = threads.reduce(0) { $0 + $1.found }
         let lookups = threads.reduce(0) { $0 + $1.lookups }
-        message = reportFound ? "(\(found) of \(lookups) found)" : ""
+        if name == "randomtransaction" {
+            message = "( transactions:\(found) aborts:\(lookups - found))"
+        } else {
+            message = reportFound ? "(\(found) of \(lookups) found)" : ""
+        }
         var merged: Histogram<UInt64>? = nil
         for thread in threads {
             guard let histogram = thread.histogram else { continue }

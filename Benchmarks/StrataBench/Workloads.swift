@@ -197,3 +197,75 @@ enum Workloads {
         }
     }
 }
+
+extension Workloads {
+    /// randomtransaction, as db_bench's: each operation is one transaction that picks a random
+    /// key in each of `--transaction_sets` sets (keys `SSSS<number>`, in a shuffled set order),
+    /// reads it (`getForUpdate` half of the time) and adds the same random amount to each.
+    /// Conflicts, deadlocks and timeouts abort the transaction (counted, not retried). With
+    /// neither `--transaction_db` nor `--optimistic_transaction_db`, plain reads and one batch.
+    static func randomTransaction(_ context: inout WorkerContext) throws {
+        let config = context.config
+        let num = UInt64(config.num)
+        let options = TransactionOptions(isolation: config.isolation ?? .snapshot, maxRetries: 0, lockTimeout: config.lockTimeout, sync: config.sync)
+        var order = Array(0..<config.transactionSets)
+        for _ in 0..<config.readCount {
+            let increment = context.random.next() % 100 + 1
+            for index in order.indices.reversed() {  // shuffle the set order
+                order.swapAt(index, Int(context.random.next() % UInt64(index + 1)))
+            }
+            context.stats.lookups += 1
+            do {
+                if config.isolation != nil {
+                    let txn = try context.database.beginTransaction(options)
+                    do {
+                        for set in order {
+                            let key = transactionKey(set: set, number: context.random.next() % num)
+                            let value = context.random.next() % 2 == 0 ? try txn.getForUpdate(key) : try txn.get(key)
+                            let current = value.flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+                            try txn.put(key, String(current + increment))
+                        }
+                        try txn.commit()
+                    } catch {
+                        try? txn.rollback()
+                        throw error
+                    }
+                } else {
+                    var batch = WriteBatch()
+                    for set in order {
+                        let key = transactionKey(set: set, number: context.random.next() % num)
+                        let current = try context.database.get(key).flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+                        batch.put(key, String(current + increment))
+                    }
+                    try context.database.write(batch, options: WriteOptions(sync: config.sync))
+                }
+                context.stats.found += 1
+            } catch StrataError.transactionConflict, StrataError.deadlock, StrataError.lockTimeout {
+                // An abort, as db_bench counts them.
+            }
+            context.stats.done()
+        }
+    }
+
+    /// `SSSS<number>`: the set as four digits, then the number in decimal (db_bench's keys).
+    static func transactionKey(set: Int, number: UInt64) -> [UInt8] {
+        Array((String(set + 1).leftPadded(to: 4) + String(number)).utf8)
+    }
+
+    /// Checks what randomtransaction promises: every transaction added the same amount to one
+    /// key of each set, so the sets' sums are equal. (Only exact without plain batches racing.)
+    static func verifyTransactionSets(_ database: Database, sets: Int) throws -> String {
+        var sums: [UInt64] = []
+        for set in 0..<sets {
+            var sum: UInt64 = 0
+            try database.scan(prefix: String(set + 1).leftPadded(to: 4)).forEach { _, value in
+                sum &+= UInt64(String(decoding: value, as: UTF8.self)) ?? 0
+            }
+            sums.append(sum)
+        }
+        guard Set(sums).count <= 1 else {
+            throw BenchError("randomtransaction verification failed: the sets' sums differ: \(sums)")
+        }
+        return "randomtransaction verified: \(sets) sets, each summing to \(sums.first ?? 0)"
+    }
+}

@@ -17,16 +17,52 @@ final class StressRunner: @unchecked Sendable {
     let locks: KeyLocks
     let keyCount: Int
     let sync: Bool
+    let accounts: Int
     let operations = Atomic<UInt64>(0)
+    let transfers = Atomic<UInt64>(0)
     let writesInFlight = Atomic<Int>(0)
     let failures = Mutex<[String]>([])
 
-    init(database: Database, state: ExpectedState, locks: KeyLocks, sync: Bool) {
+    init(database: Database, state: ExpectedState, locks: KeyLocks, sync: Bool, accounts: Int) {
         self.database = database
         self.state = state
         self.locks = locks
         self.keyCount = state.keyCount
         self.sync = sync
+        self.accounts = accounts
+    }
+
+    /// Creates the bank accounts, each with the initial balance, in one synced batch — unless
+    /// an earlier run did.
+    func openAccounts() throws {
+        guard accounts > 0, try database.get(StressValues.account(0)) == nil else { return }
+        var batch = WriteBatch()
+        for index in 0..<accounts { batch.put(StressValues.account(index), String(StressValues.initialBalance)) }
+        try database.write(batch, options: WriteOptions(sync: true))
+    }
+
+    /// Moves a random amount between two accounts in a synced transaction of a random isolation
+    /// level (retried on conflicts; an error after the retries is a failure of the test).
+    private func transfer(_ random: inout SplitMix64) throws {
+        let from = Int(random.next() % UInt64(accounts))
+        var to = Int(random.next() % UInt64(accounts - 1))
+        if to >= from { to += 1 }
+        let amount = Int(random.next() % 100) + 1
+        let isolation = IsolationLevel.allCases[Int(random.next() % 3)]
+        let options = TransactionOptions(isolation: isolation, maxRetries: 50, lockTimeout: 2, sync: true)
+        writesInFlight.add(1, ordering: .relaxed)
+        defer { writesInFlight.subtract(1, ordering: .relaxed) }
+        try database.transaction(options) { txn in
+            func balance(_ index: Int) throws -> Int {
+                let value = isolation == .pessimistic ? try txn.getForUpdate(StressValues.account(index)) : try txn.get(StressValues.account(index))
+                return Int(String(decoding: value ?? [], as: UTF8.self)) ?? 0
+            }
+            let a = try balance(from)
+            let b = try balance(to)
+            try txn.put(StressValues.account(from), String(a - amount))
+            try txn.put(StressValues.account(to), String(b + amount))
+        }
+        transfers.add(1, ordering: .relaxed)
     }
 
     /// Runs `threads` workers until `deadline` (monotonic nanoseconds; `.max`: until killed),
@@ -65,6 +101,7 @@ final class StressRunner: @unchecked Sendable {
 
     /// One random operation (roughly db_stress's default mix).
     private func step(_ random: inout SplitMix64) throws {
+        if accounts > 1 && random.next() % 10 == 0 { return try transfer(&random) }
         let roll = random.next() % 100
         let key = Int(random.next() % UInt64(keyCount))
         switch roll {

@@ -1,6 +1,16 @@
 /// Keys and values of the stress test. A value encodes its key and version, with a filler
 /// derived from both, so any value read can be checked on its own.
 enum StressValues {
+    /// The prefix of the bank accounts' keys (`acct:` + four digits), outside the `k` keys.
+    static let accountPrefix = Array("acct:".utf8)
+    /// Each account's balance when the accounts are created.
+    static let initialBalance = 1_000
+
+    /// The key of bank account `index`.
+    static func account(_ index: Int) -> [UInt8] {
+        accountPrefix + Array(String(index).leftPadded(to: 4).utf8)
+    }
+
     /// `k` + the key index in 8 decimal digits.
     static func key(_ index: Int) -> [UInt8] {
         var bytes: [UInt8] = Array("k00000000".utf8)

@@ -69,11 +69,12 @@ def main():
     open_ms = []
     verified = 0
     pending_resolved = 0
+    account_checks = 0
     operations = 0
     start = time.monotonic()
 
     def verify():
-        nonlocal verified, pending_resolved
+        nonlocal verified, pending_resolved, account_checks
         run = subprocess.run(common + ["--verify"], capture_output=True, text=True, timeout=600)
         result = parse_result(run.stdout)
         if run.returncode != 0 or result is None or result.get("failures") != "0":
@@ -82,6 +83,8 @@ def main():
         open_ms.append(float(result["open_ms"]))
         verified += int(result["verified"])
         pending_resolved += int(result["pending"])
+        if int(result.get("accounts", "0")) > 0:
+            account_checks += 1
 
     cycle = 0
     while time.monotonic() - start < args.duration:
@@ -128,6 +131,8 @@ def main():
           f"p99 {percentile(open_ms, 0.99):.1f}, max {max(open_ms):.1f} over {len(open_ms)} opens")
     print(f"keys verified: {verified} ({len(open_ms)} full verifications of {args.keys} keys); "
           f"writes in flight at a kill resolved: {pending_resolved}; workload operations before kills: {operations}; failures: 0")
+    print(f"bank: the accounts' total was intact at {account_checks} of {len(open_ms)} verifications "
+          f"(transfers are synced transactions; before the first transfer there are no accounts yet)")
     if scratch:
         shutil.rmtree(scratch, ignore_errors=True)
 

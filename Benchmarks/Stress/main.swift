@@ -15,9 +15,12 @@ struct StrataStress: ParsableCommand {
         discussion: """
             Without --verify: runs --threads workers for --duration seconds (0: until killed) doing
             puts, deletes, range deletes, atomic batches, and checked gets, scans and snapshot reads.
+            With --accounts N, a tenth of the operations are transfers between N bank accounts, in
+            transactions (serializable, snapshot or pessimistic at random) committed with sync.
             With --verify: opens the database (recovering it), checks every key against the expected
             state — a key may show its last acknowledged version, or the version being written when
-            the process died, nothing else — and that a full scan agrees, then records what it found.
+            the process died, nothing else — and that a full scan agrees, checks that the accounts
+            still hold exactly the money they started with, then records what it found.
             The last line is `RESULT ...` for scripts. Exit status 1 on any failure.
             """)
 
@@ -32,6 +35,7 @@ struct StrataStress: ParsableCommand {
     @Option(name: .customLong("target-file-size"), help: "Table file bytes.") var targetFileSize: UInt64 = 64 << 10
     @Option(name: .customLong("level-base"), help: "Level-1 target bytes.") var levelBase: UInt64 = 512 << 10
     @Option(help: "Block compression: none, lz4 or zstd.") var compression = "lz4"
+    @Option(help: "Bank accounts that synced transactions move money between (0: no transfers).") var accounts = 100
     @Flag(help: "Verify and settle the expected state instead of running the workload.") var verify = false
 
     func options() throws -> Options {
@@ -66,7 +70,8 @@ struct StrataStress: ParsableCommand {
 
     private func runWorkload(_ expected: ExpectedState) throws {
         let database = try Database.open(at: db, options: options())
-        let runner = StressRunner(database: database, state: expected, locks: KeyLocks(), sync: sync != 0)
+        let runner = StressRunner(database: database, state: expected, locks: KeyLocks(), sync: sync != 0, accounts: accounts)
+        try runner.openAccounts()
         let start = WallClock.monotonicNanoseconds()
         let deadline = duration > 0 ? start + UInt64(duration * 1e9) : .max
         runner.run(threads: threads, deadline: deadline, seed: seed)
@@ -75,7 +80,7 @@ struct StrataStress: ParsableCommand {
         let seconds = Double(WallClock.monotonicNanoseconds() - start) / 1e9
         let operations = runner.operations.load(ordering: .relaxed)
         for failure in failures.prefix(20) { print("FAILURE \(failure)") }
-        print("RESULT operations=\(operations) seconds=\(String(format2: seconds)) failures=\(failures.count)")
+        print("RESULT operations=\(operations) transfers=\(runner.transfers.load(ordering: .relaxed)) seconds=\(String(format2: seconds)) failures=\(failures.count)")
         if !failures.isEmpty { throw ExitCode(1) }
     }
 
@@ -114,6 +119,7 @@ struct StrataStress: ParsableCommand {
         var scanned = 0
         var entries = database.scan().makeIterator()
         while let (key, value) = try entries.next() {
+            if key.starts(with: StressValues.accountPrefix) { continue }  // checked below
             scanned += 1
             guard let index = StressValues.index(of: key), index < keys else {
                 failures.append("scan: unexpected key \(String(decoding: key, as: UTF8.self))")
@@ -128,10 +134,24 @@ struct StrataStress: ParsableCommand {
         if scanned != present.count {
             failures.append("scan returned \(scanned) keys, point reads found \(present.count)")
         }
+        // The bank: every transfer is one atomic transaction, so the total never changes.
+        var accountCount = 0
+        var total = 0
+        try database.scan(prefix: StressValues.accountPrefix).forEach { key, value in
+            accountCount += 1
+            guard let balance = Int(String(decoding: value, as: UTF8.self)) else {
+                failures.append("account \(String(decoding: key, as: UTF8.self)) holds a damaged balance")
+                return
+            }
+            total += balance
+        }
+        if accountCount > 0 && (accountCount != accounts || total != accounts * StressValues.initialBalance) {
+            failures.append("accounts: \(accountCount) holding \(total), expected \(accounts) holding \(accounts * StressValues.initialBalance)")
+        }
         let recovery = database.recovery
         try database.close()
         for failure in failures.prefix(20) { print("FAILURE \(failure)") }
-        print("RESULT verified=\(keys) present=\(present.count) pending=\(resolvedPending) open_ms=\(String(format2: openMilliseconds)) wal_records=\(recovery.records) dropped_bytes=\(recovery.droppedBytes) failures=\(failures.count)")
+        print("RESULT verified=\(keys) present=\(present.count) pending=\(resolvedPending) open_ms=\(String(format2: openMilliseconds)) wal_records=\(recovery.records) dropped_bytes=\(recovery.droppedBytes) accounts=\(accountCount) account_total=\(total) failures=\(failures.count)")
         if !failures.isEmpty { throw ExitCode(1) }
     }
 }

@@ -48,6 +48,25 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// still work. After a failure, reopen once the cause is fixed.
     case readOnly(reason: String)
 
+    /// A transaction could not commit because what it read or wrote changed after its snapshot
+    /// (or, for a pessimistic transaction, its locks were taken over after it expired). Nothing
+    /// of it was written; running it again from the start may succeed.
+    ///
+    /// - Parameter reason: which key or range changed, in words.
+    case transactionConflict(reason: String)
+
+    /// A pessimistic transaction waited longer than its lock timeout for a key another
+    /// transaction holds. The transaction is still usable; roll it back or try again.
+    ///
+    /// - Parameter reason: the key and how long the wait lasted.
+    case lockTimeout(reason: String)
+
+    /// A pessimistic transaction's lock request would close a cycle of waits; it was chosen as
+    /// the victim and its request refused (the other transactions proceed). Roll it back.
+    ///
+    /// - Parameter reason: the keys of the cycle.
+    case deadlock(reason: String)
+
     /// `true` for `.corruption`.
     public var isCorruption: Bool {
         if case .corruption = self { return true }
@@ -74,6 +93,12 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "incompatible file \(file): \(reason)"
         case let .readOnly(reason):
             return "database is read-only: \(reason)"
+        case let .transactionConflict(reason):
+            return "transaction conflict: \(reason)"
+        case let .lockTimeout(reason):
+            return "lock timeout: \(reason)"
+        case let .deadlock(reason):
+            return "deadlock: \(reason)"
         }
     }
 

@@ -29,8 +29,8 @@ public final class Cursor {
     // The mutable state is `@exclusivity(unchecked)`: a cursor is used by one thread at a time
     // (documented above) and no method is reentrant, so accesses never overlap; the dynamic
     // checks cost more than the merge step on a sequential scan.
-    @exclusivity(unchecked) private var merged: MergingIterator<ReadSource>
-    private let tombstones: RangeTombstoneFragments
+    @exclusivity(unchecked) var merged: MergingIterator<ReadSource>
+    let tombstones: RangeTombstoneFragments
     private let sequence: UInt64
     @exclusivity(unchecked) private var forward = true
     @exclusivity(unchecked) private var valid = false

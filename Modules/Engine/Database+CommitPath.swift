@@ -37,12 +37,39 @@ extension Database {
         }
         var batches: [WriteBatch] = []
         var sync = false
+        // The keys and ranges this group writes, gathered only when a transaction in it must be
+        // checked against the members before it (they are not in the memtable yet).
+        var groupWrites: GroupWrites? = group.contains { request in
+            if case .transaction(let commit) = request { return !commit.checks.isEmpty }
+            return false
+        } ? GroupWrites() : nil
+        for request in group {
+            switch request {
+            case .write(let batch, let wantsSync):
+                batches.append(batch)
+                sync = sync || wantsSync
+                groupWrites?.add(batch)
+            case .transaction(let commit):
+                if !commit.checks.isEmpty, let reason = try conflict(commit.checks, groupWrites: groupWrites) {
+                    commit.refuse(reason)
+                    continue
+                }
+                batches.append(commit.batch)
+                sync = sync || commit.sync
+                groupWrites?.add(commit.batch)
+            default:
+                continue
+            }
+        }
+        guard !batches.isEmpty else { return }
+        try commitBatches(&batches, sync: sync)
+    }
+
+    /// Logs and applies `batches` as one group (see `commit(_:)`). Leader only.
+    private func commitBatches(_ batches: inout [WriteBatch], sync: Bool) throws {
         var bytes = 0
         var entries = 0
-        for request in group {
-            guard case .write(let batch, let wantsSync) = request else { continue }
-            batches.append(batch)
-            sync = sync || wantsSync
+        for batch in batches {
             bytes += batch.byteSize
             entries += batch.count
         }

@@ -45,6 +45,20 @@ extension Database {
         return value
     }
 
+    /// The sequence of the newest version of `key` in the latest data — a put, a delete or a
+    /// covering range tombstone — or `nil` when the key has never been written (or its history
+    /// is gone). The first layer that knows the key holds its newest state.
+    func newestSequence(of key: [UInt8]) throws -> UInt64? {
+        let view = readView(at: nil)
+        return try key.withUnsafeBytes { key in
+            if let sequence = view.active.newestSequence(key) { return sequence }
+            for frozen in view.frozen {
+                if let sequence = frozen.newestSequence(key) { return sequence }
+            }
+            return try view.version.newestSequence(key, tableCache: tableCache)
+        }
+    }
+
     private func lookup(_ key: UnsafeRawBufferPointer, in view: ReadView) throws -> LookupResult {
         let fromActive = view.active.get(key, at: view.sequence)
         if fromActive != .notFound { return fromActive }

@@ -72,6 +72,20 @@ public struct Statistics: Sendable, Equatable {
     public var lastSequence: UInt64
     /// Levels 0…6.
     public var levels: [Level]
+    /// Transactions committed.
+    public var transactionCommits: UInt64 = 0
+    /// Transaction commits refused because of a conflict (nothing written).
+    public var transactionConflicts: UInt64 = 0
+    /// Transactions rolled back.
+    public var transactionRollbacks: UInt64 = 0
+    /// Times `Database.transaction(_:_:)` ran its body again.
+    public var transactionRetries: UInt64 = 0
+    /// Pessimistic lock requests that had to wait.
+    public var lockWaits: UInt64 = 0
+    /// Pessimistic lock requests refused as deadlock victims.
+    public var deadlocks: UInt64 = 0
+    /// Pessimistic lock requests that timed out.
+    public var lockTimeouts: UInt64 = 0
     /// Whether writes are refused (a read-only open, or after a background failure).
     public var isReadOnly: Bool
     /// The background failure that turned the database read-only, if any.
@@ -115,7 +129,7 @@ extension Database {
                 score: scores[level], compactions: compactions[level].compactions,
                 compactionBytesRead: compactions[level].bytesRead, compactionBytesWritten: compactions[level].bytesWritten)
         }
-        return Statistics(
+        var statistics = Statistics(
             puts: counters.puts.load(ordering: .relaxed), deletes: counters.deletes.load(ordering: .relaxed),
             rangeDeletes: counters.rangeDeletes.load(ordering: .relaxed), batches: counters.batches.load(ordering: .relaxed),
             writeGroups: counters.writeGroups.load(ordering: .relaxed), gets: counters.gets.load(ordering: .relaxed),
@@ -132,6 +146,14 @@ extension Database {
             frozenMemtables: memtableSet.frozen.count, snapshots: snapshots.count,
             lastSequence: lastSequence.load(ordering: .relaxed), levels: levels,
             isReadOnly: options.readOnly || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
+        statistics.transactionCommits = counters.transactionCommits.load(ordering: .relaxed)
+        statistics.transactionConflicts = counters.transactionConflicts.load(ordering: .relaxed)
+        statistics.transactionRollbacks = counters.transactionRollbacks.load(ordering: .relaxed)
+        statistics.transactionRetries = counters.transactionRetries.load(ordering: .relaxed)
+        statistics.lockWaits = counters.lockWaits.load(ordering: .relaxed)
+        statistics.deadlocks = counters.deadlocks.load(ordering: .relaxed)
+        statistics.lockTimeouts = counters.lockTimeouts.load(ordering: .relaxed)
+        return statistics
     }
 
     /// A human-readable property.
@@ -166,6 +188,9 @@ extension Database {
                 ("bloom filter false positives", "\(stats.bloomFalsePositives)"), ("stall microseconds", "\(stats.stallMicroseconds)"),
                 ("memtable bytes", "\(stats.memtableBytes)"), ("frozen memtables", "\(stats.frozenMemtables)"),
                 ("snapshots", "\(stats.snapshots)"), ("last sequence", "\(stats.lastSequence)"),
+                ("transaction commits", "\(stats.transactionCommits)"), ("transaction conflicts", "\(stats.transactionConflicts)"),
+                ("transaction rollbacks", "\(stats.transactionRollbacks)"), ("transaction retries", "\(stats.transactionRetries)"),
+                ("lock waits", "\(stats.lockWaits)"), ("deadlocks", "\(stats.deadlocks)"), ("lock timeouts", "\(stats.lockTimeouts)"),
             ]
             return pairs.map { "\($0.0.padded(30)) \($0.1)" }.joined(separator: "\n")
         case .recovery:

@@ -65,6 +65,10 @@ public final class Database: Sendable {
     let executor: BlockingExecutor
     /// The swift-metrics bridge.
     let metrics: MetricsReporter
+    /// Pessimistic transactions' key locks.
+    let lockTable = LockTable()
+    /// The next transaction's number.
+    let nextTransactionID = Atomic<UInt64>(1)
     let recoveryReport = Locked(RecoveryReport())
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
@@ -94,15 +98,25 @@ public final class Database: Sendable {
         case sync
         /// Sync the log after every earlier write, then refuse more (`close()`).
         case close
+        /// A transaction's commit: checked, in the leader, against everything committed after
+        /// its snapshot — earlier groups and earlier members of its own group — then logged and
+        /// applied with the group, or refused alone (its outcome is in the request).
+        case transaction(TransactionCommit)
 
         var groupedBytes: Int? {
-            if case .write(let batch, _) = self { return batch.byteSize }
-            return nil
+            switch self {
+            case .write(let batch, _): return batch.byteSize
+            case .transaction(let commit): return commit.batch.byteSize
+            default: return nil
+            }
         }
 
         var wantsSync: Bool {
-            if case .write(_, true) = self { return true }
-            return false
+            switch self {
+            case .write(_, let sync): return sync
+            case .transaction(let commit): return commit.sync
+            default: return false
+            }
         }
     }
 

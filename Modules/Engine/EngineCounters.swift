@@ -17,5 +17,12 @@ final class EngineCounters: Sendable {
     let flushBytesWritten = Atomic<UInt64>(0)
     let stallMicros = Atomic<UInt64>(0)
     let memtableSwitches = Atomic<UInt64>(0)
+    let transactionCommits = Atomic<UInt64>(0)
+    let transactionConflicts = Atomic<UInt64>(0)
+    let transactionRollbacks = Atomic<UInt64>(0)
+    let transactionRetries = Atomic<UInt64>(0)
+    let lockWaits = Atomic<UInt64>(0)
+    let deadlocks = Atomic<UInt64>(0)
+    let lockTimeouts = Atomic<UInt64>(0)
 
 }

@@ -36,6 +36,13 @@ final class MetricsReporter: Sendable {
         ("strata_bloom_useful_total", { $0.bloomUseful }),
         ("strata_bloom_false_positives_total", { $0.bloomFalsePositives }),
         ("strata_stall_microseconds_total", { $0.stallMicroseconds }),
+        ("strata_transaction_commits_total", { $0.transactionCommits }),
+        ("strata_transaction_conflicts_total", { $0.transactionConflicts }),
+        ("strata_transaction_rollbacks_total", { $0.transactionRollbacks }),
+        ("strata_transaction_retries_total", { $0.transactionRetries }),
+        ("strata_lock_waits_total", { $0.lockWaits }),
+        ("strata_deadlocks_total", { $0.deadlocks }),
+        ("strata_lock_timeouts_total", { $0.lockTimeouts }),
     ]
 
     /// Gauges reported as their current value: (metric, statistic).

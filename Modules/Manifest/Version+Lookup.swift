@@ -14,4 +14,15 @@ extension Version {
         }
         return .notFound
     }
+
+    /// The sequence of the newest thing any table says about `userKey` (a point version or a
+    /// covering range tombstone), or `nil` when none says anything. The first table that knows
+    /// the key holds its newest state, as for `get`.
+    package func newestSequence(_ userKey: UnsafeRawBufferPointer, tableCache: TableCache) throws -> UInt64? {
+        for file in candidates(for: userKey) {
+            let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+            if let sequence = try reader.newestSequence(userKey) { return sequence }
+        }
+        return nil
+    }
 }

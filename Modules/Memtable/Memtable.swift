@@ -54,6 +54,25 @@ final class MemtableStorage: Sendable {
         }
     }
 
+    /// The sequence of the newest thing the memtable says about `userKey` — its newest point
+    /// version or the newest range tombstone covering it — or `nil` (a transaction's check).
+    func newestSequence(_ userKey: UnsafeRawBufferPointer) -> UInt64? {
+        var point: UInt64? = nil
+        withUnsafeTemporaryAllocation(byteCount: userKey.count + InternalKey.trailerSize, alignment: 8) { seekKey in
+            if userKey.count > 0 { seekKey.baseAddress!.copyMemory(from: userKey.baseAddress!, byteCount: userKey.count) }
+            seekKey.storeBytes(of: InternalKey.seekTrailer(.max).littleEndian, toByteOffset: userKey.count, as: UInt64.self)
+            let node = points.seek(UnsafeRawBufferPointer(seekKey))
+            if node != 0, BytewiseComparator.compare(InternalKey.userKey(of: points.key(node)), userKey) == 0 {
+                point = InternalKey.trailer(of: points.key(node)) >> 8
+            }
+        }
+        let covering = tombstones.count > 0 ? newestCoveringTombstone(userKey, at: .max) : nil
+        switch (point, covering) {
+        case let (point?, covering?): return max(point, covering)
+        case let (point, covering): return point ?? covering
+        }
+    }
+
     /// The sequence of the newest range tombstone visible at `snapshot` covering `userKey`.
     ///
     /// With few tombstones, a scan of those starting at or before the key. With many, one binary
@@ -154,6 +173,12 @@ public class MemtableView: @unchecked Sendable {
     /// The newest version of `userKey` visible at `snapshot`.
     public final func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) -> LookupResult {
         userKey.withUnsafeBytes { storage.get($0, at: snapshot) }
+    }
+
+    /// The sequence of the newest thing the memtable says about `userKey` (its newest point
+    /// version, or a newer covering range tombstone), or `nil`: a transaction's conflict check.
+    package final func newestSequence(_ userKey: UnsafeRawBufferPointer) -> UInt64? {
+        storage.newestSequence(userKey)
     }
 
     /// An iterator over point entries (every version) in internal-key order.

@@ -123,4 +123,71 @@ import VFS
         let end = session.finish()  // end of input ends the session like quit
         #expect(end.status == 0)
     }
+
+    @Test func transactionsInterleaveInOneSession() throws {
+        let scratch = try TemporaryDirectory()
+        let session = try ChildProcess(Products.path("strata"), ["exec", "--db", scratch.path + "/db", "--lock-timeout-ms", "100"] + tuning)
+        #expect(session.ask("put doctor:a on") == "OK")
+        #expect(session.ask("put doctor:b on") == "OK")
+        // Write skew: both commit under snapshot isolation …
+        #expect(session.ask("begin snapshot") == "TX 1")
+        #expect(session.ask("begin snapshot") == "TX 2")
+        #expect(session.ask("tget 1 doctor:b") == "VALUE on")
+        #expect(session.ask("tget 2 doctor:a") == "VALUE on")
+        #expect(session.ask("tput 1 doctor:a off") == "OK")
+        #expect(session.ask("tput 2 doctor:b off") == "OK")
+        #expect(session.ask("commit 1") == "OK")
+        #expect(session.ask("commit 2") == "OK")
+        // … and only one under serializable.
+        #expect(session.ask("put doctor:a on") == "OK")
+        #expect(session.ask("put doctor:b on") == "OK")
+        #expect(session.ask("begin") == "TX 3")
+        #expect(session.ask("begin serializable") == "TX 4")
+        #expect(session.ask("tget 3 doctor:b") == "VALUE on")
+        #expect(session.ask("tget 4 doctor:a") == "VALUE on")
+        #expect(session.ask("tput 3 doctor:a off") == "OK")
+        #expect(session.ask("tput 4 doctor:b off") == "OK")
+        #expect(session.ask("commit 3") == "OK")
+        #expect(session.ask("commit 4")?.hasPrefix("CONFLICT key doctor:a changed") == true)
+        // Reads see the transaction's own writes, merged with the database, over its snapshot.
+        #expect(session.ask("begin") == "TX 5")
+        #expect(session.ask("tput 5 doctor:c on") == "OK")
+        #expect(session.ask("tdel 5 doctor:b") == "OK")
+        #expect(session.ask("put outside later") == "OK")
+        session.send("tscan 5 - - 10")
+        #expect(session.readLine() == "doctor:a\toff")
+        #expect(session.readLine() == "doctor:c\ton")
+        #expect(session.readLine() == "END")
+        #expect(session.ask("tdelrange 5 doctor:a doctor:b") == "OK")
+        #expect(session.ask("tget 5 doctor:a") == "NOTFOUND")
+        #expect(session.ask("rollback 5") == "OK")
+        #expect(session.ask("get doctor:a") == "VALUE off")
+        // A lock held by another transaction of the session times out; the waiter stays usable.
+        #expect(session.ask("begin pessimistic") == "TX 6")
+        #expect(session.ask("begin pessimistic") == "TX 7")
+        #expect(session.ask("tgetforupdate 6 doctor:a") == "VALUE off")
+        #expect(session.ask("tput 7 doctor:a on")?.hasPrefix("ERR lock timeout") == true)
+        #expect(session.ask("tput 7 doctor:z on") == "OK")
+        #expect(session.ask("commit 6") == "OK")
+        #expect(session.ask("commit 7") == "OK")
+        // Unknown and finished transactions, bad modes and malformed lines: ERR, and on we go.
+        for line in ["tget 5 doctor:a", "commit 99", "begin repeatable-read", "tput 1", "tscan 1 a", "rollback x", "tdelrange 7 b a"] {
+            #expect(session.ask(line)?.hasPrefix("ERR") == true, "\(line)")
+        }
+        #expect(session.ask("get doctor:z") == "VALUE on")
+        session.send("quit")
+        #expect(session.finish().status == 0)
+    }
+
+    @Test func transactionsTakeHexKeysAndValues() throws {
+        let scratch = try TemporaryDirectory()
+        let session = try ChildProcess(Products.path("strata"), ["exec", "--db", scratch.path + "/db", "--hex"])
+        #expect(session.ask("begin") == "TX 1")
+        #expect(session.ask("tput 1 00ff 0a0b") == "OK")
+        #expect(session.ask("tget 1 00ff") == "VALUE 0a0b")
+        #expect(session.ask("commit 1") == "OK")
+        #expect(session.ask("get 00ff") == "VALUE 0a0b")
+        session.send("quit")
+        #expect(session.finish().status == 0)
+    }
 }

@@ -13,17 +13,27 @@ struct Exec: ParsableCommand {
             put K V → OK; get K → VALUE V | NOTFOUND; del K → OK; delrange A B → OK;
             batch N + N lines of put/del/delrange → OK (atomic); scan A B LIMIT → K<TAB>V lines then END
             (A or B "-" for unbounded); sync → OK when durable; flush → OK; snapshot → SNAP ID;
-            get@ID K; release ID → OK; quit. A malformed line or failed command gets ERR <reason>.
+            get@ID K; release ID → OK; begin [serializable|snapshot|pessimistic] → TX ID; tget ID K;
+            tgetforupdate ID K; tput ID K V; tdel ID K; tdelrange ID A B; tscan ID A B LIMIT;
+            commit ID → OK | CONFLICT <reason>; rollback ID → OK; quit.
+            A malformed line or failed command gets ERR <reason>.
             A value is the rest of the line. Keys and values are escaped as scan prints them (\\\\ \\t \\n \\r \\xHH),
             or hex with --hex, both ways. Input that ends inside a batch gets ERR (nothing of it is written).
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Sync every write before its OK.") var sync = false
+    @Option(name: .customLong("lock-timeout-ms"), help: "How long a pessimistic transaction waits for a lock (milliseconds).") var lockTimeoutMilliseconds = 1000
+
+    func validate() throws {
+        if lockTimeoutMilliseconds < 0 { throw ValidationError("--lock-timeout-ms must not be negative") }
+    }
 
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        let session = ExecSession(database: db, text: global.text, syncWrites: sync || global.tuning.syncWrites)
+        let session = ExecSession(
+            database: db, text: global.text, syncWrites: sync || global.tuning.syncWrites,
+            lockTimeout: Double(lockTimeoutMilliseconds) / 1000)
         let input = try LineReader(path: "-")
         while true {
             let line: Substring

@@ -10,8 +10,18 @@ import Engine
 /// sync           → OK once everything before it is durable
 /// flush          → OK                 snapshot       → SNAP ID
 /// get@ID K       → VALUE V | NOTFOUND release ID     → OK
+/// begin [serializable|snapshot|pessimistic] → TX ID
+/// tget ID K      → VALUE V | NOTFOUND tgetforupdate ID K → VALUE V | NOTFOUND
+/// tput ID K V    → OK                 tdel ID K      → OK
+/// tdelrange ID A B → OK               tscan ID A B LIMIT → K<TAB>V lines, then END
+/// commit ID      → OK | CONFLICT <reason>              rollback ID    → OK
 /// quit
 /// ```
+///
+/// Several transactions may be open at once and interleaved line by line. A transaction
+/// conflict (at commit, or when a pessimistic lock finds its key changed) answers
+/// `CONFLICT <reason>`; a lock wait past `--lock-timeout-ms` answers `ERR lock timeout …`; the
+/// transaction stays open after an `ERR` and ends with `OK` or `CONFLICT` from `commit`.
 ///
 /// Fields are separated by one space; a value is the rest of the line (it may hold spaces). Keys
 /// and values are escaped text as `scan` prints it (`\\ \t \n \r \xHH`), or hex with `--hex`,
@@ -28,6 +38,14 @@ public enum ExecCommand: Equatable, Sendable {
     case flush
     case snapshot
     case release(snapshot: Int)
+    case begin(IsolationLevel)
+    case transactionGet(transaction: Int, key: [UInt8], forUpdate: Bool)
+    case transactionPut(transaction: Int, key: [UInt8], value: [UInt8])
+    case transactionDelete(transaction: Int, key: [UInt8])
+    case transactionDeleteRange(transaction: Int, start: [UInt8], end: [UInt8])
+    case transactionScan(transaction: Int, from: [UInt8]?, to: [UInt8]?, limit: Int)
+    case commit(transaction: Int)
+    case rollback(transaction: Int)
     case quit
 }
 
@@ -88,6 +106,41 @@ public struct ExecParser: Sendable {
         case "quit":
             try none(rest, "quit")
             return .quit
+        case "begin":
+            if rest.isEmpty { return .begin(.serializable) }
+            guard let level = IsolationLevel(rawValue: String(rest)) else {
+                throw ToolFailure(.usage, "usage: begin [serializable|snapshot|pessimistic]")
+            }
+            return .begin(level)
+        case "tget", "tgetforupdate":
+            let (id, key) = try transactionAndRest(rest, "\(word) ID K")
+            return .transactionGet(transaction: id, key: try single(key, "\(word) ID K"), forUpdate: word == "tgetforupdate")
+        case "tput":
+            let (id, tail) = try transactionAndRest(rest, "tput ID K V")
+            let (key, value) = split(tail)
+            guard !key.isEmpty, tail.contains(" ") else { throw ToolFailure(.usage, "usage: tput ID K V") }
+            return .transactionPut(transaction: id, key: try text.decodeField(key), value: try text.decodeField(value))
+        case "tdel":
+            let (id, key) = try transactionAndRest(rest, "tdel ID K")
+            return .transactionDelete(transaction: id, key: try single(key, "tdel ID K"))
+        case "tdelrange":
+            let (id, tail) = try transactionAndRest(rest, "tdelrange ID A B")
+            let (start, end) = split(tail)
+            guard !start.isEmpty, !end.isEmpty, !end.contains(" ") else { throw ToolFailure(.usage, "usage: tdelrange ID A B") }
+            return .transactionDeleteRange(transaction: id, start: try text.decodeField(start), end: try text.decodeField(end))
+        case "tscan":
+            let (id, tail) = try transactionAndRest(rest, "tscan ID A B LIMIT")
+            let fields = tail.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count == 3, let limit = Int(fields[2]), limit >= 0 else { throw ToolFailure(.usage, "usage: tscan ID A B LIMIT") }
+            return .transactionScan(
+                transaction: id, from: fields[0] == "-" ? nil : try text.decodeField(fields[0]),
+                to: fields[1] == "-" ? nil : try text.decodeField(fields[1]), limit: limit)
+        case "commit":
+            guard let id = Int(rest), id >= 0 else { throw ToolFailure(.usage, "usage: commit ID") }
+            return .commit(transaction: id)
+        case "rollback":
+            guard let id = Int(rest), id >= 0 else { throw ToolFailure(.usage, "usage: rollback ID") }
+            return .rollback(transaction: id)
         default:
             if word.hasPrefix("get@"), let id = Int(word.dropFirst(4)), id >= 0 {
                 return .getAt(snapshot: id, key: try single(rest, "get@ID K"))
@@ -103,6 +156,13 @@ public struct ExecParser: Sendable {
         case .put, .delete, .deleteRange: return command
         default: throw ToolFailure(.usage, "only put, del and delrange may appear in a batch")
         }
+    }
+
+    /// The transaction number at the start of `rest`, and what follows it.
+    private func transactionAndRest(_ rest: Substring, _ usage: String) throws -> (Int, Substring) {
+        let (first, tail) = split(rest)
+        guard let id = Int(first), id >= 0 else { throw ToolFailure(.usage, "usage: \(usage)") }
+        return (id, tail)
     }
 
     private func split(_ text: Substring) -> (Substring, Substring) {
@@ -125,15 +185,20 @@ public final class ExecSession {
     let database: Database
     let parser: ExecParser
     let syncWrites: Bool
+    let lockTimeout: Double
     private var snapshots: [Int: Snapshot] = [:]
     private var nextSnapshot = 1
+    private var transactions: [Int: Transaction] = [:]
+    private var nextTransaction = 1
     private var pending: (expected: Int, remaining: Int, batch: WriteBatch, error: String?)? = nil
 
-    /// Creates a session; with `syncWrites` every write is synced before its `OK`.
-    public init(database: Database, text: ByteText, syncWrites: Bool) {
+    /// Creates a session; with `syncWrites` every write (and commit) is synced before its `OK`;
+    /// pessimistic transactions wait at most `lockTimeout` seconds for a lock.
+    public init(database: Database, text: ByteText, syncWrites: Bool, lockTimeout: Double = 1) {
         self.database = database
         self.parser = ExecParser(text: text)
         self.syncWrites = syncWrites
+        self.lockTimeout = lockTimeout
     }
 
     /// What is left to say at the end of the input: an `ERR` for a batch cut short.
@@ -229,10 +294,53 @@ public final class ExecSession {
                 return (["OK"], false)
             case .quit:
                 return ([], true)
+            case .begin(let level):
+                let transaction = try database.beginTransaction(TransactionOptions(isolation: level, lockTimeout: lockTimeout, sync: syncWrites ? true : nil))
+                let id = nextTransaction
+                nextTransaction += 1
+                transactions[id] = transaction
+                return (["TX \(id)"], false)
+            case .transactionGet(let id, let key, let forUpdate):
+                let transaction = try open(id)
+                return ([reply(forUpdate ? try transaction.getForUpdate(key) : try transaction.get(key))], false)
+            case .transactionPut(let id, let key, let value):
+                try open(id).put(key, value)
+                return (["OK"], false)
+            case .transactionDelete(let id, let key):
+                try open(id).delete(key)
+                return (["OK"], false)
+            case .transactionDeleteRange(let id, let start, let end):
+                try open(id).deleteRange(from: start, to: end)
+                return (["OK"], false)
+            case .transactionScan(let id, let from, let to, let limit):
+                var lines: [String] = []
+                var scan = try open(id).scan(from: from, to: to)
+                while lines.count < limit, let (key, value) = try scan.next() {
+                    lines.append(parser.text.encodeField(key) + "\t" + parser.text.encodeField(value))
+                }
+                return (lines + ["END"], false)
+            case .commit(let id):
+                let transaction = try open(id)
+                transactions[id] = nil
+                try transaction.commit()
+                return (["OK"], false)
+            case .rollback(let id):
+                let transaction = try open(id)
+                transactions[id] = nil
+                try transaction.rollback()
+                return (["OK"], false)
             }
+        } catch StrataError.transactionConflict(let reason) {
+            return (["CONFLICT \(reason)"], false)
         } catch {
             return (["ERR \(describe(error))"], false)
         }
+    }
+
+    /// The open transaction `id`.
+    private func open(_ id: Int) throws -> Transaction {
+        guard let transaction = transactions[id] else { throw ToolFailure(.usage, "no open transaction \(id)") }
+        return transaction
     }
 
     private func write(_ batch: WriteBatch) -> String {

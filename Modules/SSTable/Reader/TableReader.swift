@@ -234,6 +234,24 @@ public final class TableReader: Sendable {
         }
     }
 
+    /// The sequence of the newest thing this table says about `userKey` — its newest point
+    /// version or the newest range tombstone covering it — or `nil` when it says nothing
+    /// (a transaction's conflict check).
+    package func newestSequence(_ userKey: UnsafeRawBufferPointer) throws -> UInt64? {
+        let covering = fragments.isEmpty ? nil : fragments.newestCovering(userKey, at: .max)
+        if let filter = try filter(), !filter.mayContain(userKey) { return covering }
+        var point: UInt64? = nil
+        try withUnsafeTemporaryAllocation(byteCount: userKey.count + InternalKey.trailerSize, alignment: 8) { seekKey in
+            if userKey.count > 0 { seekKey.baseAddress!.copyMemory(from: userKey.baseAddress!, byteCount: userKey.count) }
+            seekKey.storeBytes(of: InternalKey.seekTrailer(.max).littleEndian, toByteOffset: userKey.count, as: UInt64.self)
+            point = try newestVersion(userKey, seekKey: UnsafeRawBufferPointer(seekKey))?.0
+        }
+        switch (point, covering) {
+        case let (point?, covering?): return max(point, covering)
+        case let (point, covering): return point ?? covering
+        }
+    }
+
     /// The newest version of `userKey` visible at `snapshot`.
     public func get(_ userKey: [UInt8], at snapshot: SequenceNumber = .max) throws -> LookupResult {
         try userKey.withUnsafeBytes { try get($0, at: snapshot) }

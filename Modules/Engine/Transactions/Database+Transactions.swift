@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Encoding
+import WAL
+
+extension Database {
+    /// Begins a transaction reading at a snapshot of the latest data. End it with `commit` or
+    /// `rollback` (an abandoned transaction is rolled back when its last reference goes).
+    ///
+    /// - Throws: `.invalidArgument` for bad options; `.readOnly` in a read-only open; `.closed`.
+    public func beginTransaction(_ options: TransactionOptions = TransactionOptions()) throws -> Transaction {
+        try options.validate()
+        try checkWritable()
+        let id = nextTransactionID.add(1, ordering: .relaxed).oldValue
+        if options.isolation == .pessimistic { lockTable.register(id, expiration: options.expiration) }
+        return Transaction(database: self, id: id, options: options, snapshot: try snapshot())
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws, and
+    /// runs it again — in a new transaction, after a short random backoff — when the commit
+    /// conflicts or a lock request deadlocks or times out, up to `options.maxRetries` times
+    /// (then throws that error). The body may therefore run more than once: keep side effects
+    /// outside the database out of it.
+    ///
+    /// ```swift
+    /// let balance = try db.transaction { txn -> Int in
+    ///     let value = Int(try txn.get("acct:a", as: String.self) ?? "0")! + 10
+    ///     try txn.put("acct:a", String(value))
+    ///     return value
+    /// }
+    /// ```
+    ///
+    /// - Returns: what `body` returned in the run that committed.
+    public func transaction<Result>(_ options: TransactionOptions = TransactionOptions(), _ body: (Transaction) throws -> Result) throws -> Result {
+        var attempt = 0
+        while true {
+            let transaction = try beginTransaction(options)
+            do {
+                let result = try body(transaction)
+                try transaction.commit()
+                return result
+            } catch let error as StrataError where Database.isRetryable(error) && attempt < options.maxRetries {
+                try? transaction.rollback()
+                attempt += 1
+                counters.transactionRetries.add(1, ordering: .relaxed)
+                Database.backoff(attempt)
+            } catch {
+                try? transaction.rollback()
+                throw error
+            }
+        }
+    }
+
+    /// Whether a transaction failing with `error` may succeed when run again.
+    static func isRetryable(_ error: StrataError) -> Bool {
+        switch error {
+        case .transactionConflict, .deadlock, .lockTimeout: return true
+        default: return false
+        }
+    }
+
+    /// Sleeps a random time that grows with `attempt` (up to about 10 ms), so that transactions
+    /// that conflicted do not collide again in lockstep.
+    static func backoff(_ attempt: Int) {
+        let ceiling = min(10_000, 50 << min(attempt, 8))
+        usleep(UInt32.random(in: UInt32(ceiling / 2)...UInt32(ceiling)))
+    }
+
+    /// Logs and applies a transaction's batch after checking `checks` (in the commit leader).
+    func commit(_ batch: WriteBatch, checks: TransactionChecks, sync: Bool?) throws {
+        try checkWritable()
+        try batch.validate(batchLimits)
+        // A transaction that wrote nothing serializes at its snapshot: nothing to check.
+        guard !batch.isEmpty else { return }
+        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
+        let commit = TransactionCommit(batch: batch, checks: checks, sync: sync ?? options.syncWrites)
+        try queue.submit(.transaction(commit))
+        if let reason = commit.refusal { throw StrataError.transactionConflict(reason: reason) }
+    }
+
+    /// The first thing in `checks` that changed after its snapshot, in words; `nil` when nothing
+    /// did: the writes of earlier members of the same commit group (`groupWrites`), then every
+    /// version of the keys and ranges in the latest data. Leader only.
+    func conflict(_ checks: TransactionChecks, groupWrites: GroupWrites? = nil) throws -> String? {
+        if let groupWrites, let reason = groupWrites.conflict(with: checks) { return reason }
+        for key in checks.keys {
+            if let newest = try newestSequence(of: key), newest > checks.snapshot {
+                return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
+            }
+        }
+        guard !checks.ranges.isEmpty else { return nil }
+        let cursor = try Cursor(database: self, options: ReadOptions())
+        for range in checks.ranges where try cursor.hasChange(above: checks.snapshot, from: range.from, to: range.to) {
+            let end = range.to.map { InternalKey.printable($0) } ?? "the end"
+            return "a key in [\(InternalKey.printable(range.from)), \(end)) changed after the transaction's snapshot"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,357 @@
+import Encoding
+import WAL
+
+/// An interactive transaction: reads see the database as of the transaction's snapshot plus its
+/// own writes; the writes are buffered and committed as one atomic batch (all or nothing, also
+/// across a crash). See `Docs/TRANSACTIONS.md`.
+///
+/// ```swift
+/// try db.transaction { txn in
+///     let from = Int(try txn.get("acct:a", as: String.self) ?? "0")!
+///     let to = Int(try txn.get("acct:b", as: String.self) ?? "0")!
+///     try txn.put("acct:a", String(from - 10))
+///     try txn.put("acct:b", String(to + 10))
+/// }   // commits; retried on a conflict
+/// ```
+///
+/// With `.serializable` (the default) or `.snapshot` isolation nothing is locked while the
+/// transaction runs; `commit` checks what it read and wrote against later commits and throws
+/// `.transactionConflict` (writing nothing) when something changed. With `.pessimistic`, writes
+/// and `getForUpdate` lock their keys until the end.
+///
+/// Once committed or rolled back, every call throws `.invalidArgument`.
+///
+/// Thread safety: a transaction may be passed between threads and tasks, but is meant for one
+/// at a time; concurrent calls are serialised.
+public final class Transaction: Sendable {
+    /// The transaction's number (unique within the open database).
+    public let id: UInt64
+    /// The options it was begun with.
+    public let options: TransactionOptions
+    /// The snapshot its reads see (besides its own writes).
+    public let snapshot: Snapshot
+
+    let database: Database
+
+    struct State {
+        var writes = TransactionWrites()
+        /// Keys read from the database (serializable), and `getForUpdate` keys (every level).
+        var readKeys: Set<[UInt8]> = []
+        /// Ranges scanned from the database (serializable), each `[from, to)`; a scan in progress
+        /// widens its own entry as it reads.
+        var readRanges: [(from: [UInt8], to: [UInt8]?)] = []
+        /// Keys locked (pessimistic).
+        var locked: [[UInt8]] = []
+        var lockedSet: Set<[UInt8]> = []
+        /// Savepoints: the number of buffered writes at each.
+        var savepoints: [Int] = []
+        var finished = false
+    }
+
+    let state = Locked(State())
+
+    init(database: Database, id: UInt64, options: TransactionOptions, snapshot: Snapshot) {
+        self.database = database
+        self.id = id
+        self.options = options
+        self.snapshot = snapshot
+    }
+
+    deinit {
+        // An abandoned transaction gives its locks back (a rollback).
+        let locked = state.withLock { state -> [[UInt8]] in
+            guard !state.finished else { return [] }
+            state.finished = true
+            return state.locked
+        }
+        if options.isolation == .pessimistic { database.lockTable.unlock(locked, for: id) }
+    }
+
+    // MARK: - Reading
+
+    /// The value of `key` as the transaction sees it: its own latest write, else the database at
+    /// its snapshot. Under `.serializable` the key is remembered and checked at commit.
+    ///
+    /// - Throws: `.invalidArgument` after commit or rollback, or for a bad key; as `Database.get`.
+    public func get(_ key: some BytesConvertible) throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        switch try ownAnswer(for: key) {
+        case .value(let value): return value
+        case .deleted: return nil
+        case .untouched: break
+        }
+        let value = try database.get(key, at: snapshot)
+        if options.isolation == .serializable { state.withLock { _ = $0.readKeys.insert(key) } }
+        return value
+    }
+
+    /// The value of `key` decoded as `Value` (see `get(_:)`).
+    public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type) throws -> Value? {
+        try get(key).map { try Value(strataBytes: $0) }
+    }
+
+    /// Reads `key` for update. Pessimistic: locks it first (waiting at most `lockTimeout`) — if a
+    /// commit changed the key after the transaction's snapshot, the lock request fails with
+    /// `.transactionConflict` instead (the value it would read is not the one its snapshot saw);
+    /// once locked, no other commit can change it. Optimistic: reads at the snapshot and checks
+    /// the key at commit under either isolation level, so a read-modify-write through
+    /// `getForUpdate` never loses an update, even under `.snapshot`.
+    ///
+    /// - Throws: as `get`; `.lockTimeout`, `.deadlock` or `.transactionConflict` (pessimistic).
+    public func getForUpdate(_ key: some BytesConvertible) throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        try checkActive()
+        if options.isolation == .pessimistic {
+            try lock(key)
+        } else {
+            state.withLock { _ = $0.readKeys.insert(key) }
+        }
+        switch try ownAnswer(for: key) {
+        case .value(let value): return value
+        case .deleted: return nil
+        case .untouched: break
+        }
+        return try database.get(key, at: snapshot)
+    }
+
+    /// The entries with keys in `[from, to)` as the transaction sees them: the database at its
+    /// snapshot merged with its own writes, in key order (or reversed). Under `.serializable`
+    /// the part of the range actually read is remembered and checked at commit.
+    ///
+    /// Reads on the calling thread; the scan is fixed when it is created (later writes of the
+    /// transaction are not seen by it).
+    public func scan<From: BytesConvertible, To: BytesConvertible>(
+        from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none, reverse: Bool = false
+    ) throws -> TransactionScan {
+        try checkActive()
+        let low = start.map { $0.withUnsafeBytes { Array($0) } }
+        let high = end.map { $0.withUnsafeBytes { Array($0) } }
+        let cursor = try database.cursor(ReadOptions(snapshot: snapshot, from: low, to: high))
+        let (keys, writes) = state.withLock { ($0.writes.pointKeys(from: low, to: high), $0.writes) }
+        let tracked = options.isolation == .serializable ? state.withLock { state -> Int in
+            state.readRanges.append((low ?? [], low ?? []))  // nothing read yet
+            return state.readRanges.count - 1
+        } : nil
+        return TransactionScan(transaction: self, cursor: cursor, writes: writes, ownKeys: keys, from: low, to: high, reverse: reverse, trackedRange: tracked)
+    }
+
+    /// The entries whose keys start with `prefix` (see `scan(from:to:reverse:)`).
+    public func scan(prefix: some BytesConvertible, reverse: Bool = false) throws -> TransactionScan {
+        let start = prefix.withUnsafeBytes { Array($0) }
+        return try scan(from: start.isEmpty ? nil : start, to: KeyRange.prefixEnd(start), reverse: reverse)
+    }
+
+    // MARK: - Writing
+
+    /// Buffers a put of `value` under `key` (pessimistic: locks the key first, refusing with
+    /// `.transactionConflict` a key changed after the snapshot, as `getForUpdate` does).
+    ///
+    /// - Throws: `.invalidArgument` for an empty or oversized key or value, or after the end;
+    ///   `.lockTimeout`, `.deadlock` or `.transactionConflict` (pessimistic).
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible) throws {
+        let key = key.withUnsafeBytes { Array($0) }
+        let value = value.withUnsafeBytes { Array($0) }
+        try checkKey(key)
+        guard value.count <= database.options.maxValueSize else {
+            throw StrataError.invalidArgument("value of \(value.count) bytes exceeds maxValueSize \(database.options.maxValueSize)")
+        }
+        try checkActive()
+        if options.isolation == .pessimistic { try lock(key) }
+        try buffer(.put(key: key, value: value))
+    }
+
+    /// Buffers a delete of `key` (pessimistic: locks the key first).
+    public func delete(_ key: some BytesConvertible) throws {
+        let key = key.withUnsafeBytes { Array($0) }
+        try checkKey(key)
+        try checkActive()
+        if options.isolation == .pessimistic { try lock(key) }
+        try buffer(.delete(key: key))
+    }
+
+    /// Buffers a delete of every key in `[from, to)`. The range counts as written: a commit of
+    /// any key in it after the snapshot makes this transaction conflict (at every isolation
+    /// level; pessimistic transactions do not lock ranges).
+    ///
+    /// - Throws: `.invalidArgument` when `from >= to` or a bound is empty or oversized.
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible) throws {
+        let low = start.withUnsafeBytes { Array($0) }
+        let high = end.withUnsafeBytes { Array($0) }
+        try checkKey(low)
+        try checkKey(high)
+        guard BytewiseComparator.compare(low, high) < 0 else {
+            throw StrataError.invalidArgument("range delete start must sort before its end")
+        }
+        try checkActive()
+        try buffer(.deleteRange(from: low, to: high))
+    }
+
+    // MARK: - Savepoints and the end
+
+    /// Marks the current state of the transaction's writes; `rollbackToSavepoint()` returns to it.
+    /// Savepoints nest.
+    public func setSavepoint() throws {
+        try checkActive()
+        state.withLock { $0.savepoints.append($0.writes.operations.count) }
+    }
+
+    /// Undoes every write since the most recent savepoint and removes that savepoint. Keys read
+    /// and locks taken since then are kept (a conflict stays a conflict; locks are released at
+    /// the end).
+    ///
+    /// - Throws: `.invalidArgument` when there is no savepoint, or after the end.
+    public func rollbackToSavepoint() throws {
+        try checkActive()
+        try state.withLock { state in
+            guard let count = state.savepoints.popLast() else {
+                throw StrataError.invalidArgument("no savepoint to roll back to")
+            }
+            state.writes.truncate(to: count)
+        }
+    }
+
+    /// Discards every write and releases the locks. Idempotent only in the sense that a second
+    /// call throws `.invalidArgument`.
+    public func rollback() throws {
+        let locked = try state.withLock { state -> [[UInt8]] in
+            guard !state.finished else { throw StrataError.invalidArgument("the transaction has already ended") }
+            state.finished = true
+            return state.locked
+        }
+        if options.isolation == .pessimistic { database.lockTable.unlock(locked, for: id) }
+        database.counters.transactionRollbacks.add(1, ordering: .relaxed)
+    }
+
+    /// Commits: checks the transaction against later commits (optimistic levels) and writes its
+    /// writes as one atomic batch. The transaction ends whatever the outcome.
+    ///
+    /// - Parameter sync: make the commit durable against power loss before returning (`nil`:
+    ///   the options' `sync`, else `Options.syncWrites`).
+    /// - Throws: `.transactionConflict` (nothing written) when something it read or wrote
+    ///   changed after its snapshot; `.invalidArgument` after the end; as `Database.write`.
+    public func commit(sync: Bool? = nil) throws {
+        let (writes, readKeys, readRanges, locked) = try state.withLock { state in
+            guard !state.finished else { throw StrataError.invalidArgument("the transaction has already ended") }
+            state.finished = true
+            return (state.writes, state.readKeys, state.readRanges, state.locked)
+        }
+        defer { if options.isolation == .pessimistic { database.lockTable.unlock(locked, for: id) } }
+        if options.isolation == .pessimistic && database.lockTable.isExpired(id) {
+            database.counters.transactionConflicts.add(1, ordering: .relaxed)
+            throw StrataError.transactionConflict(reason: "the transaction expired and its locks were taken")
+        }
+        var checks = TransactionChecks(snapshot: snapshot.sequence.rawValue)
+        switch options.isolation {
+        case .serializable:
+            checks.keys = Array(readKeys.union(writes.writtenKeys))
+            checks.ranges = readRanges + writes.deletedRanges.map { ($0.from, $0.to) }
+        case .snapshot:
+            checks.keys = Array(readKeys.union(writes.writtenKeys))
+            checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
+        case .pessimistic:
+            // Locked keys were unchanged since the snapshot when they were locked, and no other
+            // pessimistic transaction can change them while locked — but plain writes and
+            // optimistic transactions take no locks, so the keys are checked once more here.
+            checks.keys = locked
+            checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
+        }
+        do {
+            try database.commit(writes.batch, checks: checks, sync: sync ?? options.sync)
+        } catch let error as StrataError {
+            if case .transactionConflict = error { database.counters.transactionConflicts.add(1, ordering: .relaxed) }
+            throw error
+        }
+        database.counters.transactionCommits.add(1, ordering: .relaxed)
+    }
+
+    // MARK: - Internal
+
+    func checkActive() throws {
+        try database.checkOpen()
+        let finished = state.withLock { $0.finished }
+        if finished { throw StrataError.invalidArgument("the transaction has already ended") }
+        if options.isolation == .pessimistic && database.lockTable.isExpired(id) {
+            throw StrataError.transactionConflict(reason: "the transaction expired and its locks were taken")
+        }
+    }
+
+    private func checkKey(_ key: [UInt8]) throws {
+        guard !key.isEmpty else { throw StrataError.invalidArgument("empty key") }
+        guard key.count <= database.options.maxKeySize else {
+            throw StrataError.invalidArgument("key of \(key.count) bytes exceeds maxKeySize \(database.options.maxKeySize)")
+        }
+    }
+
+    private func ownAnswer(for key: [UInt8]) throws -> TransactionWrites.Answer {
+        try checkKey(key)
+        try checkActive()
+        return state.withLock { $0.writes.answer(for: key) }
+    }
+
+    private func buffer(_ operation: TransactionWrites.Operation) throws {
+        let limit = database.options.maxBatchSize
+        try state.withLock { state in
+            state.writes.append(operation)
+            // The commit is one log record: refuse to grow past what one can hold.
+            if state.writes.batchBytes > limit {
+                state.writes.truncate(to: state.writes.operations.count - 1)
+                throw StrataError.invalidArgument("the transaction's writes exceed maxBatchSize \(limit)")
+            }
+        }
+    }
+
+    private func lock(_ key: [UInt8]) throws {
+        let held = state.withLock { $0.lockedSet.contains(key) }
+        guard !held else { return }
+        do {
+            let taken = try database.lockTable.lock(
+                key, for: id, timeout: options.lockTimeout, detectDeadlocks: options.deadlockDetection,
+                onWait: { database.counters.lockWaits.add(1, ordering: .relaxed) })
+            guard taken else { return }
+            // The transaction reads at its snapshot: a key changed since then would be written
+            // over a value it did not see (a lost update). Refuse, as RocksDB does with a
+            // snapshot, and let the lock go again (a later request checks again).
+            let newest: UInt64?
+            do {
+                newest = try database.newestSequence(of: key)
+            } catch {
+                database.lockTable.unlock([key], for: id, forgetting: false)
+                throw error
+            }
+            if let newest, newest > snapshot.sequence.rawValue {
+                database.lockTable.unlock([key], for: id, forgetting: false)
+                database.counters.transactionConflicts.add(1, ordering: .relaxed)
+                throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the transaction's snapshot")
+            }
+            state.withLock { $0.locked.append(key); $0.lockedSet.insert(key) }
+        } catch let error as StrataError {
+            switch error {
+            case .deadlock: database.counters.deadlocks.add(1, ordering: .relaxed)
+            case .lockTimeout: database.counters.lockTimeouts.add(1, ordering: .relaxed)
+            default: break
+            }
+            throw error
+        }
+    }
+
+    /// Widens the serializable read range `index` to cover what a scan has read so far.
+    func recordScanned(_ index: Int, from: [UInt8]?, to: [UInt8]?) {
+        state.withLock { state in
+            guard index < state.readRanges.count else { return }
+            state.readRanges[index] = (from ?? [], to)
+        }
+    }
+}
+
+/// What a commit must check, in the commit leader, against everything committed after the
+/// transaction's snapshot.
+struct TransactionChecks: Sendable {
+    /// The transaction's snapshot.
+    var snapshot: UInt64
+    /// Keys whose newest version must not be newer than the snapshot.
+    var keys: [[UInt8]] = []
+    /// Ranges `[from, to)` (`to == nil`: unbounded) in which no version may be newer.
+    var ranges: [(from: [UInt8], to: [UInt8]?)] = []
+
+    var isEmpty: Bool { keys.isEmpty && ranges.isEmpty }
+}
