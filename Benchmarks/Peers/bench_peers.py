@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Runs the standard db_bench suite against Strata, RocksDB and LevelDB, interleaved.
+"""Runs db_bench workloads against Strata, RocksDB and LevelDB, interleaved.
 
-    python3 Benchmarks/Peers/bench_peers.py [--reps N] [--num N] [--out DIR]
+    python3 Benchmarks/Peers/bench_peers.py [--suite standard|transactions|all] [--reps N] [--num N] [--out DIR]
 
-Each repetition runs strata-bench, RocksDB's db_bench (Debian's rocksdb-tools) and the
-project's LevelDB driver (Benchmarks/LevelDBDriver/leveldb_bench.c over libleveldb) one after
-the other, each on a fresh database, with identical flags. The machine is shared and noisy, so
-what matters are medians over the repetitions and the ratios between engines measured in the
-same run. Prints a table and writes it, with every raw line, to the output directory.
+Each repetition runs every configuration of the chosen suites on every engine that supports it,
+one after the other, each on a fresh database, with identical flags: strata-bench, RocksDB's
+db_bench (`--rocksdb`, default $DB_BENCH, else Debian's `db_bench`) and the project's LevelDB
+driver (Benchmarks/LevelDBDriver/leveldb_bench.c over libleveldb). The machine is shared and
+noisy, so what matters are medians over the repetitions and the ratios between engines measured
+in the same run. Prints a table per suite and writes it, with every raw line, to --out.
+
+Suites:
+- standard: fillseq, fillrandom, overwrite, readrandom, readseq, seekrandom; 16 B keys, 100 B
+  values, no compression, 8 MiB cache, 4 MiB write buffer, 10 Bloom bits; all three engines.
+- transactions: db_bench's randomtransaction (two sets) with optimistic and with pessimistic
+  transactions, 1 and 4 threads; Strata and RocksDB (LevelDB has no transactions).
 
 Ratios are peer µs/op divided by Strata µs/op, i.e. Strata's throughput relative to the peer:
-above 1.0 Strata is faster.
+above 1.0 Strata is faster. For multi-threaded rows µs/op is db_bench's per-thread figure, so the
+ratio compares throughput the same way.
 """
 import argparse
 import datetime
@@ -23,26 +31,37 @@ import subprocess
 import sys
 import tempfile
 
-WORKLOADS = ["fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "seekrandom"]
 LINE = re.compile(r"^(\w+)\s+:\s+([\d.]+) micros/op (\d+) ops/sec ([\d.]+) seconds (\d+) operations;")
+STANDARD = ["fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "seekrandom"]
 
 
-def suite_flags(num):
-    return [
-        "--benchmarks=" + ",".join(WORKLOADS),
-        f"--num={num}",
-        "--value_size=100",
-        "--key_size=16",
-        "--compression_type=none",
-        "--cache_size=8388608",
-        "--write_buffer_size=4194304",
-        "--bloom_bits=10",
-        "--threads=1",
+def standard_configurations(num):
+    flags = [
+        "--benchmarks=" + ",".join(STANDARD), f"--num={num}", "--value_size=100", "--key_size=16",
+        "--compression_type=none", "--cache_size=8388608", "--write_buffer_size=4194304",
+        "--bloom_bits=10", "--threads=1",
     ]
+    return [{"suite": "standard", "label": "", "workloads": STANDARD, "flags": flags,
+             "engines": ["strata", "rocksdb", "leveldb"]}]
 
 
-def run_engine(name, command, db):
-    """Runs one engine's suite on a fresh database; returns {workload: µs/op}, peak RSS, output."""
+def transaction_configurations(num):
+    configurations = []
+    for mode, flag in [("optimistic", "--optimistic_transaction_db=1"), ("pessimistic", "--transaction_db=1")]:
+        for threads in [1, 4]:
+            flags = [
+                "--benchmarks=randomtransaction", f"--num={num}", f"--reads={max(1, num // 10)}",
+                "--transaction_sets=2", "--value_size=100", "--key_size=16", "--compression_type=none",
+                "--cache_size=8388608", "--write_buffer_size=4194304", "--bloom_bits=10",
+                f"--threads={threads}", flag,
+            ]
+            configurations.append({"suite": "transactions", "label": f"{mode}, {threads} thread{'s' if threads > 1 else ''}",
+                                   "workloads": ["randomtransaction"], "flags": flags, "engines": ["strata", "rocksdb"]})
+    return configurations
+
+
+def run_engine(name, command, db, workloads):
+    """Runs one engine on a fresh database; returns {workload: µs/op}, peak RSS, output."""
     shutil.rmtree(db, ignore_errors=True)
     os.makedirs(os.path.dirname(db), exist_ok=True)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -58,57 +77,85 @@ def run_engine(name, command, db):
     results = {}
     for line in text.splitlines():
         match = LINE.match(line)
-        if match and match.group(1) in WORKLOADS:
+        if match and match.group(1) in workloads:
             results[match.group(1)] = float(match.group(2))
-    missing = [w for w in WORKLOADS if w not in results]
+    missing = [w for w in workloads if w not in results]
     if missing:
         sys.exit(f"{name} printed no result for {missing}:\n{text}")
     return results, usage.ru_maxrss * 1024, text
 
 
+def describe_rocksdb(binary):
+    """Which RocksDB ran: its version line, and whether it is a release build."""
+    try:
+        text = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        text = "unknown version"
+    kind = "release build" if os.environ.get("DB_BENCH") and os.path.realpath(binary) == os.path.realpath(os.environ["DB_BENCH"]) \
+        else "Debian's rocksdb-tools (built with assertions)" if binary.startswith("/usr/") else "as given"
+    return f"{binary} ({text}; {kind})"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", default=os.environ.get("SUITE", "standard"), choices=["standard", "transactions", "all"])
     parser.add_argument("--reps", type=int, default=int(os.environ.get("REPS", "3")))
-    parser.add_argument("--num", type=int, default=1_000_000)
+    parser.add_argument("--num", type=int, default=int(os.environ.get("NUM", "1000000")))
     parser.add_argument("--strata", default=".build/release/strata-bench")
-    parser.add_argument("--rocksdb", default=shutil.which("db_bench") or "/usr/bin/db_bench")
+    parser.add_argument("--rocksdb", default=os.environ.get("DB_BENCH") or shutil.which("db_bench") or "/usr/bin/db_bench")
     parser.add_argument("--leveldb", default="bench-results/bin/leveldb_bench")
     parser.add_argument("--out", default="bench-results")
     parser.add_argument("--scratch", default=os.path.join(tempfile.gettempdir(), f"strata-peers-{os.getuid()}"))
     args = parser.parse_args()
 
-    engines = [("strata", args.strata), ("rocksdb", args.rocksdb), ("leveldb", args.leveldb)]
-    for name, binary in engines:
-        if not os.access(binary, os.X_OK):
-            sys.exit(f"{name}: {binary} is not an executable (run `make bench-peers`, which builds and installs them)")
+    binaries = {"strata": args.strata, "rocksdb": args.rocksdb, "leveldb": args.leveldb}
+    configurations = []
+    if args.suite in ("standard", "all"):
+        configurations += standard_configurations(args.num)
+    if args.suite in ("transactions", "all"):
+        configurations += transaction_configurations(args.num)
+    needed = sorted({engine for configuration in configurations for engine in configuration["engines"]})
+    for name in needed:
+        if not os.access(binaries[name], os.X_OK):
+            sys.exit(f"{name}: {binaries[name]} is not an executable (run `make bench-peers`, which builds and installs them)")
+    print(f"RocksDB: {describe_rocksdb(args.rocksdb)}", file=sys.stderr)
 
-    flags = suite_flags(args.num)
-    samples = {name: {w: [] for w in WORKLOADS} for name, _ in engines}
-    peak_rss = {name: [] for name, _ in engines}
+    samples = {}  # (configuration index, engine, workload) -> [µs/op]
+    peak_rss = {}  # (configuration index, engine) -> [bytes]
     raw = []
     for rep in range(1, args.reps + 1):
-        for name, binary in engines:
-            print(f"[{rep}/{args.reps}] {name} ...", file=sys.stderr, flush=True)
-            results, rss, text = run_engine(name, [binary] + flags, os.path.join(args.scratch, name))
-            for workload, micros in results.items():
-                samples[name][workload].append(micros)
-            peak_rss[name].append(rss)
-            raw.append({"rep": rep, "engine": name, "results": results, "peak_rss": rss, "output": text})
+        for index, configuration in enumerate(configurations):
+            for name in configuration["engines"]:
+                print(f"[{rep}/{args.reps}] {configuration['suite']} {configuration['label']} {name} ...", file=sys.stderr, flush=True)
+                results, rss, text = run_engine(
+                    name, [binaries[name]] + configuration["flags"], os.path.join(args.scratch, name), configuration["workloads"])
+                for workload, micros in results.items():
+                    samples.setdefault((index, name, workload), []).append(micros)
+                peak_rss.setdefault((index, name), []).append(rss)
+                raw.append({"rep": rep, "configuration": configuration, "engine": name, "results": results,
+                            "peak_rss": rss, "output": text})
 
-    median = {name: {w: statistics.median(samples[name][w]) for w in WORKLOADS} for name, _ in engines}
-    rss = {name: statistics.median(peak_rss[name]) for name, _ in engines}
-    lines = []
-    lines.append(f"Command: {' '.join(['<engine>'] + flags)}; {args.reps} interleaved repetitions, fresh database each")
-    lines.append("")
-    lines.append("| workload | strata µs/op | rocksdb µs/op | leveldb µs/op | strata/rocksdb | strata/leveldb |")
-    lines.append("|---|---:|---:|---:|---:|---:|")
-    for w in WORKLOADS:
-        s, r, l = median["strata"][w], median["rocksdb"][w], median["leveldb"][w]
-        lines.append(f"| {w} | {s:.3f} | {r:.3f} | {l:.3f} | {r / s:.2f} | {l / s:.2f} |")
-    lines.append(
-        f"| peak RSS (MB) | {rss['strata'] / 1e6:.1f} | {rss['rocksdb'] / 1e6:.1f} | {rss['leveldb'] / 1e6:.1f} "
-        f"| {rss['strata'] / rss['rocksdb']:.2f}× | {rss['strata'] / rss['leveldb']:.2f}× |")
-    lines.append("")
+    lines = [f"RocksDB: {describe_rocksdb(args.rocksdb)}", f"{args.reps} interleaved repetitions, fresh database each", ""]
+    median = {}
+    for index, configuration in enumerate(configurations):
+        engines = configuration["engines"]
+        peers = [engine for engine in engines if engine != "strata"]
+        lines.append(f"Command: {' '.join(['<engine>'] + configuration['flags'])}")
+        lines.append("")
+        header = "| workload | " + " | ".join(f"{engine} µs/op" for engine in engines) + " | " + " | ".join(f"strata/{peer}" for peer in peers) + " |"
+        lines.append(header)
+        lines.append("|---|" + "---:|" * (len(engines) + len(peers)))
+        for workload in configuration["workloads"]:
+            values = {engine: statistics.median(samples[(index, engine, workload)]) for engine in engines}
+            for engine, value in values.items():
+                median[f"{configuration['suite']} {configuration['label']} {engine} {workload}"] = value
+            label = workload + (f" ({configuration['label']})" if configuration["label"] else "")
+            lines.append(f"| {label} | " + " | ".join(f"{values[engine]:.3f}" for engine in engines) + " | "
+                         + " | ".join(f"{values[peer] / values['strata']:.2f}" for peer in peers) + " |")
+        rss = {engine: statistics.median(peak_rss[(index, engine)]) for engine in engines}
+        lines.append("| peak RSS (MB) | " + " | ".join(f"{rss[engine] / 1e6:.1f}" for engine in engines) + " | "
+                     + " | ".join(f"{rss['strata'] / rss[peer]:.2f}×" for peer in peers) + " |")
+        lines.append("")
     lines.append("Ratios: peer µs/op ÷ Strata µs/op (Strata's relative throughput; above 1.0 Strata is faster). "
                  "The RSS row gives Strata's peak as a multiple of the peer's.")
     table = "\n".join(lines)
@@ -119,8 +166,8 @@ def main():
     with open(os.path.join(args.out, f"peers-{stamp}.md"), "w") as handle:
         handle.write(table + "\n")
     with open(os.path.join(args.out, f"peers-{stamp}.json"), "w") as handle:
-        json.dump({"flags": flags, "reps": args.reps, "median_micros": median, "peak_rss": rss,
-                   "samples": samples, "runs": raw}, handle, indent=1)
+        json.dump({"configurations": configurations, "reps": args.reps, "median_micros": median,
+                   "samples": {f"{k[0]} {k[1]} {k[2]}": v for k, v in samples.items()}, "runs": raw}, handle, indent=1)
     print(f"\nwritten to {args.out}/peers-{stamp}.md and .json", file=sys.stderr)
 
 

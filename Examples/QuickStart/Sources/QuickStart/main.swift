@@ -26,6 +26,18 @@ try db.put("user:1", "Ada Lovelace")
 let then = try db.get("user:1", as: String.self, at: before)   // still "Ada"
 precondition(then == "Ada")
 
+// Transactions: read, decide, write — committed atomically, retried on a conflict.
+try db.put("acct:a", "100")
+try db.put("acct:b", "0")
+try db.transaction { txn in                                 // serializable by default
+    let a = Int(try txn.get("acct:a", as: String.self) ?? "0")!
+    let b = Int(try txn.get("acct:b", as: String.self) ?? "0")!
+    try txn.put("acct:a", String(a - 10))
+    try txn.put("acct:b", String(b + 10))
+}
+let balance = try db.get("acct:b", as: String.self)          // "10"
+precondition(balance == "10")
+
 // In async code the async overloads run on Strata's own threads, never blocking the
 // cooperative pool on disk reads, fsync or write stalls; scans are back-pressured AsyncSequences.
 func countUsers(in db: Database) async throws -> Int {
