@@ -71,6 +71,8 @@ check-readme:
 # Examples/QuickStart depends on this package by path with `traits: []`, as a consumer would:
 # it must build, run, and resolve nothing but the library's own dependencies.
 example: deps check-readme
+	@# A path dependency's new source files are missed by a cached build plan: plan anew.
+	@rm -f .build-example/release/description.json
 	$(SWIFT) build -c release --package-path Examples/QuickStart --scratch-path .build-example
 	@scratch=$$(mktemp -d); .build-example/release/QuickStart $$scratch/db; status=$$?; rm -rf $$scratch; exit $$status
 	python3 Examples/check_resolved.py Examples/QuickStart
