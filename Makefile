@@ -10,11 +10,12 @@ SWIFT ?= swift
 TEST_FLAGS := -c release -Xswiftc -DSTRATA_INTERNAL_CHECKS --scratch-path .build-test
 RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
+PIP_PACKAGES := grpcio grpcio-tools
 
-.PHONY: help deps peer-deps build release test check-dag check-docs check-readme example docs demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
+.PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
-	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config when missing"
+	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config (apt) and grpcio grpcio-tools (pip) when missing"
 	@echo "make build      debug build of every target"
 	@echo "make release    release build of every target"
 	@echo "make test       DAG, docs and README checks, the example package, every test target (release build with internal checks), a 45 s crash test"
@@ -24,6 +25,7 @@ help:
 	@echo "make check-dag  verify the module dependency chain (and the checker's own tests)"
 	@echo "make check-docs fail on a public declaration without a /// comment"
 	@echo "make example    build and run Examples/QuickStart (the README's code) as a consumer package would"
+	@echo "make proto      regenerate Modules/Server/Generated from Protos/ (protoc + plugins built from the resolved packages)"
 	@echo "make docs       the DocC documentation of every library module (swift-docc-plugin), into .build-docs/Strata.doccarchive"
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
@@ -51,6 +53,15 @@ deps:
 		$(call apt_install,$(APT_PACKAGES)); \
 	fi
 	@command -v python3 >/dev/null 2>&1 || { $(call apt_install,python3-minimal); }
+	@# The server tests' independent client: Python grpcio + grpcio-tools (stubs generated at test time).
+	@if python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then \
+		echo "deps: python grpcio $$(python3 -c 'import grpc; print(grpc.__version__)')"; \
+	else \
+		echo "deps: installing grpcio grpcio-tools (pip)"; \
+		python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
+		python3 -m pip install --quiet $(PIP_PACKAGES) 2>/dev/null \
+			|| python3 -m pip install --quiet --break-system-packages $(PIP_PACKAGES); \
+	fi
 
 build: deps
 	$(SWIFT) build
@@ -61,6 +72,24 @@ release: deps
 check-dag: deps
 	python3 .ci/test_check_dag.py
 	python3 .ci/check_dag.py
+
+# The generated gRPC/protobuf code is committed (Modules/Server/Generated); this regenerates it
+# with Debian's protoc and the plugins built from the resolved swift-protobuf and
+# grpc-swift-protobuf (never the SwiftPM build plugin, which compiles protoc on every clean build).
+PROTO_OUT := Modules/Server/Generated
+proto: deps
+	@command -v protoc >/dev/null 2>&1 || { $(call apt_install,protobuf-compiler); }
+	$(SWIFT) build -c release --product protoc-gen-swift
+	$(SWIFT) build -c release --product protoc-gen-grpc-swift-2
+	protoc --proto_path=Protos --plugin=protoc-gen-swift=.build/release/protoc-gen-swift \
+		--swift_opt=Visibility=Public --swift_out=$(PROTO_OUT) \
+		--plugin=protoc-gen-grpc-swift-2=.build/release/protoc-gen-grpc-swift-2 \
+		--grpc-swift-2_opt=Visibility=Public --grpc-swift-2_out=$(PROTO_OUT) \
+		strata/v1/strata.proto grpc/health/v1/health.proto
+	@# One flat folder: the generator mirrors the proto paths.
+	find $(PROTO_OUT) -mindepth 2 -name '*.swift' -exec mv {} $(PROTO_OUT)/ \;
+	find $(PROTO_OUT) -mindepth 1 -type d -empty -delete
+	@echo "proto: regenerated $(PROTO_OUT)"
 
 check-docs:
 	python3 .ci/check_docs.py

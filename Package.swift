@@ -39,13 +39,21 @@ let package = Package(
         .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "Server", targets: ["Server"]),
+        .executable(name: "strata-server", targets: ["strata-server"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-bench", targets: ["strata-bench"]),
         .executable(name: "strata-stress", targets: ["strata-stress"]),
         .executable(name: "strata-fuzz", targets: ["strata-fuzz"]),
     ],
     traits: [
-        .trait(name: "Tools", description: "The strata CLI, strata-bench, strata-stress and the fuzz harness, with swift-argument-parser and hdrhistogram-swift."),
+        .trait(
+            name: "Server",
+            description: "The Server library and strata-server: gRPC (grpc-swift-2, NIO, swift-protobuf), swift-service-lifecycle, swift-prometheus."),
+        .trait(
+            name: "Tools",
+            description: "The strata CLI, strata-bench, strata-stress and the fuzz harness, with swift-argument-parser and hdrhistogram-swift (and the server, which the CLI can talk to).",
+            enabledTraits: ["Server"]),
         .default(enabledTraits: ["Tools"]),
     ],
     dependencies: [
@@ -54,6 +62,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries (system modules, used only by Encoding)
@@ -104,12 +119,38 @@ let package = Package(
         // The umbrella product: `import Strata` gives the Engine API.
         .target(name: "Strata", dependencies: ["Engine"], path: "Modules/Strata", swiftSettings: strictSettings),
 
+        // MARK: The server (trait Server): the database over gRPC
+        .target(
+            name: "Server",
+            dependencies: [
+                "Strata", "Engine", "VFS", "Encoding",
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport", condition: .when(traits: ["Server"])),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf", condition: .when(traits: ["Server"])),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf", condition: .when(traits: ["Server"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Server"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["Server"])),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle", condition: .when(traits: ["Server"])),
+                .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Server"])),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Modules/Server", exclude: ["Generated/README.md"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "strata-server",
+            dependencies: [
+                "Server", "Engine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
+            ],
+            path: "Tools/strata-server", swiftSettings: strictSettings),
+
         // MARK: Tools
         .target(
             name: "StrataTool",
             dependencies: [
-                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding",
+                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
             ],
             path: "Tools/StrataTool", swiftSettings: strictSettings),
         .executableTarget(name: "strata", dependencies: ["StrataTool"], path: "Tools/strata", swiftSettings: strictSettings),
@@ -121,7 +162,7 @@ let package = Package(
         .executableTarget(
             name: "strata-bench",
             dependencies: [
-                "Engine", "VFS", "Encoding", "StrataTool",
+                "Engine", "VFS", "Encoding", "StrataTool", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
                 .product(name: "Histogram", package: "hdrhistogram-swift", condition: .when(traits: ["Tools"])),
             ],
@@ -172,6 +213,14 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", "strata-server", "strata",
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
+                .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Server"])),
+            ],
+            exclude: ["python"], swiftSettings: strictSettings),
         .testTarget(
             name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),
     ]

@@ -15,6 +15,11 @@ lines of every Swift file under each target's folder in Modules/:
 3. The umbrella target `Strata` may depend on Engine only (and re-export it).
 4. Every dependency a target declares is imported by at least one of its files: a declaration
    no import uses is a stale edge in the graph (and makes consumers build what they never use).
+5. Capabilities are targets of their own beside the chain, each with the project modules it may
+   use (CAPABILITIES). A chain module may use a capability only where ENGINE_MAY_USE allows
+   (the Engine may use ObjectStore); nothing in the chain may use Server or ObjectStoreS3.
+6. No chain module (nor ObjectStore) may depend on a networking package (NETWORK_PACKAGES): a
+   team embedding Engine compiles no NIO, no HTTP, no gRPC.
 
 Usage: check_dag.py [--root DIR] [--package-json FILE]
 Exit status 0 when the tree obeys the rules, 1 with one line per violation otherwise.
@@ -30,6 +35,21 @@ import sys
 CHAIN = ["Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction", "Engine"]
 C_MODULES = {"CLZ4", "CZstd", "CXXHash"}
 UMBRELLA = "Strata"
+# Capability targets beside the chain, and the project targets each may depend on.
+CAPABILITIES = {
+    "ObjectStore": {"Encoding", "VFS"},
+    "ObjectStoreS3": {"ObjectStore", "Encoding", "VFS"},
+    "Server": set(CHAIN) | {"Strata", "ObjectStore", "ObjectStoreS3"},
+}
+# Capabilities a chain module may depend on.
+ENGINE_MAY_USE = {"Engine": {"ObjectStore"}}
+# Packages that bring networking (NIO, HTTP, gRPC): only the top capabilities may use them.
+NETWORK_PACKAGES = {
+    "swift-nio", "swift-nio-ssl", "swift-nio-http2", "swift-nio-extras", "swift-nio-transport-services",
+    "grpc-swift-2", "grpc-swift-nio-transport", "grpc-swift-protobuf", "swift-protobuf", "async-http-client",
+    "swift-service-lifecycle", "swift-prometheus",
+}
+NETWORK_ALLOWED = {"Server", "ObjectStoreS3"}
 TOOLCHAIN_MODULES = {
     "Swift", "_Concurrency", "_StringProcessing", "Foundation", "FoundationEssentials",
     "Glibc", "Musl", "Darwin", "Android", "Dispatch", "Synchronization", "os",
@@ -51,6 +71,16 @@ def load_package(root, package_json):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ).stdout
     return json.loads(output)
+
+
+def declared_packages(target):
+    """(product, package) for every external product a target declares."""
+    pairs = []
+    for dependency in target.get("dependencies", []):
+        if "product" in dependency:
+            product = dependency["product"]
+            pairs.append((product[0], (product[1] or "").lower()))
+    return pairs
 
 
 def declared_dependencies(target):
@@ -100,12 +130,24 @@ def check(root, package):
             if name not in C_MODULES:
                 violations.append(f"{name}: unexpected system module (allowed: {sorted(C_MODULES)})")
             continue
-        if name not in position and name != UMBRELLA:
-            violations.append(f"{name}: target under Modules/ is not part of the chain {CHAIN}")
+        if name not in position and name != UMBRELLA and name not in CAPABILITIES:
+            violations.append(f"{name}: target under Modules/ is neither in the chain {CHAIN} nor a known capability {sorted(CAPABILITIES)}")
             continue
 
         declared = declared_dependencies(target)
+        if name not in NETWORK_ALLOWED:
+            for product, package_name in declared_packages(target):
+                if package_name in NETWORK_PACKAGES:
+                    violations.append(f"{name}: declares {product} from {package_name}; only {sorted(NETWORK_ALLOWED)} may use networking packages")
         for dependency in sorted(declared):
+            if name in CAPABILITIES:
+                if dependency in targets and dependency not in CAPABILITIES[name]:
+                    violations.append(f"{name}: declares dependency on {dependency}; it may use only {sorted(CAPABILITIES[name])}")
+                continue
+            if dependency in CAPABILITIES:
+                if dependency not in ENGINE_MAY_USE.get(name, set()):
+                    violations.append(f"{name}: declares dependency on capability {dependency}, which no chain module but {sorted(ENGINE_MAY_USE)} may use")
+                continue
             if name == UMBRELLA:
                 if dependency != "Engine":
                     violations.append(f"{UMBRELLA}: may depend only on Engine, declares {dependency}")
@@ -130,6 +172,8 @@ def check(root, package):
                 continue
             if module in position and name in position and position[module] > position[name]:
                 violations.append(f"{where}: {name} imports {module}, which is to its right in the chain")
+            elif module in CAPABILITIES and name in position and module not in ENGINE_MAY_USE.get(name, set()):
+                violations.append(f"{where}: {name} imports capability {module}, which the chain may not use")
             elif module in C_MODULES and name != "Encoding":
                 violations.append(f"{where}: {name} imports C module {module}; only Encoding may")
             elif module not in declared:

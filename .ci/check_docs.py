@@ -6,6 +6,9 @@ types, members, extensions' members — excluding `public import`. Its documenta
 of `///` lines directly above it, attributes and `#if`/`#else`/`#endif` lines in between
 allowed. `public extension` blocks themselves are not symbols and are skipped.
 
+Code generated from Protos/ (folders named `Generated`) is skipped: its documentation is the
+.proto's comments, which the generator copies onto the messages and methods.
+
 Usage: check_docs.py [--root DIR]. Exit 0 when every public declaration is documented, 1 with
 one line per undocumented declaration otherwise.
 """
@@ -44,7 +47,8 @@ def main():
     modules = os.path.join(arguments.root, "Modules")
     missing = 0
     checked = 0
-    for directory, _, files in os.walk(modules):
+    for directory, subdirectories, files in os.walk(modules):
+        subdirectories[:] = [name for name in subdirectories if name != "Generated"]
         for name in sorted(files):
             if not name.endswith(".swift"):
                 continue

@@ -18,12 +18,14 @@ MANIFEST = """// swift-tools-version: 6.0
 import PackageDescription
 let package = Package(
     name: "Fake",
+    dependencies: [.package(url: "https://github.com/apple/swift-nio", from: "2.0.0")],
     targets: [
         .systemLibrary(name: "CLZ4", path: "Modules/CLZ4"),
         .target(name: "Encoding", dependencies: ["CLZ4"], path: "Modules/Encoding"),
         .target(name: "VFS", dependencies: ["Encoding"], path: "Modules/VFS"),
         .target(name: "WAL", dependencies: [WAL_DEPENDENCIES], path: "Modules/WAL"),
         .target(name: "Engine", dependencies: ["WAL", "VFS", "Encoding"], path: "Modules/Engine"),
+        .target(name: "Server", dependencies: [SERVER_DEPENDENCIES], path: "Modules/Server"),
     ]
 )
 """
@@ -35,14 +37,15 @@ SOURCES = {
     "Modules/VFS/FS.swift": "import Encoding\nimport Synchronization\npublic struct FS {}\n",
     "Modules/WAL/Log.swift": "import Encoding\nimport VFS\n/* import Engine (in a comment: ignored) */\npublic struct Log {}\n",
     "Modules/Engine/DB.swift": "@_exported import WAL\nimport VFS\nimport Encoding\npublic struct DB {}\n",
+    "Modules/Server/Service.swift": "import Engine\npublic struct Service {}\n",
 }
 
 
 class FakeTree:
-    def __init__(self, wal_dependencies='"Encoding", "VFS"'):
+    def __init__(self, wal_dependencies='"Encoding", "VFS"', server_dependencies='"Engine"'):
         self.directory = tempfile.TemporaryDirectory(prefix="strata-dag-")
         self.root = self.directory.name
-        self.write("Package.swift", MANIFEST.replace("WAL_DEPENDENCIES", wal_dependencies))
+        self.write("Package.swift", MANIFEST.replace("WAL_DEPENDENCIES", wal_dependencies).replace("SERVER_DEPENDENCIES", server_dependencies))
         for path, text in SOURCES.items():
             self.write(path, text)
         dump = subprocess.run(["swift", "package", "dump-package"], cwd=self.root, check=True,
@@ -113,6 +116,45 @@ class CheckDagTests(unittest.TestCase):
         tree.write("Modules/Engine/DB.swift", "import WAL\nimport Encoding\n")
         code, errors = tree.check()
         self.assertIn("Engine: declares dependency on VFS, but no file under Modules/Engine imports it", errors)
+
+    def test_the_chain_may_not_use_the_server(self):
+        tree = FakeTree(wal_dependencies='"Encoding", "VFS", "Server"')
+        tree.write("Modules/Engine/Remote.swift", "import Server\n")
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("WAL: declares dependency on capability Server", errors)
+        self.assertIn("Modules/Engine/Remote.swift:1: Engine imports capability Server", errors)
+
+    def test_networking_packages_stay_out_of_the_chain(self):
+        tree = FakeTree(wal_dependencies='"Encoding", "VFS", .product(name: "NIOCore", package: "swift-nio")',
+                        server_dependencies='"Engine", .product(name: "NIOCore", package: "swift-nio")')
+        tree.write("Modules/WAL/Net.swift", "import NIOCore\n")
+        tree.write("Modules/Server/Net.swift", "import NIOCore\n")
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("WAL: declares NIOCore from swift-nio; only", errors)
+        self.assertNotIn("Server: declares NIOCore", errors)
+
+    def test_a_capability_uses_only_what_it_is_allowed(self):
+        tree = FakeTree(server_dependencies='"Engine", "CLZ4"')
+        tree.write("Modules/Server/C.swift", "import CLZ4\n")
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("Server: declares dependency on CLZ4; it may use only", errors)
+
+    def test_an_unknown_target_under_modules_fails(self):
+        manifest = MANIFEST.replace("WAL_DEPENDENCIES", '"Encoding", "VFS"').replace("SERVER_DEPENDENCIES", '"Engine"')
+        manifest = manifest.replace('        .target(name: "Server"', '        .target(name: "Stray", path: "Modules/Stray"),\n        .target(name: "Server"')
+        tree = FakeTree()
+        tree.write("Package.swift", manifest)
+        tree.write("Modules/Stray/Stray.swift", "public struct Stray {}\n")
+        dump = subprocess.run(["swift", "package", "dump-package"], cwd=tree.root, check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
+        with open(tree.package_json, "w") as handle:
+            handle.write(dump)
+        code, errors = tree.check()
+        self.assertEqual(code, 1)
+        self.assertIn("Stray: target under Modules/ is neither in the chain", errors)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ enum CompactionBench {
     static func leveledLoad() throws {
         print("== compaction: leveled load (release build; 2,000,000 random 16 B keys, 100 B values) ==")
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let versionSet = try VersionSet.create(directory: directory.path, fileSystem: fileSystem)
         let tableCache = TableCache(fileSystem: fileSystem, directory: directory.path, maxOpenFiles: 1000, options: TableReaderOptions(blockCache: BlockCache(capacity: 8 << 20)))
@@ -83,6 +84,7 @@ enum CompactionBench {
     static func memoryBound() throws {
         print("== compaction: memory bound (4 overlapping inputs, ≥ 500 MB) ==")
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let versionSet = try VersionSet.create(directory: directory.path, fileSystem: fileSystem)
         let tableCache = TableCache(fileSystem: fileSystem, directory: directory.path, maxOpenFiles: 100)

@@ -23,6 +23,7 @@ enum SSTableBench {
     /// Only warm random gets on an uncompressed table (for profiling).
     static func getOnly() throws {
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         var options = TableBuilderOptions()
         options.compression = .none
@@ -43,6 +44,7 @@ enum SSTableBench {
     static func run() throws {
         print("== sstable (release build; \(count) × 16 B keys, 100 B values; ext4, mapped and pread) ==")
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         var internalKeys: [[UInt8]] = []
         var values: [[UInt8]] = []

@@ -12,6 +12,7 @@ enum WALBench {
     /// Only the unsynced append loop (for profiling).
     static func appendOnly() throws {
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let writer = try WALWriter.create(directory: directory.path, segmentNumber: 1, databaseID: DatabaseID.random(), fileSystem: PosixFileSystem())
         let record = [UInt8](repeating: 0xA5, count: 100)
         let seconds = try measure {
@@ -26,6 +27,7 @@ enum WALBench {
 
     static func run() throws {
         let directory = try TemporaryDirectory(prefix: "strata-bench")
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let records = 2_500_000
         let recordSize = 100

@@ -79,6 +79,12 @@ struct BenchFlags: ParsableArguments, Sendable {
     var transactionSets = 2
     @Option(name: .customLong("transaction_lock_timeout"), help: "Pessimistic lock timeout in milliseconds.")
     var transactionLockTimeout = 1000
+    @Option(name: .customLong("server"), help: "Run through strata-server at HOST:PORT, --threads clients at once (fillseq, fillrandom, overwrite, fillbatch, readrandom, readmissing, seekrandom, flush, compact).")
+    var server: String?
+
+    @Option(name: .customLong("token_file"), help: "With --server: a file holding the server's bearer token.")
+    var tokenFile: String?
+
     @Option(name: .customLong("histogram"), help: "1: print latency percentiles per benchmark.")
     var histogram = BenchBool(false)
     @Option(name: .customLong("stats"), help: "1: print the level summary and engine statistics at the end.")

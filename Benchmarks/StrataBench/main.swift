@@ -16,13 +16,18 @@ struct StrataBenchCommand: ParsableCommand {
             fillseq, fillrandom, fillbatch and fillsync start from an empty database.
             ycsba ... ycsbf run YCSB's core workloads over --num loaded records (run a fill first),
             --reads operations per thread, with a scrambled Zipfian key chooser.
+            With --server HOST:PORT the workloads run through strata-server, --threads clients at once.
             """)
 
     @OptionGroup var flags: BenchFlags
 
     func run() throws {
         do {
-            try BenchRunner(flags: flags).run()
+            if let server = flags.server {
+                try RemoteBenchRunner(flags: flags, server: server, tokenFile: flags.tokenFile).run()
+            } else {
+                try BenchRunner(flags: flags).run()
+            }
         } catch let error as BenchError {
             writeError("strata-bench: \(error.description)\n")
             throw ExitCode(1)

@@ -48,6 +48,21 @@ package enum Threads {
         return handle
     }
 
+    /// Starts `body` on a new OS thread that nobody joins (it releases its resources when done).
+    package static func startDetached(_ body: @escaping @Sendable () -> Void) {
+        let handle = start(body)
+        pthread_detach(handle.thread)
+    }
+
+    /// Runs `body` on a new OS thread and returns its result, suspending meanwhile: for the rare
+    /// blocking call (opening or closing a database) an `async` caller must not make on a thread
+    /// of the cooperative pool.
+    package static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            startDetached { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Runs `body(i)` for every `i` in `0..<count`, each on its own thread, and waits for all.
     package static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let handles = (0..<count).map { index in start { body(index) } }

@@ -205,6 +205,14 @@ public final class Database: Sendable {
     /// Whether writes are refused because the database was opened read-only.
     public var isReadOnly: Bool { options.readOnly }
 
+    /// The sequence number of the newest write visible to reads: a write acknowledged before
+    /// this call has a sequence at or below it.
+    public var latestSequence: SequenceNumber { SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring)) }
+
+    /// Whether writes are refused now: a read-only open, or a background failure (see
+    /// `Statistics.backgroundError`).
+    public var refusesWrites: Bool { options.readOnly || state.withLock { $0.backgroundError != nil } }
+
     /// Pushes the statistics to swift-metrics now (they are also pushed every
     /// `Options.metricsInterval`). Does nothing while no metrics backend is bootstrapped.
     public func reportMetrics() {

@@ -131,7 +131,7 @@ public struct Options: Sendable {
     }
 
     /// Checks the options before anything is opened.
-    func validate() throws {
+    package func validate() throws {
         func require(_ condition: Bool, _ message: String) throws {
             if !condition { throw StrataError.invalidArgument(message) }
         }

@@ -7,6 +7,10 @@ import Encoding
 
 /// A fresh directory on the real file system (under `$STRATA_TMPDIR`, else `/tmp`), removed
 /// with everything in it when the value is deinitialised. For tests, benchmarks and tools.
+///
+/// An optimised build may release a local reference right after its last use, long before the
+/// end of its scope — removing a database a background thread or child process still writes.
+/// Keep it with `defer { withExtendedLifetime(directory) {} }` where only its path is used.
 package final class TemporaryDirectory: Sendable {
     /// The directory's path.
     package let path: String

@@ -59,6 +59,7 @@ import VFS
     /// (`strata-async-probe`): other tests of this run block the pool with synchronous work.
     @Test func syncedAsyncWritersDoNotStarveTheCooperativePool() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let probe = try ChildProcess(Products.path("strata-async-probe"), [directory.path + "/db", "1.5"])
         let result = probe.finish()
         #expect(result.status == 0, "\(result.errors)")

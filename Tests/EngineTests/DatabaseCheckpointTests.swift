@@ -13,6 +13,7 @@ import VFS
     /// opens to one round's ten keys.
     @Test func aCheckpointUnderConcurrentWritesOpensToAConsistentState() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         var options = testOptions(PosixFileSystem())
         options.writeBufferSize = 16 << 10
         let db = try Database.open(at: directory.path + "/db", options: options)
@@ -58,6 +59,7 @@ import VFS
 
     @Test func aReadOnlyOpenCheckpointsItsInMemoryLogToo() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let options = testOptions(PosixFileSystem())
         let db = try Database.open(at: directory.path + "/db", options: options)
         for index in 0..<200 { try db.put("k\(index)", "v\(index)") }

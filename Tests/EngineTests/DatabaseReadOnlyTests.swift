@@ -17,6 +17,7 @@ func directoryContents(_ directory: String, _ fileSystem: any FileSystem) throws
 @Suite struct DatabaseReadOnlyTests {
     @Test func aReadOnlyOpenReadsEverythingAndChangesNoByte() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let path = directory.path + "/db"
         let fileSystem = PosixFileSystem()
         var options = testOptions(fileSystem)
@@ -54,6 +55,7 @@ func directoryContents(_ directory: String, _ fileSystem: any FileSystem) throws
     /// one round's ten keys, and never an older round than the previous open saw.
     @Test func aReadOnlyOpenBesideAWriterSeesAConsistentState() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let path = directory.path + "/db"
         var options = testOptions(PosixFileSystem())
         options.writeBufferSize = 8 << 10

@@ -38,6 +38,7 @@ import VFS
 
     @Test func repairAfterLosingManifestAndCurrentRecoversEveryKey() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let path = directory.path + "/db"
         let fileSystem = PosixFileSystem()
         let options = testOptions(fileSystem)
@@ -62,6 +63,7 @@ import VFS
 
     @Test func repairSetsADamagedTableAsideAndKeepsTheRest() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let path = directory.path + "/db"
         let fileSystem = PosixFileSystem()
         let options = testOptions(fileSystem)
@@ -85,6 +87,7 @@ import VFS
 
     @Test func repairRefusesAnOpenDatabaseAndAnEmptyDirectory() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let options = testOptions(PosixFileSystem())
         let db = try Database.open(at: directory.path + "/db", options: options)
         #expect(throws: StrataError.self) { try Database.repair(at: directory.path + "/db", options: options) }

@@ -65,6 +65,7 @@ import VFS
 
     @Test func aSecondOpenIsLockedOut() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         var options = Options()
         options.logger.logLevel = .critical
         let db = try Database.open(at: directory.path, options: options)

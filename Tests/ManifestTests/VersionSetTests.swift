@@ -72,6 +72,7 @@ import VFS
 
     @Test func aSecondOpenOfTheSameDirectoryFailsWithALockError() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let first = try VersionSet.create(directory: directory.path, fileSystem: fileSystem)
         let error = #expect(throws: StrataError.self) { try VersionSet.open(directory: directory.path, fileSystem: fileSystem) }

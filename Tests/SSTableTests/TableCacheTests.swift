@@ -32,6 +32,7 @@ import VFS
     /// same bytes, concurrently with repeated releases.
     @Test func releasingResidentPagesLeavesReadersCorrect() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let data = TableTestData.generate(targetEntries: 20_000, tombstoneCount: 3, seed: 21)
         var options = TableBuilderOptions()

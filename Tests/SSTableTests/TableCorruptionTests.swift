@@ -113,6 +113,7 @@ import VFS
     @Test(arguments: [Compression.none, .lz4])
     func mappedReadsDetectDamageToo(compression: Compression) throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let data = TableTestData.generate(targetEntries: 3_000, tombstoneCount: 5, seed: 9)
         var options = TableBuilderOptions()
@@ -144,6 +145,7 @@ import VFS
     /// while the table's healthy blocks keep answering, however often they are read.
     @Test func aDamagedMappedBlockFailsOnEveryReadAndHealthyOnesKeepAnswering() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let data = TableTestData.generate(targetEntries: 3_000, tombstoneCount: 0, seed: 13)
         var options = TableBuilderOptions()

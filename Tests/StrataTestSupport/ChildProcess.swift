@@ -174,7 +174,7 @@ public final class ChildProcess {
 /// A child process could not be started.
 public struct ChildError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Runs a tool to completion with `input` on its standard input.

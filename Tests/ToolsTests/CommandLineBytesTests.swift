@@ -20,6 +20,7 @@ import VFS
 
     @Test func argumentsThatAreNotUTF8AreRefusedAndHexCarriesAnyBytes() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = Array(scratch.path.utf8) + Array("/db".utf8)
         let refused = strata(raw: [Array("put".utf8), Array("--db".utf8), db, [0x6B, 0xFF], Array("v".utf8)])
         #expect(refused.status == 2)
@@ -44,6 +45,7 @@ import VFS
 
     @Test func scanEscapesAndLoadReadsBackExactlyTheSameBytes() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let source = scratch.path + "/source"
         let copy = scratch.path + "/copy"
         let pairs: [([UInt8], [UInt8])] = [
@@ -79,6 +81,7 @@ import VFS
 
     @Test func loadNamesTheFirstBadLineAndWhatItCommitted() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let input = "a\t1\nb\t2\nc\t3\nd\t4\ne\t5\nno tab\nf\t6\n"
         let bad = try strata(["load", "--db", db, "--batch-size", "2", "-"], input: input)
@@ -97,6 +100,7 @@ import VFS
 
     @Test func execAnswersABatchCutShortAndUnreadableLines() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let cut = try strata(["exec", "--db", db], input: "put a 1\nbatch 3\nput b 2\n")
         #expect(cut.output == "OK\nERR batch cut short: expected 3 lines, got 1; nothing of it was written\n", "\(cut)")
@@ -108,6 +112,7 @@ import VFS
 
     @Test func optionsSayWhatIsWrongAndHelpShowsWhatMatters() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         #expect(try strata(["put", "--db", db, "k", "v"]).status == 0)
         let limit = try strata(["scan", "--db", db, "--limit", "-1"])
@@ -124,6 +129,7 @@ import VFS
 
     @Test func checkpointAndRepairFromTheCommandLine() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = ["--db", scratch.path + "/db", "--write-buffer-size", "65536"]
         var lines = ""
         for index in 0..<3_000 { lines += "key\(String(index).leftPadded(to: 6))\tvalue \(index)\n" }

@@ -15,6 +15,7 @@ import VFS
 
     @Test func dataCommandsAndExitCodes() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = ["--db", scratch.path + "/db"]
         #expect(try strata(["put"] + db + ["k1", "v1"]).status == 0)
         #expect(try strata(["put"] + db + ["k2", "v2"]).status == 0)
@@ -61,6 +62,7 @@ import VFS
     /// open for writing. A writing command then fails with exit 4 naming the lock.
     @Test func readsWorkBesideAWriterProcessAndWritesAreExitCode4() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let holder = try ChildProcess(Products.path("strata"), ["exec", "--db", db])
         #expect(holder.ask("put k v") == "OK")
@@ -80,6 +82,7 @@ import VFS
     /// (read-only opens) always see one batch's five values, and the writer never gets an error.
     @Test func readOnlyCommandsSeeAConsistentStateWhileAWriterProcessWrites() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let writer = try ChildProcess(Products.path("strata"), ["exec", "--db", db, "--write-buffer-size", "8192", "--target-file-size", "8192"])
         var round = 0
@@ -108,6 +111,7 @@ import VFS
 
     @Test func loadStatsCompactAndVerify() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = ["--db", scratch.path + "/db", "--write-buffer-size", "65536", "--target-file-size", "32768"]
         var lines = ""
         for index in 0..<5_000 { lines += "key\(String(index).leftPadded(to: 6))\tvalue \(index)\n" }
@@ -146,6 +150,7 @@ import VFS
 
     @Test func dumpCommandsDescribeEachFile() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = scratch.path + "/db"
         let db = ["--db", path]
         #expect(try strata(["put"] + db + ["apple", "red"]).status == 0)

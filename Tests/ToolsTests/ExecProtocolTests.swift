@@ -11,6 +11,7 @@ import VFS
 
     @Test func everyCommandGetsItsReply() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let session = try ChildProcess(Products.path("strata"), ["exec", "--db", db] + tuning)
 
@@ -108,6 +109,7 @@ import VFS
 
     @Test func hexKeysAndValuesAndSyncedWrites() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let db = scratch.path + "/db"
         let session = try ChildProcess(Products.path("strata"), ["exec", "--db", db, "--hex", "--sync"])
         #expect(session.ask("put 00ff10 deadbeef") == "OK")
@@ -126,6 +128,7 @@ import VFS
 
     @Test func transactionsInterleaveInOneSession() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let session = try ChildProcess(Products.path("strata"), ["exec", "--db", scratch.path + "/db", "--lock-timeout-ms", "100"] + tuning)
         #expect(session.ask("put doctor:a on") == "OK")
         #expect(session.ask("put doctor:b on") == "OK")
@@ -181,6 +184,7 @@ import VFS
 
     @Test func transactionsTakeHexKeysAndValues() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let session = try ChildProcess(Products.path("strata"), ["exec", "--db", scratch.path + "/db", "--hex"])
         #expect(session.ask("begin") == "TX 1")
         #expect(session.ask("tput 1 00ff 0a0b") == "OK")

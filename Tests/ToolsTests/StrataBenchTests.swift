@@ -23,6 +23,7 @@ import VFS
 
     @Test func linesParseInDbBenchFormat() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let run = try runTool("strata-bench", ["--benchmarks=fillrandom,readrandom", "--num=20000", "--db=\(scratch.path)/db"])
         #expect(run.status == 0, "\(run.errors)")
         let lines = results(run.output)
@@ -36,6 +37,7 @@ import VFS
 
     @Test func readrandomFindsEveryKeyFillseqWrote() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let run = try runTool("strata-bench", ["--benchmarks=fillseq,readrandom,readseq,seekrandom", "--num=20000", "--write_buffer_size=65536", "--histogram=1", "--db=\(scratch.path)/db"])
         #expect(run.status == 0, "\(run.errors)")
         let lines = results(run.output)

@@ -17,6 +17,7 @@ extension WritableFile {
 
     @Test func writesAppendsSyncsAndReadsBack() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "data")
         let file = try fileSystem.openWritable(path, mode: .createNew)
         try file.append(bytes: [1, 2, 3])
@@ -45,6 +46,7 @@ extension WritableFile {
 
     @Test func createNewRefusesAnExistingFileWithEEXIST() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "once")
         try fileSystem.writeFile(path, [1], sync: false)
         let error = #expect(throws: StrataError.self) { try fileSystem.openWritable(path, mode: .createNew) }
@@ -53,6 +55,7 @@ extension WritableFile {
 
     @Test func missingFilesFailWithTheirPathAndErrno() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "absent")
         let error = #expect(throws: StrataError.self) { try fileSystem.openReadable(path) }
         #expect(error == .io(path: path, errno: ENOENT, operation: "open"))
@@ -62,6 +65,7 @@ extension WritableFile {
 
     @Test func renameListRemoveAndDirectories() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let nested = Path.join(scratch.path, "a/b")
         try fileSystem.createDirectory(nested)
         try fileSystem.createDirectory(nested)  // exists: fine
@@ -79,6 +83,7 @@ extension WritableFile {
 
     @Test func lockIsExclusiveEvenWithinOneProcessAndNamesTheHolder() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "LOCK")
         let held = try fileSystem.lock(path)
         let error = #expect(throws: StrataError.self) { try fileSystem.lock(path) }

@@ -12,6 +12,7 @@ import VFS
     /// window boundaries; the file carries a reserved zero tail until close cuts it.
     @Test func appendsAreVisibleAtOnceAndCloseCutsTheReservedTail() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "log")
         let file = try fileSystem.openMappedWritable(path, mode: .createNew)
         var expected: [UInt8] = []
@@ -41,6 +42,7 @@ import VFS
 
     @Test func appendModeContinuesAndTruncateCuts() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "log")
         try fileSystem.writeFile(path, [1, 2, 3, 4, 5], sync: false)
         let file = try fileSystem.openMappedWritable(path, mode: .append)
@@ -54,6 +56,7 @@ import VFS
 
     @Test func createNewRefusesAnExistingFile() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "log")
         try fileSystem.writeFile(path, [1], sync: false)
         #expect(throws: StrataError.self) { _ = try fileSystem.openMappedWritable(path, mode: .createNew) }
@@ -62,6 +65,7 @@ import VFS
     /// A writer dropped without close (as at process exit) still leaves exactly its data.
     @Test func anAbandonedWriterLeavesItsData() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "log")
         do {
             let file = try fileSystem.openMappedWritable(path, mode: .createNew)
@@ -76,6 +80,7 @@ import VFS
 
     @Test func aMappedFileExposesItsBytesAndReadsLikeAnyOther() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "table")
         let contents = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try fileSystem.writeFile(path, contents, sync: false)
@@ -94,6 +99,7 @@ import VFS
 
     @Test func anEmptyFileFallsBackToOrdinaryReads() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let path = Path.join(scratch.path, "empty")
         try fileSystem.writeFile(path, [], sync: false)
         let file = try fileSystem.openMappedReadable(path)

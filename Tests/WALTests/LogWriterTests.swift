@@ -10,6 +10,7 @@ import WAL
     @Test func groupCommitIssuesFarFewerSyncsThanRecords() throws {
         // 8 threads × 10,000 synced 100-byte records on the real file system.
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let log = LogWriter(try WALWriter.create(directory: directory.path, segmentNumber: 1, databaseID: testDatabaseID, fileSystem: fileSystem))
         let threads = 8

@@ -100,6 +100,7 @@ import WAL
 
     @Test func roundTripOnTheRealFileSystem() throws {
         let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let writer = try WALWriter.create(directory: directory.path, segmentNumber: 7, databaseID: testDatabaseID, fileSystem: fileSystem)
         for index in 0..<2_000 { try writer.append(payload(index: index, size: index % 3 == 0 ? 5_000 : 90)) }

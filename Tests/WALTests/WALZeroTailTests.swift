@@ -81,6 +81,7 @@ import WAL
     /// the writer is still open (the file then ends in reserved zeros, as after a crash).
     @Test func aLiveMappedSegmentReplaysCompletely() throws {
         let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // the directory is removed when released
         let fileSystem = PosixFileSystem()
         let writer = try WALWriter.create(directory: scratch.path, segmentNumber: 1, databaseID: testDatabaseID, fileSystem: fileSystem)
         var payloads: [[UInt8]] = []

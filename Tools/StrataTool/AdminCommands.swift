@@ -8,6 +8,11 @@ struct Stats: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
+        if let remote = try global.remoteConfiguration() {
+            let stats = try global.withRemote(remote) { try await $0.statistics() }
+            for line in [stats.summary, "", stats.statistics, "", stats.recovery] { emit(line) }
+            return
+        }
         let db = try global.open(forWriting: false)
         defer { try? db.close() }
         emit(db.property(.levelSummary))

@@ -12,9 +12,14 @@ struct Put: ParsableCommand {
     @Argument(help: "The value.") var value: String
 
     func run() throws {
+        let (key, value) = (try global.text.decode(key), try global.text.decode(value))
+        if let remote = try global.remoteConfiguration() {
+            try global.withRemote(remote) { try await $0.put(key, value) }
+            return
+        }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.put(global.text.decode(key), global.text.decode(value))
+        try db.put(key, value)
     }
 }
 
@@ -26,9 +31,16 @@ struct Get: ParsableCommand {
     @Argument(help: "The key.") var key: String
 
     func run() throws {
-        let db = try global.open(forWriting: false)
-        defer { try? db.close() }
-        guard let value = try db.get(global.text.decode(key)) else { throw ToolFailure(.notFound) }
+        let key = try global.text.decode(key)
+        let found: [UInt8]?
+        if let remote = try global.remoteConfiguration() {
+            found = try global.withRemote(remote) { try await $0.get(key) }
+        } else {
+            let db = try global.open(forWriting: false)
+            defer { try? db.close() }
+            found = try db.get(key)
+        }
+        guard let value = found else { throw ToolFailure(.notFound) }
         emit(try global.text.encodeValue(value))
     }
 }
@@ -39,9 +51,14 @@ struct Delete: ParsableCommand {
     @Argument(help: "The key.") var key: String
 
     func run() throws {
+        let key = try global.text.decode(key)
+        if let remote = try global.remoteConfiguration() {
+            try global.withRemote(remote) { try await $0.delete(key) }
+            return
+        }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.delete(global.text.decode(key))
+        try db.delete(key)
     }
 }
 
@@ -52,9 +69,14 @@ struct DeleteRange: ParsableCommand {
     @Argument(help: "The first key after the range (not deleted).") var to: String
 
     func run() throws {
+        let (start, end) = (try global.text.decode(from), try global.text.decode(to))
+        if let remote = try global.remoteConfiguration() {
+            try global.withRemote(remote) { try await $0.deleteRange(from: start, to: end) }
+            return
+        }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.deleteRange(from: global.text.decode(from), to: global.text.decode(to))
+        try db.deleteRange(from: start, to: end)
     }
 }
 
@@ -79,14 +101,30 @@ struct Scan: ParsableCommand {
     }
 
     func run() throws {
-        let db = try global.open(forWriting: false)
-        defer { try? db.close() }
         var lower = try from.map { try global.text.decode($0) }
         var upper = try to.map { try global.text.decode($0) }
-        if let prefix {
-            let bytes = try global.text.decode(prefix)
+        let prefixBytes = try prefix.map { try global.text.decode($0) }
+        if let remote = try global.remoteConfiguration() {
+            // The server combines the bounds with the prefix, as below.
+            let (text, keysOnly, lower, upper) = (global.text, self.keysOnly, lower, upper)
+            try global.withRemote(remote) { client in
+                try await client.scan(from: lower, to: upper, prefix: prefixBytes, reverse: reverse, limit: limit, keysOnly: keysOnly) { key, value in
+                    emit(keysOnly ? text.encodeField(key) : text.encodeField(key) + "\t" + text.encodeField(value))
+                    return true
+                }
+            }
+            return
+        }
+        let db = try global.open(forWriting: false)
+        defer { try? db.close() }
+        if let lower, let upper, BytewiseComparator.compare(lower, upper) > 0 {
+            throw ToolFailure(.usage, "--from sorts after --to")
+        }
+        if let bytes = prefixBytes {
             if lower == nil || BytewiseComparator.compare(lower!, bytes) < 0 { lower = bytes }
             if let end = KeyRange.prefixEnd(bytes), upper == nil || BytewiseComparator.compare(end, upper!) < 0 { upper = end }
+            // Bounds outside the prefix leave nothing: an empty range, not an error.
+            if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
         }
         var printed = 0
         var iterator = db.scan(from: lower, to: upper, reverse: reverse).makeIterator()

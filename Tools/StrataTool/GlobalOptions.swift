@@ -17,6 +17,18 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Flag(name: .long, help: "Log engine activity (opens, flushes, compactions) to stderr.")
     public var verbose = false
 
+    @Option(name: .long, help: "Talk to strata-server at HOST:PORT instead of opening a database (get, put, delete, delete-range, scan, stats).")
+    public var server: String?
+
+    @Option(name: .customLong("token-file"), help: "With --server: a file whose first line is the server's bearer token.")
+    public var tokenFile: String?
+
+    @Flag(name: .long, help: "With --server: connect with TLS.")
+    public var tls = false
+
+    @Option(name: .customLong("tls-ca"), help: "With --server --tls: PEM certificates to trust (a self-signed server).")
+    public var tlsCA: String?
+
     /// The engine's tuning knobs, listed by `--help-hidden`.
     @OptionGroup(title: "Tuning (shown with --help-hidden)", visibility: .hidden)
     public var tuning: TuningOptions
@@ -41,6 +53,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     /// Opens the database: for writing (creating it unless `--no-create-if-missing`), or
     /// read-only — no lock taken and nothing written, so reads work beside a running writer.
     public func open(forWriting writing: Bool) throws -> Database {
+        if server != nil {
+            throw ToolFailure(.usage, "this command works on a local database only; with --server use get, put, delete, delete-range, scan or stats")
+        }
         let options = try options(forWriting: writing)
         return writing ? try Database.open(at: path, options: options) : try Database.openReadOnly(at: path, options: options)
     }

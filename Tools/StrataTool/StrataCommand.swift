@@ -46,7 +46,7 @@ public struct StrataCommand: ParsableCommand {
     /// status, printing errors to stderr as one line.
     public static func run(arguments: [String]) -> Int32 {
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(movingGlobalOptions(arguments))
             try command.run()
             return ToolExit.ok.rawValue
         } catch let failure as ToolFailure {
@@ -65,5 +65,29 @@ public struct StrataCommand: ParsableCommand {
             writeError("strata: \(message(for: error))\n")
             return ToolExit.usage.rawValue
         }
+    }
+
+    /// Options every command shares that take a value (the rest are flags).
+    static let valueOptions: Set<String> = [
+        "--db", "--server", "--token-file", "--tls-ca", "--write-buffer-size", "--block-size", "--compression", "--bloom-bits",
+        "--target-file-size", "--level0-compaction-trigger", "--block-cache-size",
+    ]
+
+    /// `arguments` with shared options given before the command name moved after it, so that
+    /// `strata --server HOST:PORT get KEY` means `strata get --server HOST:PORT KEY` (each
+    /// command parses the shared options itself).
+    static func movingGlobalOptions(_ arguments: [String]) -> [String] {
+        let names = Set(configuration.subcommands.map { $0._commandName })
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if names.contains(argument) {
+                guard index > 0 else { return arguments }
+                return [argument] + arguments[..<index] + arguments[(index + 1)...]
+            }
+            guard argument.hasPrefix("-") else { return arguments }  // not an option: leave it to the parser
+            index += valueOptions.contains(argument) ? 2 : 1
+        }
+        return arguments
     }
 }

@@ -1,0 +1,187 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Engine
+
+// See Docs/SERVER.md ("Operations").
+
+/// Everything `strata-server` is told: where the database is, where to listen, who may call, and
+/// the limits that keep a misbehaving client from taking the server's memory.
+///
+/// The keys of a JSON configuration file (`--config F`) mirror the command-line flags in
+/// camelCase: `{"db": "/var/lib/strata", "listen": "127.0.0.1:7379", "authTokenFile": "…"}`.
+public struct ServerConfiguration: Sendable, Codable, Equatable {
+    /// The database directory.
+    public var db: String
+    /// Where the gRPC service listens, `HOST:PORT` (port 0: any free port). Default
+    /// `127.0.0.1:7379`.
+    public var listen = "127.0.0.1:7379"
+    /// Where `/metrics` (Prometheus text format) is served, `HOST:PORT`; `nil`: not served.
+    public var metricsListen: String? = nil
+    /// A file holding the bearer token clients must send (`authorization: Bearer <token>`).
+    /// Required when `listen` or `metricsListen` is not a loopback address.
+    public var authTokenFile: String? = nil
+    /// PEM certificate chain and private key files: both set turns TLS on.
+    public var tlsCert: String? = nil
+    /// PEM private key file (see `tlsCert`).
+    public var tlsKey: String? = nil
+    /// The largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED.
+    /// Default 64 MiB + 1 MiB (a maximal batch and its framing).
+    public var maxMessageBytes = (64 << 20) + (1 << 20)
+    /// Concurrent streams (calls) per connection. Default 100.
+    public var maxConcurrentStreams = 100
+    /// Open connections; more are closed at once. Default 1024.
+    public var maxConnections = 1024
+    /// How long in-flight calls may run after SIGTERM/SIGINT before the database closes, in
+    /// seconds. Default 10.
+    public var gracePeriod = 10.0
+    /// A snapshot lease's default and largest length, in seconds. Defaults 60 and 3600.
+    public var snapshotTTL = 60.0
+    /// See `snapshotTTL`.
+    public var maxSnapshotTTL = 3600.0
+
+    // The engine's options, as the `strata` CLI names them (`nil`: the engine's default).
+
+    /// Memtable bytes before a flush.
+    public var writeBufferSize: Int? = nil
+    /// Table data block bytes.
+    public var blockSize: Int? = nil
+    /// Table compression: `none`, `lz4` or `zstd`.
+    public var compression: String? = nil
+    /// Bloom filter bits per key.
+    public var bloomBits: Int? = nil
+    /// Block cache bytes.
+    public var blockCacheSize: Int? = nil
+    /// Sync every write.
+    public var syncWrites: Bool? = nil
+    /// The longest key accepted, in bytes (longer: INVALID_ARGUMENT).
+    public var maxKeySize: Int? = nil
+    /// The longest value accepted, in bytes (longer: INVALID_ARGUMENT).
+    public var maxValueSize: Int? = nil
+
+    /// A configuration for the database in `db` with every other setting at its default.
+    public init(db: String) {
+        self.db = db
+    }
+
+    /// Reads a JSON configuration file; keys it omits keep their defaults.
+    ///
+    /// - Throws: `StrataError.invalidArgument` naming the file and what is wrong.
+    public static func load(jsonFile path: String) throws -> ServerConfiguration {
+        let bytes = try PosixFileSystem().readFile(path)
+        do {
+            return try JSONDecoder().decode(ServerConfiguration.self, from: Data(bytes))
+        } catch {
+            throw StrataError.invalidArgument("configuration file \(path): \(error)")
+        }
+    }
+
+    /// Decodes, tolerating missing keys (each keeps its default).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(db: try container.decode(String.self, forKey: .db))
+        func read<Value: Decodable>(_ key: CodingKeys, into value: inout Value) throws {
+            if let decoded = try container.decodeIfPresent(Value.self, forKey: key) { value = decoded }
+        }
+        func readOptional<Value: Decodable>(_ key: CodingKeys, into value: inout Value?) throws {
+            if let decoded = try container.decodeIfPresent(Value.self, forKey: key) { value = decoded }
+        }
+        try read(.listen, into: &listen)
+        try readOptional(.metricsListen, into: &metricsListen)
+        try readOptional(.authTokenFile, into: &authTokenFile)
+        try readOptional(.tlsCert, into: &tlsCert)
+        try readOptional(.tlsKey, into: &tlsKey)
+        try read(.maxMessageBytes, into: &maxMessageBytes)
+        try read(.maxConcurrentStreams, into: &maxConcurrentStreams)
+        try read(.maxConnections, into: &maxConnections)
+        try read(.gracePeriod, into: &gracePeriod)
+        try read(.snapshotTTL, into: &snapshotTTL)
+        try read(.maxSnapshotTTL, into: &maxSnapshotTTL)
+        try readOptional(.writeBufferSize, into: &writeBufferSize)
+        try readOptional(.blockSize, into: &blockSize)
+        try readOptional(.compression, into: &compression)
+        try readOptional(.bloomBits, into: &bloomBits)
+        try readOptional(.blockCacheSize, into: &blockCacheSize)
+        try readOptional(.syncWrites, into: &syncWrites)
+        try readOptional(.maxKeySize, into: &maxKeySize)
+        try readOptional(.maxValueSize, into: &maxValueSize)
+    }
+
+    /// The engine's options from these settings.
+    public func databaseOptions() throws -> Options {
+        var options = Options()
+        if let writeBufferSize { options.writeBufferSize = writeBufferSize }
+        if let blockSize { options.blockSize = blockSize }
+        if let bloomBits { options.bloomBitsPerKey = bloomBits }
+        if let blockCacheSize { options.blockCacheSize = blockCacheSize }
+        if let syncWrites { options.syncWrites = syncWrites }
+        if let maxKeySize { options.maxKeySize = maxKeySize }
+        if let maxValueSize { options.maxValueSize = maxValueSize }
+        switch compression?.lowercased() {
+        case nil: break
+        case "none": options.compression = .none
+        case "lz4": options.compression = .lz4
+        case "zstd": options.compression = .zstd(level: 1)
+        case let other?: throw StrataError.invalidArgument("unknown compression \"\(other)\" (none, lz4, zstd)")
+        }
+        return options
+    }
+
+    /// Checks the settings before anything starts.
+    ///
+    /// - Throws: `StrataError.invalidArgument` explaining what is wrong — in particular a
+    ///   listener beyond loopback without `authTokenFile`.
+    public func validate() throws {
+        let grpc = try ListenAddress(listen)
+        let metrics = try metricsListen.map(ListenAddress.init)
+        if authTokenFile == nil {
+            for address in [grpc] + (metrics.map { [$0] } ?? []) where !address.isLoopback {
+                throw StrataError.invalidArgument(
+                    "refusing to listen on \(address) without authentication: clients beyond this machine could read and write the database; pass --auth-token-file (or listen on 127.0.0.1)")
+            }
+        }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw StrataError.invalidArgument("TLS needs both --tls-cert and --tls-key")
+        }
+        guard maxMessageBytes >= 1024 else { throw StrataError.invalidArgument("maxMessageBytes must be at least 1 KiB") }
+        guard maxConcurrentStreams >= 1 else { throw StrataError.invalidArgument("maxConcurrentStreams must be at least 1") }
+        guard maxConnections >= 1 else { throw StrataError.invalidArgument("maxConnections must be at least 1") }
+        guard gracePeriod >= 0 && gracePeriod.isFinite else { throw StrataError.invalidArgument("gracePeriod must be a non-negative number of seconds") }
+        guard snapshotTTL > 0 && maxSnapshotTTL >= snapshotTTL else {
+            throw StrataError.invalidArgument("snapshot TTLs must be positive and maxSnapshotTTL at least snapshotTTL")
+        }
+        try databaseOptions().validate()
+    }
+}
+
+/// A `HOST:PORT` to listen on.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The host (an IP address or `localhost`).
+    public var host: String
+    /// The port (0: any free port).
+    public var port: Int
+
+    /// Parses `HOST:PORT` (IPv6 hosts in brackets: `[::1]:7379`).
+    ///
+    /// - Throws: `StrataError.invalidArgument` for anything else.
+    public init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw StrataError.invalidArgument("listen address \"\(text)\" is not HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw StrataError.invalidArgument("listen address \"\(text)\" has no host") }
+        self.host = host
+        self.port = port
+    }
+
+    /// Whether only this machine can reach it.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// `HOST:PORT`.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
