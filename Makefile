@@ -53,6 +53,7 @@ deps:
 		$(call apt_install,$(APT_PACKAGES)); \
 	fi
 	@command -v python3 >/dev/null 2>&1 || { $(call apt_install,python3-minimal); }
+	@command -v openssl >/dev/null 2>&1 || { $(call apt_install,openssl); }
 	@# The server tests' independent client: Python grpcio + grpcio-tools (stubs generated at test time).
 	@if python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then \
 		echo "deps: python grpcio $$(python3 -c 'import grpc; print(grpc.__version__)')"; \

@@ -8,6 +8,13 @@ import Memtable
 /// first, then the memtables, then the table version. Any write at or below the sequence was in
 /// a memtable before the sequence was published, and a memtable leaves the set only after its
 /// table is in the version — so the view holds every such write.
+///
+/// The version must also not have lost a version the sequence can see. A compaction keeps, for
+/// each key, the newest version at or below each registered snapshot and the newest overall; a
+/// read at an unregistered sequence is safe only if every compaction behind its version picked
+/// its inputs before the sequence was read. So a view without a snapshot checks that the
+/// current version did not change while it was taken, and takes it again if it did. (A read at
+/// a `Snapshot` is registered, so compactions keep what it sees.)
 struct ReadView {
     let sequence: SequenceNumber
     let active: Memtable
@@ -18,9 +25,20 @@ struct ReadView {
 extension Database {
     /// Takes a read view at `snapshot` (the latest sequence when `nil`).
     func readView(at snapshot: SequenceNumber?) -> ReadView {
-        let sequence = snapshot ?? SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring))
-        let set = memtables.withLock { $0 }
-        return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
+        if let snapshot {
+            let set = memtables.withLock { $0 }
+            return ReadView(sequence: snapshot, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
+        }
+        while true {
+            let before = versionSet.currentVersion
+            let sequence = SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring))
+            let set = memtables.withLock { $0 }
+            let version = versionSet.currentVersion
+            // Unchanged: every compaction behind `version` finished before `sequence` was read.
+            if version === before {
+                return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: version)
+            }
+        }
     }
 
     /// Point lookup at `sequence` (the latest data when `nil`).

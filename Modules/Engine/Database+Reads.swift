@@ -46,7 +46,7 @@ extension Database {
     /// call. Released when the last reference to it goes.
     public func snapshot() throws -> Snapshot {
         try checkOpen()
-        return Snapshot(sequence: SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring)), list: snapshots)
+        return Snapshot(latest: { lastSequence.load(ordering: .acquiring) }, list: snapshots)
     }
 
     /// A cursor over the keys, honouring the options' snapshot and bounds. Call a seek first.

@@ -13,10 +13,16 @@ public final class Snapshot: Sendable {
     public let sequence: SequenceNumber
     let list: SnapshotList
 
-    init(sequence: SequenceNumber, list: SnapshotList) {
-        self.sequence = sequence
+    /// A snapshot at the sequence `latest` returns, read and registered under the list's lock.
+    ///
+    /// Reading the sequence first and registering it afterwards would race with compaction: a
+    /// compaction that read the list between the two would not know the snapshot and could drop
+    /// the versions it reads (a snapshot transaction once summed the bank's accounts to 0).
+    /// Under the lock, a compaction either sees the snapshot or read the list before its
+    /// sequence was read — and then every input it picked is at or below that sequence.
+    init(latest: () -> UInt64, list: SnapshotList) {
+        self.sequence = SequenceNumber(rawValue: list.acquireLatest(latest))
         self.list = list
-        list.acquire(sequence.rawValue)
     }
 
     deinit {
@@ -28,8 +34,13 @@ public final class Snapshot: Sendable {
 final class SnapshotList: Sendable {
     private let counts = Locked<[UInt64: Int]>([:])
 
-    func acquire(_ sequence: UInt64) {
-        counts.withLock { $0[sequence, default: 0] += 1 }
+    /// Registers the sequence `latest` returns, reading it under the lock; returns it.
+    func acquireLatest(_ latest: () -> UInt64) -> UInt64 {
+        counts.withLock { counts in
+            let sequence = latest()
+            counts[sequence, default: 0] += 1
+            return sequence
+        }
     }
 
     func release(_ sequence: UInt64) {
