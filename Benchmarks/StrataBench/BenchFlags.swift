@@ -27,6 +27,9 @@ struct BenchFlags: ParsableArguments, Sendable {
     var num = 1_000_000
     @Option(name: .customLong("reads"), help: "Reads per thread (negative: --num).")
     var reads = -1
+
+    @Option(name: .customLong("writes"), help: "Writes per thread for fillrandom, overwrite and deleterandom (negative: --num).")
+    var writes = -1
     @Option(name: .customLong("value_size"), help: "Bytes per value.")
     var valueSize = 100
     @Option(name: .customLong("key_size"), help: "Bytes per key.")
@@ -94,6 +97,8 @@ struct BenchFlags: ParsableArguments, Sendable {
 
     /// Reads per thread.
     var readCount: Int { reads < 0 ? num : reads }
+    /// Writes per thread of the random-key write benchmarks.
+    var writeCount: Int { writes < 0 ? num : writes }
 
     /// The figures the benchmark threads use, as plain stored values (reading a property
     /// wrapper in the measured loop would cost more than some operations).

@@ -49,6 +49,7 @@ final class BenchRunner {
             var concurrentWriter = false
             let readers = flags.readCount
             let num = flags.num
+            let writes = flags.writeCount
             let sync = flags.sync.value
             let body: @Sendable (inout WorkerContext) throws -> Void
             var total = num * flags.threads
@@ -58,12 +59,14 @@ final class BenchRunner {
                 body = { try Workloads.write(&$0, order: .sequential, count: num, delete: false, sync: sync) }
             case "fillrandom":
                 fresh = true
-                body = { try Workloads.write(&$0, order: .random, count: num, delete: false, sync: sync) }
+                total = writes * flags.threads
+                body = { try Workloads.write(&$0, order: .random, count: writes, delete: false, sync: sync) }
             case "fillbatch":
                 fresh = true
                 body = { try Workloads.write(&$0, order: .sequential, count: num, delete: false, sync: sync) }
             case "overwrite":
-                body = { try Workloads.write(&$0, order: .random, count: num, delete: false, sync: sync) }
+                total = writes * flags.threads
+                body = { try Workloads.write(&$0, order: .random, count: writes, delete: false, sync: sync) }
             case "fillsync":
                 fresh = true
                 total = max(1, num / 1000) * flags.threads
@@ -71,7 +74,8 @@ final class BenchRunner {
             case "deleteseq":
                 body = { try Workloads.write(&$0, order: .sequential, count: num, delete: true, sync: sync) }
             case "deleterandom":
-                body = { try Workloads.write(&$0, order: .random, count: num, delete: true, sync: sync) }
+                total = writes * flags.threads
+                body = { try Workloads.write(&$0, order: .random, count: writes, delete: true, sync: sync) }
             case "readrandom", "readmissing":
                 reportFound = true
                 total = readers * flags.threads

@@ -104,9 +104,10 @@ struct RemoteWorker {
         switch name {
         case "fillseq", "fillrandom", "overwrite", "fillbatch":
             let sequential = name == "fillseq" || name == "fillbatch"
+            let count = sequential ? flags.num : flags.writeCount
             var written = 0
-            while written < flags.num {
-                let entries = min(flags.batchSize, flags.num - written)
+            while written < count {
+                let entries = min(flags.batchSize, count - written)
                 if entries == 1 {
                     let index = sequential ? UInt64(written) : random.next() % num
                     try await client.put(keys.key(index), Array(values.next(flags.valueSize)), sync: sync)
