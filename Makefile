@@ -15,7 +15,7 @@ PIP_PACKAGES := grpcio grpcio-tools
 .PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
-	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config (apt) and grpcio grpcio-tools (pip) when missing"
+	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config (apt) and grpcio grpcio-tools moto[server] (pip) when missing"
 	@echo "make build      debug build of every target"
 	@echo "make release    release build of every target"
 	@echo "make test       DAG, docs and README checks, the example package, every test target (release build with internal checks), a 45 s crash test"
@@ -62,6 +62,15 @@ deps:
 		python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
 		python3 -m pip install --quiet $(PIP_PACKAGES) 2>/dev/null \
 			|| python3 -m pip install --quiet --break-system-packages $(PIP_PACKAGES); \
+	fi
+	@# The object-store tests' S3 server: moto (pip moto[server]), started by the tests on loopback.
+	@if command -v moto_server >/dev/null 2>&1 && python3 -c "import moto, flask" >/dev/null 2>&1; then \
+		echo "deps: python moto $$(python3 -c 'import moto; print(moto.__version__)')"; \
+	else \
+		echo "deps: installing moto[server] (pip)"; \
+		python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
+		python3 -m pip install --quiet "moto[server]" 2>/dev/null \
+			|| python3 -m pip install --quiet --break-system-packages "moto[server]"; \
 	fi
 
 build: deps

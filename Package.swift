@@ -39,6 +39,8 @@ let package = Package(
         .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "ObjectStore", targets: ["ObjectStore"]),
+        .library(name: "ObjectStoreS3", targets: ["ObjectStoreS3"]),
         .library(name: "Server", targets: ["Server"]),
         .executable(name: "strata-server", targets: ["strata-server"]),
         .executable(name: "strata", targets: ["strata"]),
@@ -51,9 +53,12 @@ let package = Package(
             name: "Server",
             description: "The Server library and strata-server: gRPC (grpc-swift-2, NIO, swift-protobuf), swift-service-lifecycle, swift-prometheus."),
         .trait(
+            name: "S3",
+            description: "ObjectStoreS3: the S3 client (async-http-client, swift-crypto)."),
+        .trait(
             name: "Tools",
             description: "The strata CLI, strata-bench, strata-stress and the fuzz harness, with swift-argument-parser and hdrhistogram-swift (and the server, which the CLI can talk to).",
-            enabledTraits: ["Server"]),
+            enabledTraits: ["Server", "S3"]),
         .default(enabledTraits: ["Tools"]),
     ],
     dependencies: [
@@ -69,6 +74,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C libraries (system modules, used only by Encoding)
@@ -118,6 +125,21 @@ let package = Package(
             path: "Modules/Engine", swiftSettings: strictSettings),
         // The umbrella product: `import Strata` gives the Engine API.
         .target(name: "Strata", dependencies: ["Engine"], path: "Modules/Strata", swiftSettings: strictSettings),
+
+        // MARK: Object storage: the protocol and local stores (no networking), and the S3 client (trait S3)
+        .target(
+            name: "ObjectStore", dependencies: ["Encoding", "VFS"],
+            path: "Modules/ObjectStore", swiftSettings: strictSettings),
+        .target(
+            name: "ObjectStoreS3",
+            dependencies: [
+                "ObjectStore", "Encoding",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["S3"])),
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["S3"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["S3"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["S3"])),
+            ],
+            path: "Modules/ObjectStoreS3", swiftSettings: strictSettings),
 
         // MARK: The server (trait Server): the database over gRPC
         .target(
@@ -176,6 +198,11 @@ let package = Package(
             path: "Benchmarks/Stress", exclude: ["crash_test.py"], swiftSettings: strictSettings),
 
         // MARK: Test support and fuzzing
+        // The checks every ObjectStore implementation must pass (run by ObjectStoreTests and
+        // ObjectStoreS3Tests).
+        .target(
+            name: "ObjectStoreConformance", dependencies: ["ObjectStore", "VFS", "Encoding"],
+            path: "Tests/ObjectStoreConformance", swiftSettings: strictSettings),
         .target(
             name: "StrataTestSupport", dependencies: ["VFS", "Encoding"],
             path: "Tests/StrataTestSupport", swiftSettings: strictSettings),
@@ -220,6 +247,12 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
                 .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Server"])),
             ],
+            exclude: ["python"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ObjectStoreTests", dependencies: ["ObjectStore", "ObjectStoreConformance", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ObjectStoreS3Tests",
+            dependencies: ["ObjectStoreS3", "ObjectStore", "ObjectStoreConformance", "Encoding", "StrataTestSupport"],
             exclude: ["python"], swiftSettings: strictSettings),
         .testTarget(
             name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),

@@ -80,6 +80,8 @@ struct BenchFlags: ParsableArguments, Sendable {
     var optimisticTransactionDB = BenchBool(false)
     @Option(name: .customLong("transaction_sets"), help: "Keys (one per set) each randomtransaction reads and increments.")
     var transactionSets = 2
+    @Option(name: .customLong("transaction_set_snapshot"), help: "Accepted for db_bench parity: Strata's transactions always read at a snapshot taken when they begin (RocksDB's --transaction_set_snapshot=1).")
+    var transactionSetSnapshot = BenchBool(true)
     @Option(name: .customLong("transaction_lock_timeout"), help: "Pessimistic lock timeout in milliseconds.")
     var transactionLockTimeout = 1000
     @Option(name: .customLong("server"), help: "Run through strata-server at HOST:PORT, --threads clients at once (fillseq, fillrandom, overwrite, fillbatch, readrandom, readmissing, seekrandom, flush, compact).")

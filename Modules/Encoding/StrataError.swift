@@ -67,6 +67,10 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// - Parameter reason: the keys of the cycle.
     case deadlock(reason: String)
 
+    /// A request to the object store failed; the payload says which store, operation and key,
+    /// the HTTP status, the store's error code, message and request id.
+    case objectStore(ObjectStoreFailure)
+
     /// `true` for `.corruption`.
     public var isCorruption: Bool {
         if case .corruption = self { return true }
@@ -99,6 +103,8 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "lock timeout: \(reason)"
         case let .deadlock(reason):
             return "deadlock: \(reason)"
+        case let .objectStore(failure):
+            return "object store error: \(failure)"
         }
     }
 

@@ -14,6 +14,15 @@ extension RPCError {
         case .closed, .locked: code = .unavailable
         case .corruption, .incompatible: code = .dataLoss
         case .io: code = .internalError
+        case .objectStore(let failure):
+            switch failure.kind {
+            case .throttled: code = .resourceExhausted
+            case .unavailable: code = .unavailable
+            case .denied: code = .permissionDenied
+            case .notFound: code = .notFound
+            case .preconditionFailed: code = .failedPrecondition
+            case .rejected, .invalidResponse: code = .internalError
+            }
         }
         self.init(code: code, message: error.description)
     }

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Encoding
+import ObjectStore
+import ObjectStoreS3
+import StrataTestSupport
+import Testing
+
+/// Retries, against `python/flaky_s3.py`: a loopback server that fails on purpose.
+@Suite struct S3RetryTests {
+    /// The flaky server, started for one test.
+    final class FlakyServer {
+        let process: ChildProcess
+        let port: Int
+
+        init() throws {
+            let script = String(#filePath.dropLast("S3RetryTests.swift".count)) + "python/flaky_s3.py"
+            var environment: [String: String] = [:]
+            for name in ["HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH"] {
+                if let value = getenv(name) { environment[name] = String(cString: value) }
+            }
+            process = try ChildProcess("/usr/bin/env", ["python3", script], environment: environment)
+            guard let line = process.readLine(timeout: 30), line.hasPrefix("listening "), let port = Int(line.dropFirst(10)) else {
+                throw ChildError("the flaky S3 server did not start")
+            }
+            self.port = port
+        }
+
+        deinit {
+            kill(process.pid, SIGKILL)
+        }
+
+        func store(maxAttempts: Int = 4, timeoutSeconds: Double = 10) throws -> S3ObjectStore {
+            var configuration = try S3Configuration(url: "s3://bucket", credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"), endpoint: "http://127.0.0.1:\(port)")
+            configuration.retry.maxAttempts = maxAttempts
+            configuration.retry.baseDelayMilliseconds = 5
+            configuration.requestTimeoutSeconds = timeoutSeconds
+            return try S3ObjectStore(configuration)
+        }
+
+        /// How many requests reached `key`, asked over a plain socket.
+        func count(_ key: String) throws -> Int {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            guard connected else { throw ChildError("cannot reach the flaky server") }
+            let request = Array("GET /__count/bucket/\(key) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            var response: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let got = read(descriptor, &chunk, chunk.count)
+                if got <= 0 { break }
+                response += chunk[0..<got]
+            }
+            let text = String(decoding: response, as: UTF8.self)
+            guard let body = text.split(separator: "\r\n\r\n", maxSplits: 1).last, let value = Int(body) else {
+                throw ChildError("unexpected count answer: \(text)")
+            }
+            return value
+        }
+    }
+
+    private func failure(_ body: () async throws -> Void) async -> ObjectStoreFailure? {
+        do {
+            try await body()
+        } catch StrataError.objectStore(let failure) {
+            return failure
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        return nil
+    }
+
+    @Test func throttlingIsRetriedUntilItPasses() async throws {
+        let server = try FlakyServer()
+        _ = try await server.store().put("flaky-2-a", [1, 2], condition: .none)
+        #expect(try server.count("flaky-2-a") == 3)
+    }
+
+    @Test func retriesStopAtTheBudgetWithTheLastError() async throws {
+        let server = try FlakyServer()
+        let failure = await failure { _ = try await server.store(maxAttempts: 3).put("flaky-10-b", [1], condition: .none) }
+        #expect(failure?.kind == .throttled && failure?.code == "SlowDown" && failure?.status == 503)
+        #expect(try server.count("flaky-10-b") == 3)
+    }
+
+    @Test func otherClientErrorsAreNeverRetried() async throws {
+        let server = try FlakyServer()
+        let failure = await failure { _ = try await server.store().put("bad-c", [1], condition: .none) }
+        #expect(failure?.kind == .rejected && failure?.code == "InvalidArgument" && failure?.requestID == "req-400")
+        #expect(failure?.message == "this key is always refused")
+        #expect(try server.count("bad-c") == 1)
+    }
+
+    @Test func droppedConnectionsAreRetried() async throws {
+        let server = try FlakyServer()
+        _ = try await server.store().put("drop-1-d", [4, 5], condition: .none)
+        #expect(try server.count("drop-1-d") == 2)
+    }
+
+    @Test func aCreateWhoseResponseWasLostSucceedsOnRetryInsteadOfReportingAConflict() async throws {
+        let server = try FlakyServer()
+        let store = try server.store()
+        _ = try await store.put("lost-e", [7, 7, 7], condition: .ifAbsent)
+        #expect(try await store.get("lost-e", range: nil) == [7, 7, 7])
+        // Someone else's bytes under the key are still a conflict.
+        let failure = await failure { _ = try await store.put("lost-e", [8], condition: .ifAbsent) }
+        #expect(failure?.kind == .preconditionFailed)
+    }
+
+    @Test func aSlowAnswerTimesOutAsUnavailable() async throws {
+        let server = try FlakyServer()
+        let failure = await failure { _ = try await server.store(maxAttempts: 2, timeoutSeconds: 0.5).head("slow-f") }
+        #expect(failure?.kind == .unavailable)
+        #expect(try server.count("slow-f") == 2)
+    }
+}
