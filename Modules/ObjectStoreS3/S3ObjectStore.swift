@@ -266,29 +266,49 @@ public final class S3ObjectStore: ObjectStore {
         http.headers.add(name: "authorization", value: signature.authorization)
         if let body = request.body { http.body = .bytes(ByteBuffer(bytes: body)) }
 
-        let status: Int
-        let responseHeaders: HTTPHeaders
-        let body: [UInt8]
+        let response: S3Response
         do {
-            let response = try await client.execute(http, timeout: .milliseconds(Int64(configuration.requestTimeoutSeconds * 1000)))
-            status = Int(response.status.code)
-            responseHeaders = response.headers
-            let limit = (200..<300).contains(status) ? request.bodyLimit : Self.metadataBodyLimit
-            var buffer = try await response.body.collect(upTo: limit)
-            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            response = try await exchange(http, bodyLimit: request.bodyLimit)
         } catch let error as StrataError {
             throw error
         } catch is CancellationError {
-            throw CancellationError()
+            try Task.checkCancellation()
+            // Not our task's cancellation: the deadline's.
+            throw StrataError.objectStore(ObjectStoreFailure(
+                kind: .unavailable, store: storeName, operation: request.operation, key: request.logicalKey,
+                message: "no complete answer within \(configuration.requestTimeoutSeconds) s"))
         } catch {
             throw StrataError.objectStore(ObjectStoreFailure(
                 kind: .unavailable, store: storeName, operation: request.operation, key: request.logicalKey,
                 message: "the request failed: \(error)"))
         }
-        if request.acceptedStatuses.contains(status) {
-            return S3Response(status: status, headers: responseHeaders, body: body)
+        if request.acceptedStatuses.contains(response.status) {
+            return response
         }
-        throw classify(status: status, document: Substring(decoding: body, as: UTF8.self), headers: responseHeaders, request)
+        throw classify(status: response.status, document: Substring(decoding: response.body, as: UTF8.self), headers: response.headers, request)
+    }
+
+    /// Sends the request and reads the whole answer, all within the request timeout (enforced
+    /// here, for the body too, by racing a timer and cancelling the loser).
+    private func exchange(_ http: HTTPClientRequest, bodyLimit: Int) async throws -> S3Response {
+        let timeout = configuration.requestTimeoutSeconds
+        let client = client
+        return try await withThrowingTaskGroup(of: S3Response?.self) { group in
+            group.addTask {
+                let response = try await client.execute(http, timeout: .milliseconds(Int64(timeout * 1000)))
+                let status = Int(response.status.code)
+                let limit = (200..<300).contains(status) ? bodyLimit : Self.metadataBodyLimit
+                var buffer = try await response.body.collect(upTo: limit)
+                return S3Response(status: status, headers: response.headers, body: buffer.readBytes(length: buffer.readableBytes) ?? [])
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else { throw CancellationError() }
+            return response
+        }
     }
 
     /// The request path, percent-encoded once: `/bucket/prefix+key` (path-style) or `/prefix+key`.
