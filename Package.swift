@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction",
+                "Encoding", "VFS", "WAL", "Memtable", "SSTable", "Manifest", "Compaction", "ObjectStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -236,7 +236,7 @@ let package = Package(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),

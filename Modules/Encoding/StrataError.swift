@@ -71,6 +71,13 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// the HTTP status, the store's error code, message and request id.
     case objectStore(ObjectStoreFailure)
 
+    /// Another process opened the database's object store as the writer (a newer epoch): this
+    /// one may no longer write, to the store or locally. Reads still work; nothing it tries
+    /// reaches the store.
+    ///
+    /// - Parameter reason: the epochs involved and what was refused.
+    case fenced(reason: String)
+
     /// `true` for `.corruption`.
     public var isCorruption: Bool {
         if case .corruption = self { return true }
@@ -105,6 +112,8 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "deadlock: \(reason)"
         case let .objectStore(failure):
             return "object store error: \(failure)"
+        case let .fenced(reason):
+            return "fenced: \(reason)"
         }
     }
 

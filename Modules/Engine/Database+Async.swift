@@ -11,6 +11,7 @@ import WAL
 // | put, delete, deleteRange, write, sync | the commit queue, WAL writes, `fdatasync`, write stalls | dedicated thread |
 // | scan | table reads per step | chunks on a dedicated thread |
 // | flush, compactRange | the whole flush / compaction | dedicated thread |
+// | open, close | recovery, the store's restore and final uploads | a new thread |
 // | snapshot, cursor creation, statistics | nothing (memory only) | — (call directly) |
 //
 // A task cancelled before its call started gets `CancellationError`; a call that started
@@ -83,5 +84,18 @@ extension Database {
         let low = start.map { $0.withUnsafeBytes { Array($0) } }
         let high = end.map { $0.withUnsafeBytes { Array($0) } }
         try await executor.run { try self.compactRange(from: low, to: high) }
+    }
+
+    /// Opens (or creates) the database in `path` on a thread of its own (see
+    /// `open(at:options:)`): recovery, and with an object store the restore and the epoch claim,
+    /// block; this form keeps them off the cooperative pool.
+    public static func open(at path: String, options: Options = Options()) async throws -> Database {
+        try await Threads.run { try Database.open(at: path, options: options) }
+    }
+
+    /// Closes the database (see `close()`) on a thread of its own: the final log sync and, with an
+    /// object store, the last uploads block.
+    public func close() async throws {
+        try await Threads.run { try self.close() }
     }
 }

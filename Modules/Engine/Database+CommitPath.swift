@@ -74,6 +74,12 @@ extension Database {
             entries += batch.count
         }
         let memtable = try makeRoomForWrite(bytes: bytes, entries: entries)
+        let session = storeSession.withLock { $0 }
+        if let session {
+            // Backpressure from the object store: too much waiting for upload stalls writers.
+            let micros = try session.shipper.waitForRoom(bytes: bytes)
+            if micros > 0 { counters.stallMicros.add(micros, ordering: .relaxed) }
+        }
 
         var next = lastSequence.load(ordering: .relaxed) + 1
         for index in batches.indices {
@@ -93,6 +99,7 @@ extension Database {
             setBackgroundError(error, during: "writing the WAL")
             throw error
         }
+        session?.shipper.enqueue(batches)
         var summary = WriteBatch.Summary()
         do {
             for batch in batches {

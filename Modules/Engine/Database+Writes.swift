@@ -55,6 +55,7 @@ extension Database {
         guard !batch.isEmpty else { return }
         guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
         try queue.submit(.write(batch, sync: options.sync ?? self.options.syncWrites))
+        if options.durability == .objectStore { try waitUntilStored() }
     }
 
     /// Makes every write acknowledged so far durable against power loss (one `fdatasync` of the

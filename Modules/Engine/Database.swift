@@ -70,6 +70,9 @@ public final class Database: Sendable {
     /// The next transaction's number.
     let nextTransactionID = Atomic<UInt64>(1)
     let recoveryReport = Locked(RecoveryReport())
+    /// The object-store session of a database opened with `Options.objectStore` (set once the
+    /// store is attached; `nil` otherwise).
+    let storeSession = Locked<StoreSession?>(nil)
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
     struct MemtableSet: Sendable {
@@ -169,6 +172,9 @@ public final class Database: Sendable {
     ///   `.corruption` / `.incompatible` naming the damaged file; `.io` for system errors.
     public static func open(at path: String, options: Options = Options()) throws -> Database {
         try options.validate()
+        if !options.readOnly, let store = options.objectStore {
+            return try openAttached(path: path, options: options, store: store)
+        }
         guard options.readOnly else { return try Database(path: path, options: options) }
         // Another process may replace the manifest or delete a file between a read-only open's
         // reads; that race shows as a vanished file, and a new attempt sees the newer state.
@@ -229,6 +235,8 @@ public final class Database: Sendable {
         if let queue = commitQueue.withLock({ $0 }) {
             do { try queue.submit(.close) } catch { firstError = error }
         }
+        // Upload what is still pending (bounded), then stop shipping and checkpointing.
+        if let session = storeSession.withLock({ $0 }) { session.stop(timeoutSeconds: 10) }
         stopBackgroundWork()
         metrics.stop()
         reportMetrics()

@@ -2,6 +2,7 @@ import Compaction
 import CoreMetrics
 import Encoding
 import Logging
+import ObjectStore
 import SSTable
 import VFS
 import WAL
@@ -89,6 +90,28 @@ public struct Options: Sendable {
     public var asyncThreads = 16
     /// The file system (swap in `MemoryFileSystem` or `FaultInjectionFileSystem` for tests).
     public var fileSystem: any FileSystem = PosixFileSystem()
+
+    /// The object store holding the database's durable copy (Docs/OBJECT-STORAGE.md): committed
+    /// writes are shipped to it as WAL objects, tables as checkpoints; opening an empty directory
+    /// restores from it; opening as writer fences any earlier writer. `nil` (default): local
+    /// only. The Engine takes any `ObjectStore`; `strata`, `strata-server` and applications build
+    /// one from a URL (`file:///path` → `LocalObjectStore`, `s3://bucket/prefix` →
+    /// `S3ObjectStore`). Ignored by a read-only open.
+    public var objectStore: (any ObjectStore)? = nil
+    /// Gathered writes are uploaded at most this often, in seconds (default 0.1). Stores with a
+    /// low request latency (S3 Express One Zone) can take less.
+    public var walUploadInterval = 0.1
+    /// A WAL object is uploaded as soon as this many bytes have gathered (default 4 MiB).
+    public var walUploadBytes = 4 << 20
+    /// The most bytes of committed writes waiting for upload; past it writers stall (counted as
+    /// a write stall) until the store catches up. Default 256 MiB.
+    public var maxUnshippedBytes = 256 << 20
+    /// After this many bytes of WAL objects, the tables are uploaded as a new checkpoint, so a
+    /// restore replays at most about this much log. Default 64 MiB.
+    public var checkpointWALBytes: UInt64 = 64 << 20
+    /// Checkpoints kept in the store (at least 1; default 2). Older ones, the tables only they
+    /// use and the WAL objects they alone needed are deleted.
+    public var checkpointsRetained = 2
     /// Where the engine logs open, recovery, flushes, compactions, stalls and errors. The default
     /// logger (label `strata`) passes warnings and errors only, so an application that sets up
     /// no logging sees nothing in normal operation; set this (or raise `logLevel`) for more.
@@ -144,6 +167,11 @@ public struct Options: Sendable {
         try require(blockSize >= 64 && blockSize <= 1 << 26, "blockSize must be between 64 bytes and 64 MiB")
         try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")
         try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
+        try require(walUploadInterval >= 0.001 && walUploadInterval <= 60, "walUploadInterval must be between 1 ms and 60 s")
+        try require(walUploadBytes >= 1024, "walUploadBytes must be at least 1 KiB")
+        try require(maxUnshippedBytes >= walUploadBytes && maxUnshippedBytes >= 2 * maxBatchSize, "maxUnshippedBytes must hold at least walUploadBytes and two maximal batches")
+        try require(checkpointWALBytes >= 1024, "checkpointWALBytes must be at least 1 KiB")
+        try require(checkpointsRetained >= 1, "checkpointsRetained must be at least 1")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
         try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")
         try require(metricsInterval.map { $0 > 0 && $0.isFinite } ?? true, "metricsInterval must be a positive number of seconds")
@@ -155,16 +183,30 @@ public struct Options: Sendable {
     }
 }
 
+/// Where a write must be durable before the call returns.
+public enum Durability: Sendable, Equatable {
+    /// In the local log (synced or not per `WriteOptions.sync`). With an object store, the
+    /// write is shipped to it in the background.
+    case local
+    /// In the object store (`Options.objectStore`): the call returns once the WAL object holding
+    /// the write is stored. Concurrent writers share one upload.
+    case objectStore
+}
+
 /// Per-write options.
 public struct WriteOptions: Sendable {
     /// Return only after the write is durable against power loss (`fdatasync`). When `false`
     /// the write survives a process crash but may be lost with the machine's power. `nil` uses
     /// `Options.syncWrites`.
     public var sync: Bool?
+    /// Where the write must be durable before the call returns (default `.local`).
+    /// `.objectStore` needs `Options.objectStore`.
+    public var durability: Durability
 
     /// Creates write options.
-    public init(sync: Bool? = nil) {
+    public init(sync: Bool? = nil, durability: Durability = .local) {
         self.sync = sync
+        self.durability = durability
     }
 }
 

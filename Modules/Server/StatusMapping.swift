@@ -10,7 +10,7 @@ extension RPCError {
         switch error {
         case .invalidArgument: code = .invalidArgument
         case .transactionConflict, .lockTimeout, .deadlock: code = .aborted
-        case .readOnly: code = .failedPrecondition
+        case .readOnly, .fenced: code = .failedPrecondition
         case .closed, .locked: code = .unavailable
         case .corruption, .incompatible: code = .dataLoss
         case .io: code = .internalError

@@ -8,7 +8,7 @@ import VFS
 /// The `async` API: same results as the synchronous one, and no cooperative-pool thread blocked.
 @Suite struct DatabaseAsyncTests {
     @Test func asyncCallsReadAndWriteLikeTheirSynchronousForms() async throws {
-        let db = try Database.open(at: "/db", options: testOptions(MemoryFileSystem()))
+        let db = try await Database.open(at: "/db", options: testOptions(MemoryFileSystem()))
         defer { try? db.close() }
         try await db.put("a", "1")
         try await db.put("b", "2", options: WriteOptions(sync: true))
@@ -32,7 +32,7 @@ import VFS
     }
 
     @Test func theAsyncScanReadsInChunksInOrderAndStopsEarly() async throws {
-        let db = try Database.open(at: "/db", options: testOptions(MemoryFileSystem()))
+        let db = try await Database.open(at: "/db", options: testOptions(MemoryFileSystem()))
         defer { try? db.close() }
         for index in 0..<1_000 { try await db.put("k" + String(index).leftPadded(to: 4), String(index)) }
         var scan = db.scan(from: "k0100", to: "k0900")
@@ -48,7 +48,7 @@ import VFS
             if last.count == 3 { break }
         }
         #expect(last == ["k0999", "k0998", "k0997"])
-        try db.close()
+        try await db.close()
         var afterClose = db.scan().makeAsyncIterator()
         await #expect(throws: StrataError.self) { _ = try await afterClose.next() }
     }

@@ -74,7 +74,7 @@ import VFS
         let keys = acknowledged.withLock { $0 }
         #expect(keys.count >= 2000)
         // Reopen: every acknowledged write is there.
-        let database = try Database.open(at: db)
+        let database = try await Database.open(at: db)
         defer { try? database.close() }
         var missing = 0
         for key in keys where try await database.get(key) != Array((String(repeating: "v", count: 100) + key).utf8) { missing += 1 }

@@ -1,0 +1,242 @@
+import Encoding
+import Logging
+import Manifest
+import ObjectStore
+import VFS
+import WAL
+
+// See Docs/OBJECT-STORAGE.md ("The Engine with an object store").
+
+extension Database {
+    /// The directory (inside the database directory) where checkpoints for the store are made
+    /// before upload; emptied after each.
+    static let storeCheckpointDirectory = ".store-checkpoint"
+
+    /// Opens a writable database attached to `options.objectStore`: claims the next writer
+    /// epoch, fences the previous writer's WAL stream, restores an empty directory from the
+    /// store (or catches a local one up, or uploads what it has that the store lacks), and starts
+    /// shipping.
+    static func openAttached(path: String, options: Options, store: any ObjectStore) throws -> Database {
+        let fileSystem = options.fileSystem
+        let current = try StoreOpening.latestManifest(in: store)
+        let localExists = VersionSet.exists(directory: path, fileSystem: fileSystem)
+
+        guard let current else {
+            // An empty store: this directory (new or existing) becomes its first writer.
+            if localExists, let marker = try StoreMarker.read(directory: path, fileSystem: fileSystem) {
+                throw StrataError.incompatible(
+                    file: Path.join(path, StoreMarker.fileName),
+                    reason: "this directory was the writer (epoch \(marker.epoch)) of an object store, but \(store) holds no database: a wrong store, or one that was emptied")
+            }
+            let database = try Database(path: path, options: options)
+            do {
+                try StoreMarker(epoch: 0, claiming: 1).write(directory: path, fileSystem: fileSystem)
+                let session = StoreSession(
+                    store: store, epoch: 1, current: StoreManifest(epoch: 0, number: 0, lastSequence: 0, firstWALObject: 1, files: []),
+                    nextWALNumber: 1, shippedSequence: database.latestSequence.rawValue, options: options,
+                    onFenced: { [weak database] in database?.setFenced($0) })
+                // The first checkpoint (an empty database, or the local one being attached) is
+                // the claim of epoch 1: manifest 1, create-if-absent.
+                try database.uploadStoreCheckpoint(session)
+                let fence = try StoreOpening.fenceWAL(in: store, epoch: 1, from: 1)
+                session.shipper.state.withLock { $0.nextNumber = fence + 1 }
+                try StoreMarker(epoch: 1, claiming: 1).write(directory: path, fileSystem: fileSystem)
+                database.startStoreSession(session)
+            } catch {
+                try? database.close()
+                throw error
+            }
+            return database
+        }
+
+        if localExists {
+            let marker = try StoreMarker.read(directory: path, fileSystem: fileSystem)
+            guard let marker, marker.epoch == current.epoch || marker.claiming == current.epoch else {
+                let held = marker.map { "epoch \($0.epoch)" } ?? "no epoch (it was never attached to this store)"
+                throw StrataError.incompatible(
+                    file: Path.join(path, StoreMarker.fileName),
+                    reason: "this directory has diverged from \(store): it holds \(held), but the store's writer is at epoch \(current.epoch). Restore into an empty directory instead of merging")
+            }
+        }
+        // Claim the next epoch: a copy of the current manifest under the next number.
+        let epoch = current.epoch + 1
+        if localExists { try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem) }
+        var claimed = current
+        claimed.epoch = epoch
+        claimed.number = current.number + 1
+        try StoreWrites.create(StoreLayout.manifestKey(claimed.number), claimed.encoded(), in: store, epoch: epoch)
+        let fence = try StoreOpening.fenceWAL(in: store, epoch: epoch, from: current.firstWALObject)
+
+        if !localExists {
+            try StoreOpening.download(claimed, from: store, into: path, fileSystem: fileSystem)
+        }
+        try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
+        let database = try Database(path: path, options: options)
+        do {
+            // Apply what the store holds beyond the local state (all of the log after the
+            // checkpoint for a restore; what the local log lost otherwise).
+            let stored = try database.replayStoreWAL(from: current.firstWALObject, to: fence - 1, store: store)
+            let session = StoreSession(
+                store: store, epoch: epoch, current: claimed, nextWALNumber: fence + 1,
+                shippedSequence: max(stored, claimed.lastSequence), options: options,
+                onFenced: { [weak database] in database?.setFenced($0) })
+            if database.latestSequence.rawValue > max(stored, claimed.lastSequence) {
+                // Local writes the store never received (acknowledged `.local` before a crash):
+                // a checkpoint puts them in the store.
+                try database.uploadStoreCheckpoint(session)
+            }
+            try StoreMarker(epoch: epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
+            database.startStoreSession(session)
+        } catch {
+            try? database.close()
+            throw error
+        }
+        return database
+    }
+
+    /// Applies the batches of WAL objects `first...last` that are newer than the local state,
+    /// each in order (sequence numbers must continue without a gap), and returns the last
+    /// sequence the objects hold.
+    func replayStoreWAL(from first: UInt64, to last: UInt64, store: any ObjectStore) throws -> UInt64 {
+        guard first <= last else { return 0 }
+        var stored: UInt64 = 0
+        for number in first...last {
+            let key = StoreLayout.walKey(number)
+            let bytes: [UInt8]
+            do {
+                bytes = try blockingAwait { try await store.get(key, range: nil) }
+            } catch StrataError.objectStore(let failure) where failure.kind == .notFound {
+                throw StrataError.corruption(file: "\(store)/\(key)", offset: 0, reason: "WAL object missing: the store's log has a gap before the fence")
+            }
+            let object = try WALObject(decoding: bytes, key: "\(store)/\(key)")
+            guard object.number == number else {
+                throw StrataError.corruption(file: "\(store)/\(key)", offset: 24, reason: "the object says it is number \(object.number)")
+            }
+            for record in object.records {
+                let batch = try record.withUnsafeBytes { try WriteBatch(decoding: $0, file: "\(store)/\(key)") }
+                stored = max(stored, batch.lastSequence.rawValue)
+                let local = latestSequence.rawValue
+                if batch.lastSequence.rawValue <= local { continue }
+                guard batch.sequence.rawValue == local + 1 else {
+                    throw StrataError.corruption(
+                        file: "\(store)/\(key)", offset: 0,
+                        reason: "the store's log continues at sequence \(batch.sequence.rawValue) but the database ends at \(local)")
+                }
+                try write(batch)
+            }
+        }
+        return stored
+    }
+
+    /// Makes a checkpoint in `.store-checkpoint/` and uploads it through `session`.
+    func uploadStoreCheckpoint(_ session: StoreSession) throws {
+        let directory = Path.join(path, Database.storeCheckpointDirectory)
+        try emptyStoreCheckpointDirectory(directory)
+        let report = try checkpoint(to: directory)
+        try session.uploadCheckpoint(directory: directory, lastSequence: report.lastSequence.rawValue, fileSystem: fileSystem)
+        try emptyStoreCheckpointDirectory(directory)
+    }
+
+    private func emptyStoreCheckpointDirectory(_ directory: String) throws {
+        guard fileSystem.exists(directory) else { return }
+        for name in try fileSystem.listDirectory(directory) { try fileSystem.removeFile(Path.join(directory, name)) }
+    }
+
+    /// Installs the session: the commit path ships through it from now on.
+    func startStoreSession(_ session: StoreSession) {
+        storeSession.withLock { $0 = session }
+        session.start { [weak self] in
+            guard let self else { return }
+            do {
+                try self.uploadStoreCheckpoint(session)
+            } catch let error as StrataError {
+                if case .fenced = error { self.setFenced(error) }
+                self.logger.warning("checkpoint upload failed", metadata: ["error": "\(error)"])
+            } catch {
+                self.logger.warning("checkpoint upload failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Records that a newer writer fenced this one: writes are refused with `.fenced` from now on.
+    func setFenced(_ error: StrataError) {
+        let first = state.withLock { state -> Bool in
+            guard state.backgroundError == nil else { return false }
+            state.backgroundError = error
+            return true
+        }
+        state.broadcast()
+        if first { logger.error("fenced by a newer writer; the database is now read-only", metadata: ["reason": "\(error)"]) }
+    }
+
+    /// For `Durability.objectStore`: waits until every write committed so far is in the store.
+    func waitUntilStored() throws {
+        guard let session = storeSession.withLock({ $0 }) else {
+            throw StrataError.invalidArgument("durability .objectStore needs Options.objectStore")
+        }
+        try session.shipper.waitUntilStored(lastSequence.load(ordering: .acquiring))
+    }
+}
+
+/// The steps of opening against a store that need no database yet.
+enum StoreOpening {
+    /// The highest-numbered manifest object, decoded, or `nil` for an empty store.
+    static func latestManifest(in store: any ObjectStore) throws -> StoreManifest? {
+        guard let number = try blockingAwait({ try await StoreLayout.highest(in: store, prefix: StoreLayout.manifestPrefix) }) else {
+            return nil
+        }
+        let key = StoreLayout.manifestKey(number)
+        let bytes = try blockingAwait { try await store.get(key, range: nil) }
+        let manifest = try StoreManifest(decoding: bytes, key: "\(store)/\(key)")
+        guard manifest.number == number else {
+            throw StrataError.corruption(file: "\(store)/\(key)", offset: 24, reason: "the manifest says it is number \(manifest.number)")
+        }
+        return manifest
+    }
+
+    /// Writes a fence object (epoch only) as the next WAL object after every existing one, and
+    /// returns its number: the previous writer's next upload finds that number taken.
+    static func fenceWAL(in store: any ObjectStore, epoch: UInt64, from first: UInt64) throws -> UInt64 {
+        for _ in 0..<100 {
+            let highest = try blockingAwait { try await StoreLayout.highest(in: store, prefix: StoreLayout.walPrefix) }
+            let number = max(first, (highest ?? 0) + 1)
+            let fence = WALObject(kind: .fence, epoch: epoch, number: number, firstSequence: 0, lastSequence: 0, records: [])
+            do {
+                try StoreWrites.create(StoreLayout.walKey(number), fence.encoded(), in: store, epoch: epoch)
+                return number
+            } catch StrataError.fenced {
+                // The previous writer took that number meanwhile: fence after it.
+                continue
+            }
+        }
+        throw StrataError.fenced(reason: "could not fence the WAL of \(store): another writer keeps adding objects")
+    }
+
+    /// Downloads a checkpoint's files into `directory` (created; must hold no database).
+    static func download(_ manifest: StoreManifest, from store: any ObjectStore, into directory: String, fileSystem: any FileSystem) throws {
+        try fileSystem.createDirectory(directory)
+        for file in manifest.files {
+            let destination = Path.join(directory, file.name)
+            let output = try fileSystem.openWritable(destination, mode: .truncate)
+            do {
+                let written = try blockingAwait { [output = UnsafeSendable(output)] in try await store.download(file.key, to: output.value) }
+                guard written == file.size else {
+                    throw StrataError.corruption(file: "\(store)/\(file.key)", offset: Int(written), reason: "the object holds \(written) bytes; the manifest says \(file.size)")
+                }
+                try output.sync()
+                try output.close()
+            } catch {
+                try? output.close()
+                throw error
+            }
+        }
+        try fileSystem.syncDirectory(directory)
+    }
+}
+
+/// Carries a value that is not `Sendable` into a task the caller waits for (the caller does not
+/// touch it meanwhile).
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

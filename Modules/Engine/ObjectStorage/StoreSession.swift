@@ -1,0 +1,160 @@
+import Encoding
+import Logging
+import Manifest
+import ObjectStore
+import VFS
+
+/// A writer's tenure on an object store: its epoch, the WAL shipper, and the checkpoints
+/// (tables plus a manifest object) it uploads and garbage-collects.
+final class StoreSession: Sendable {
+    struct State {
+        var nextManifestNumber: UInt64
+        /// Manifests this writer knows are current or recent, oldest first (the retained ones).
+        var retained: [StoreManifest]
+        /// Tables already in the store, by local file name: a checkpoint reuses their objects.
+        var knownTables: [String: StoreManifest.File]
+        var checkpointRequested = false
+        var stopping = false
+    }
+
+    let store: any ObjectStore
+    let epoch: UInt64
+    let shipper: WALShipper
+    let state: Monitor<State>
+    private let logger: Logger
+    private let retainedCount: Int
+    private let thread = Locked<Threads.Handle?>(nil)
+
+    init(store: any ObjectStore, epoch: UInt64, current: StoreManifest, nextWALNumber: UInt64, shippedSequence: UInt64, options: Options,
+         onFenced: @escaping @Sendable (StrataError) -> Void) {
+        self.store = store
+        self.epoch = epoch
+        self.logger = options.logger
+        self.retainedCount = options.checkpointsRetained
+        var known: [String: StoreManifest.File] = [:]
+        for file in current.files where file.key.hasPrefix(StoreLayout.tablePrefix) { known[file.name] = file }
+        let state = Monitor(State(nextManifestNumber: current.number + 1, retained: [current], knownTables: known))
+        self.state = state
+        self.shipper = WALShipper(
+            store: store, epoch: epoch, nextNumber: nextWALNumber, shippedSequence: shippedSequence, options: options,
+            onFenced: onFenced,
+            onCheckpointDue: {
+                state.withLock { $0.checkpointRequested = true }
+                state.broadcast()
+            })
+    }
+
+    /// Starts the shipper, and the checkpoint thread that calls `checkpoint` when the shipper
+    /// has stored `checkpointWALBytes` since the last checkpoint.
+    func start(checkpoint: @escaping @Sendable () -> Void) {
+        shipper.start()
+        let handle = Threads.start { [state] in
+            while true {
+                let proceed = state.wait(until: { $0.checkpointRequested || $0.stopping }) { state -> Bool in
+                    guard !state.stopping else { return false }
+                    state.checkpointRequested = false
+                    return true
+                }
+                guard proceed else { return }
+                checkpoint()
+            }
+        }
+        thread.withLock { $0 = handle }
+    }
+
+    /// Uploads what is pending (within `timeoutSeconds`) and stops both threads.
+    func stop(timeoutSeconds: Double) {
+        state.withLock { $0.stopping = true }
+        state.broadcast()
+        thread.withLock { $0?.join(); $0 = nil }
+        shipper.stop(timeoutSeconds: timeoutSeconds)
+    }
+
+    // MARK: Checkpoints
+
+    /// Uploads the checkpoint in `directory` (made by `Database.checkpoint(to:)`, holding every
+    /// write up to `lastSequence`): tables not yet in the store, then its manifest and CURRENT,
+    /// then the manifest object naming them (create-if-absent: a refusal means a newer writer
+    /// exists — `.fenced`). Then deletes what no retained manifest needs.
+    func uploadCheckpoint(directory: String, lastSequence: UInt64, fileSystem: any FileSystem) throws {
+        let number = state.withLock { $0.nextManifestNumber }
+        var files: [StoreManifest.File] = []
+        for name in try fileSystem.listDirectory(directory).sorted() {
+            let path = Path.join(directory, name)
+            let size = try fileSystem.fileSize(path)
+            if case .table = DatabaseFiles.kind(of: name) {
+                if let known = state.withLock({ $0.knownTables[name] }), known.size == size {
+                    files.append(known)
+                    continue
+                }
+                let file = StoreManifest.File(name: name, key: StoreLayout.tableKey(epoch: epoch, name: name), size: size)
+                try upload(path, to: file.key, fileSystem: fileSystem)
+                state.withLock { $0.knownTables[name] = file }
+                files.append(file)
+            } else {
+                let file = StoreManifest.File(name: name, key: StoreLayout.checkpointFileKey(epoch: epoch, manifest: number, name: name), size: size)
+                try upload(path, to: file.key, fileSystem: fileSystem)
+                files.append(file)
+            }
+        }
+        let manifest = StoreManifest(
+            epoch: epoch, number: number, lastSequence: lastSequence, firstWALObject: shipper.firstObject(after: lastSequence), files: files)
+        try StoreWrites.create(StoreLayout.manifestKey(number), manifest.encoded(), in: store, epoch: epoch)
+        state.withLock { state in
+            state.nextManifestNumber = number + 1
+            state.retained.append(manifest)
+            if state.retained.count > retainedCount { state.retained.removeFirst(state.retained.count - retainedCount) }
+        }
+        logger.debug("uploaded checkpoint", metadata: ["manifest": "\(number)", "files": "\(files.count)", "lastSequence": "\(lastSequence)"])
+        do {
+            try collectGarbage()
+        } catch {
+            logger.warning("object store garbage collection failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func upload(_ path: String, to key: String, fileSystem: any FileSystem) throws {
+        let file = try fileSystem.openReadable(path)
+        let store = store
+        _ = try blockingAwait { try await store.upload(file, to: key) }
+    }
+
+    /// Deletes manifests older than the retained ones, tables and checkpoint files no retained
+    /// manifest names, and WAL objects before the oldest retained manifest's replay start
+    /// (never the newest WAL object: it carries the numbering on).
+    func collectGarbage() throws {
+        let (retained, known) = state.withLock { ($0.retained, $0.knownTables) }
+        guard let oldest = retained.first else { return }
+        let referenced = Set(retained.flatMap { $0.files.map(\.key) })
+        let firstWAL = retained.map(\.firstWALObject).min() ?? oldest.firstWALObject
+        let store = store
+        try blockingAwait {
+            var doomed: [String] = []
+            for try await object in store.objects(prefix: StoreLayout.manifestPrefix) {
+                if let number = StoreLayout.number(of: object.key, prefix: StoreLayout.manifestPrefix), number < oldest.number { doomed.append(object.key) }
+            }
+            for prefix in [StoreLayout.tablePrefix, StoreLayout.checkpointPrefix] {
+                for try await object in store.objects(prefix: prefix) where !referenced.contains(object.key) {
+                    doomed.append(object.key)
+                }
+            }
+            var walKeys: [String] = []
+            var newerExists = false
+            for try await object in store.objects(prefix: StoreLayout.walPrefix) {
+                guard let number = StoreLayout.number(of: object.key, prefix: StoreLayout.walPrefix) else { continue }
+                if number >= firstWAL {
+                    newerExists = true
+                    break
+                }
+                walKeys.append(object.key)
+            }
+            // The newest WAL object stays: fencing numbers the next one after it.
+            if !newerExists, !walKeys.isEmpty { walKeys.removeLast() }
+            doomed += walKeys
+            for key in doomed { try await store.delete(key) }
+        }
+        state.withLock { state in
+            state.knownTables = known.filter { referenced.contains($0.value.key) }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Encoding
+import ObjectStore
+import Strata
+import StrataTestSupport
+import Testing
+import VFS
+
+/// A database attached to an object store: shipping, store durability, checkpoints, restore,
+/// fencing (Docs/OBJECT-STORAGE.md).
+@Suite struct ObjectStorageTests {
+    func storeOptions(_ store: any ObjectStore) -> Options {
+        var options = testOptions(PosixFileSystem())
+        options.objectStore = store
+        options.walUploadInterval = 0.005
+        options.metricsInterval = nil
+        return options
+    }
+
+    static let stored = WriteOptions(durability: .objectStore)
+
+    func walKeys(_ store: any ObjectStore) async throws -> [String] {
+        var keys: [String] = []
+        for try await object in store.objects(prefix: "wal/") { keys.append(object.key) }
+        return keys
+    }
+
+    @Test func storeDurableWritesComeBackInAnEmptyDirectoryAndTheOldWriterIsFenced() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        let first = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        for index in 0..<200 {
+            var batch = WriteBatch()
+            batch.put("k\(index)", "v\(index)")
+            batch.put("k\(index)-twin", "v\(index)")
+            try await first.write(batch, options: Self.stored)
+        }
+        try await first.deleteRange(from: "k1", to: "k2", options: Self.stored)
+        let acknowledged = first.latestSequence
+
+        // A second process takes over on another machine: it sees everything acknowledged.
+        let second = try await Database.open(at: directory.path + "/b", options: storeOptions(store))
+        #expect(second.latestSequence == acknowledged)
+        #expect(try await second.get("k0", as: String.self) == "v0")
+        #expect(try await second.get("k99-twin", as: String.self) == "v99")
+        #expect(try await second.get("k199-twin") == nil, "the range delete [k1, k2) was restored too")
+        #expect(try await second.get("k150") == nil, "the range delete was restored too")
+        let keysAtFence = try await walKeys(store)
+
+        // The old writer's next store-durable write fails with `fenced`; nothing it tries
+        // afterwards reaches the store.
+        await #expect {
+            try await first.put("late", "write", options: Self.stored)
+        } throws: { error in
+            if case .fenced = error as? StrataError { return true }
+            return false
+        }
+        #expect(first.refusesWrites)
+        await #expect(throws: StrataError.self) { try await first.put("later", "write") }
+        try? await first.close()
+        #expect(try await walKeys(store) == keysAtFence)
+        #expect(try await second.get("late") == nil)
+        try await second.put("after", "takeover", options: Self.stored)
+        try await second.close()
+    }
+
+    @Test func localWritesAreShippedInTheBackgroundAndCloseUploadsTheRest() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        let db = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        for index in 0..<500 { try await db.put("key\(index)", "value\(index)") }
+        try await db.close()
+        let restored = try await Database.open(at: directory.path + "/b", options: storeOptions(store))
+        for index in stride(from: 0, to: 500, by: 7) {
+            #expect(try await restored.get("key\(index)", as: String.self) == "value\(index)")
+        }
+        try await restored.close()
+    }
+
+    @Test func checkpointsBoundTheLogAndOldObjectsAreCollected() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        var options = storeOptions(store)
+        options.checkpointWALBytes = 32 << 10
+        let db = try await Database.open(at: directory.path + "/a", options: options)
+        let value = String(repeating: "x", count: 200)
+        for index in 0..<3000 { try await db.put("key\(index)", "\(index)-\(value)", options: index % 100 == 99 ? Self.stored : WriteOptions()) }
+        try await db.close()
+        var manifests = 0
+        var tables = 0
+        for try await object in store.objects(prefix: "") {
+            if object.key.hasPrefix("manifest/") { manifests += 1 }
+            if object.key.hasPrefix("tables/") { tables += 1 }
+        }
+        let wal = try await walKeys(store)
+        #expect(tables > 0, "checkpoints uploaded tables")
+        #expect(manifests <= 3, "old manifests were collected (\(manifests) remain)")
+        #expect(wal.first.map { $0 > "wal/00000000000000000001" } ?? false, "WAL objects covered by retained checkpoints were deleted (first: \(wal.first ?? "none"))")
+
+        let restored = try await Database.open(at: directory.path + "/b", options: options)
+        for index in stride(from: 0, to: 3000, by: 37) {
+            #expect(try await restored.get("key\(index)", as: String.self) == "\(index)-\(value)")
+        }
+        #expect(try await restored.get("key2999", as: String.self) == "2999-\(value)")
+        try await restored.close()
+    }
+
+    @Test func reopeningTheWriterDirectoryContinuesAndADivergedOneIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        var db = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        try await db.put("one", "1", options: Self.stored)
+        try await db.close()
+        db = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        try await db.put("two", "2", options: Self.stored)
+        try await db.close()
+
+        let other = try await Database.open(at: directory.path + "/b", options: storeOptions(store))
+        #expect(try await other.get("one", as: String.self) == "1")
+        #expect(try await other.get("two", as: String.self) == "2")
+        try await other.put("three", "3", options: Self.stored)
+        try await other.close()
+
+        // `a` was the writer before `b` took over: reopening it against the store is refused.
+        await #expect {
+            _ = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        } throws: { error in
+            guard case .incompatible(_, let reason) = error as? StrataError else { return false }
+            return reason.contains("diverged")
+        }
+        let third = try await Database.open(at: directory.path + "/c", options: storeOptions(store))
+        #expect(try await third.get("three", as: String.self) == "3")
+        try await third.close()
+    }
+
+    @Test func acknowledgedWritesSurviveAFaultyStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let base = MemoryObjectStore()
+        var plan = FaultInjectingObjectStore<MemoryObjectStore>.Plan()
+        plan.failBeforeApplying = 0.1
+        plan.failAfterApplying = 0.1
+        plan.throttle = 0.05
+        plan.duplicate = 0.1
+        plan.delay = 0.1
+        plan.maximumDelayMilliseconds = 5
+        plan.seed = 11
+        let faulty = FaultInjectingObjectStore(base, plan: Plan())
+        // Opening must succeed before faults start (its own failures are reported, not retried).
+        let db = try await Database.open(at: directory.path + "/a", options: storeOptions(faulty))
+        faulty.setPlan(plan)
+        var acknowledged: [Int] = []
+        var failed = 0
+        for index in 0..<300 {
+            do {
+                try await db.put("key\(index)", "value\(index)", options: Self.stored)
+                acknowledged.append(index)
+            } catch StrataError.objectStore {
+                failed += 1
+            }
+        }
+        faulty.setPlan(Plan())
+        try await db.close()
+        #expect(acknowledged.count > 0)
+        let restored = try await Database.open(at: directory.path + "/b", options: storeOptions(base))
+        for index in acknowledged {
+            #expect(try await restored.get("key\(index)", as: String.self) == "value\(index)")
+        }
+        // Everything restored was written, and each write once: the log has no gap or repeat.
+        #expect(restored.latestSequence.rawValue == 300)
+        try await restored.close()
+        #expect(faulty.injectedCounts.values.reduce(0, +) > 10, "faults were injected: \(faulty.injectedCounts), \(failed) writes failed")
+    }
+
+    typealias Plan = FaultInjectingObjectStore<MemoryObjectStore>.Plan
+
+    @Test func aDamagedWALObjectIsReportedByKeyAndNeverApplied() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = try LocalObjectStore(root: directory.path + "/store")
+        let db = try await Database.open(at: directory.path + "/a", options: storeOptions(store))
+        try await db.put("k", "v", options: Self.stored)
+        try await db.close()
+        guard let damaged = try await walKeys(store).last else {
+            Issue.record("no WAL object")
+            return
+        }
+        var bytes = try await store.get(damaged, range: nil)
+        bytes[bytes.count - 1] ^= 0xFF
+        _ = try await store.put(damaged, bytes, condition: .none)
+        await #expect {
+            _ = try await Database.open(at: directory.path + "/b", options: storeOptions(store))
+        } throws: { error in
+            guard case .corruption(let file, _, _) = error as? StrataError else { return false }
+            return file.hasSuffix(damaged)
+        }
+    }
+
+    @Test func storeDurabilityWithoutAStoreIsAnInvalidArgument() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let db = try await Database.open(at: directory.path + "/a", options: testOptions(PosixFileSystem()))
+        await #expect(throws: StrataError.self) { try await db.put("k", "v", options: Self.stored) }
+        try await db.close()
+    }
+}
