@@ -170,7 +170,7 @@ let package = Package(
         .target(
             name: "StrataTool",
             dependencies: [
-                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "Server",
+                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "Server", "ObjectStore", "ObjectStoreS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
             ],
@@ -252,7 +252,7 @@ let package = Package(
             name: "ObjectStoreTests", dependencies: ["ObjectStore", "ObjectStoreConformance", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "ObjectStoreS3Tests",
-            dependencies: ["ObjectStoreS3", "ObjectStore", "ObjectStoreConformance", "Encoding", "StrataTestSupport"],
+            dependencies: ["ObjectStoreS3", "ObjectStore", "ObjectStoreConformance", "Engine", "VFS", "Encoding", "StrataTestSupport"],
             exclude: ["python"], swiftSettings: strictSettings),
         .testTarget(
             name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),

@@ -19,7 +19,7 @@ struct Put: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.put(key, value)
+        try db.put(key, value, options: try global.writeOptions())
     }
 }
 
@@ -58,7 +58,7 @@ struct Delete: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.delete(key)
+        try db.delete(key, options: try global.writeOptions())
     }
 }
 
@@ -76,7 +76,7 @@ struct DeleteRange: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.deleteRange(from: start, to: end)
+        try db.deleteRange(from: start, to: end, options: try global.writeOptions())
     }
 }
 
@@ -155,6 +155,7 @@ struct Load: ParsableCommand {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
         let reader = try LineReader(path: file)
+        let writeOptions = try global.writeOptions()
         let total = file == "-" ? 0 : (try? PosixFileSystem().fileSize(file)) ?? 0
         var progress = ProgressBar(total: total, label: "loading")
         let start = WallClock.monotonicNanoseconds()
@@ -172,7 +173,7 @@ struct Load: ParsableCommand {
                 batch.put(key, value)
                 pendingBytes += key.count + value.count
                 if batch.count >= batchSize {
-                    try db.write(batch)
+                    try db.write(batch, options: writeOptions)
                     committed += batch.count
                     bytes += pendingBytes
                     pendingBytes = 0
@@ -181,7 +182,7 @@ struct Load: ParsableCommand {
                 }
             }
             if !batch.isEmpty {
-                try db.write(batch)
+                try db.write(batch, options: writeOptions)
                 committed += batch.count
                 bytes += pendingBytes
             }

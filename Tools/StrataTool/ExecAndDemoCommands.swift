@@ -33,7 +33,7 @@ struct Exec: ParsableCommand {
         defer { try? db.close() }
         let session = ExecSession(
             database: db, text: global.text, syncWrites: sync || global.tuning.syncWrites,
-            lockTimeout: Double(lockTimeoutMilliseconds) / 1000)
+            durability: try global.durabilityLevel(), lockTimeout: Double(lockTimeoutMilliseconds) / 1000)
         let input = try LineReader(path: "-")
         while true {
             let line: Substring

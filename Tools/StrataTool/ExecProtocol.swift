@@ -185,6 +185,7 @@ public final class ExecSession {
     let database: Database
     let parser: ExecParser
     let syncWrites: Bool
+    let durability: Durability
     let lockTimeout: Double
     private var snapshots: [Int: Snapshot] = [:]
     private var nextSnapshot = 1
@@ -192,12 +193,14 @@ public final class ExecSession {
     private var nextTransaction = 1
     private var pending: (expected: Int, remaining: Int, batch: WriteBatch, error: String?)? = nil
 
-    /// Creates a session; with `syncWrites` every write (and commit) is synced before its `OK`;
-    /// pessimistic transactions wait at most `lockTimeout` seconds for a lock.
-    public init(database: Database, text: ByteText, syncWrites: Bool, lockTimeout: Double = 1) {
+    /// Creates a session; with `syncWrites` every write (and commit) is synced before its `OK`,
+    /// with `durability` `.objectStore` stored in the object store before it; pessimistic
+    /// transactions wait at most `lockTimeout` seconds for a lock.
+    public init(database: Database, text: ByteText, syncWrites: Bool, durability: Durability = .local, lockTimeout: Double = 1) {
         self.database = database
         self.parser = ExecParser(text: text)
         self.syncWrites = syncWrites
+        self.durability = durability
         self.lockTimeout = lockTimeout
     }
 
@@ -323,6 +326,7 @@ public final class ExecSession {
                 let transaction = try open(id)
                 transactions[id] = nil
                 try transaction.commit()
+                if durability == .objectStore { try database.waitUntilStored() }
                 return (["OK"], false)
             case .rollback(let id):
                 let transaction = try open(id)
@@ -345,7 +349,7 @@ public final class ExecSession {
 
     private func write(_ batch: WriteBatch) -> String {
         do {
-            try database.write(batch, options: WriteOptions(sync: syncWrites ? true : nil))
+            try database.write(batch, options: WriteOptions(sync: syncWrites ? true : nil, durability: durability))
             return "OK"
         } catch {
             return "ERR \(describe(error))"

@@ -5,6 +5,8 @@ import Darwin
 #endif
 import ArgumentParser
 import Engine
+import ObjectStore
+import ObjectStoreS3
 
 /// Options every command shares: where the database is, and how keys and values are written.
 public struct GlobalOptions: ParsableArguments, Sendable {
@@ -29,6 +31,21 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("tls-ca"), help: "With --server --tls: PEM certificates to trust (a self-signed server).")
     public var tlsCA: String?
 
+    @Option(name: .customLong("object-store"), help: "The object store holding the database's durable copy: file:///path or s3://bucket/prefix (credentials and region from AWS_* variables). Write commands ship to it; opening an empty --db restores from it and takes over as writer.")
+    public var objectStore: String?
+
+    @Option(name: .customLong("s3-endpoint"), help: "With an s3:// store: the endpoint, http[s]://host[:port] (default: AWS_ENDPOINT_URL or AWS's).")
+    public var s3Endpoint: String?
+
+    @Option(name: .customLong("s3-region"), help: "With an s3:// store: the region (default: AWS_REGION or us-east-1).")
+    public var s3Region: String?
+
+    @Flag(name: .customLong("s3-path-style"), help: "With an s3:// store: path-style addressing (the default when --s3-endpoint is given).")
+    public var s3PathStyle = false
+
+    @Option(name: .long, help: "With --object-store: local (acknowledge once in the local log; the default) or store (once in the object store).")
+    public var durability: String?
+
     /// The engine's tuning knobs, listed by `--help-hidden`.
     @OptionGroup(title: "Tuning (shown with --help-hidden)", visibility: .hidden)
     public var tuning: TuningOptions
@@ -42,9 +59,39 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         return "./strata-data"
     }
 
+    /// The object store `--object-store` names, or `nil`.
+    public func store() throws -> (any ObjectStore)? {
+        guard let objectStore else {
+            if s3Endpoint != nil || s3Region != nil || s3PathStyle || durability != nil {
+                throw ToolFailure(.usage, "--s3-endpoint, --s3-region, --s3-path-style and --durability need --object-store")
+            }
+            return nil
+        }
+        return try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle ? true : nil)
+    }
+
+    /// The durability `--durability` asks for.
+    public func durabilityLevel() throws -> Durability {
+        switch durability {
+        case nil, "local": return .local
+        case "store":
+            guard objectStore != nil else { throw ToolFailure(.usage, "--durability store needs --object-store") }
+            return .objectStore
+        case let other?: throw ToolFailure(.usage, "--durability must be local or store, not \(other)")
+        }
+    }
+
+    /// Write options from the flags.
+    public func writeOptions() throws -> WriteOptions {
+        WriteOptions(durability: try durabilityLevel())
+    }
+
     /// Engine options from the flags.
     public func options(forWriting writing: Bool) throws -> Options {
         var options = try tuning.options()
+        if writing { options.objectStore = try store() } else if objectStore != nil {
+            throw ToolFailure(.usage, "--object-store applies to commands that write; restore a copy with `strata restore`")
+        }
         options.createIfMissing = writing ? !tuning.noCreateIfMissing : tuning.createIfMissing
         options.logger.logLevel = verbose ? .info : .warning
         return options
@@ -75,6 +122,12 @@ public struct TuningOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("write-buffer-size"), help: "Memtable size in bytes before a flush.")
     public var writeBufferSize: Int?
 
+    @Option(name: .customLong("wal-upload-interval-ms"), help: "With --object-store: upload gathered writes at most this often (milliseconds; default 100).")
+    public var walUploadIntervalMilliseconds: Double?
+
+    @Option(name: .customLong("checkpoint-wal-bytes"), help: "With --object-store: upload a checkpoint after this many bytes of WAL objects.")
+    public var checkpointWALBytes: UInt64?
+
     @Option(name: .customLong("block-size"), help: "Table data block size in bytes.")
     public var blockSize: Int?
 
@@ -102,6 +155,8 @@ public struct TuningOptions: ParsableArguments, Sendable {
     public func options() throws -> Options {
         var options = Options()
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
+        if let walUploadIntervalMilliseconds { options.walUploadInterval = walUploadIntervalMilliseconds / 1000 }
+        if let checkpointWALBytes { options.checkpointWALBytes = checkpointWALBytes }
         if let blockSize { options.blockSize = blockSize }
         if let bloomBits { options.bloomBitsPerKey = bloomBits }
         if let targetFileSize { options.targetFileSize = targetFileSize }

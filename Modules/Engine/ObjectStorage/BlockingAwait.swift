@@ -5,7 +5,7 @@ import Encoding
 ///
 /// Never call it on a thread of Swift's cooperative pool (the `async` API hands open and writes
 /// to dedicated threads first): the pool could be waiting on itself.
-func blockingAwait<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) throws -> Value {
+package func blockingAwait<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) throws -> Value {
     let outcome = Monitor<Result<Value, any Error>?>(nil)
     Task.detached {
         let result: Result<Value, any Error>

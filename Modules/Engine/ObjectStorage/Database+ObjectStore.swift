@@ -169,8 +169,13 @@ extension Database {
         if first { logger.error("fenced by a newer writer; the database is now read-only", metadata: ["reason": "\(error)"]) }
     }
 
-    /// For `Durability.objectStore`: waits until every write committed so far is in the store.
-    func waitUntilStored() throws {
+    /// Waits until every write acknowledged so far is in the object store (what
+    /// `Durability.objectStore` does per write; SlateDB's `await_durable`): for example after a
+    /// transaction's commit, or a run of `.local` writes.
+    ///
+    /// - Throws: `.invalidArgument` without `Options.objectStore`; `.fenced`; the store's error
+    ///   when an upload holding such a write failed after the store's retries; `.closed`.
+    public func waitUntilStored() throws {
         guard let session = storeSession.withLock({ $0 }) else {
             throw StrataError.invalidArgument("durability .objectStore needs Options.objectStore")
         }
