@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Strata", "Engine", "VFS", "Encoding",
+                "Strata", "Engine", "VFS", "Encoding", "ObjectStoreS3",
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport", condition: .when(traits: ["Server"])),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf", condition: .when(traits: ["Server"])),
@@ -184,7 +184,7 @@ let package = Package(
         .executableTarget(
             name: "strata-bench",
             dependencies: [
-                "Engine", "VFS", "Encoding", "StrataTool", "Server",
+                "Engine", "VFS", "Encoding", "StrataTool", "Server", "ObjectStoreS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
                 .product(name: "Histogram", package: "hdrhistogram-swift", condition: .when(traits: ["Tools"])),
             ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import ObjectStoreS3
 
 /// A db_bench boolean flag value: `1`/`0`/`true`/`false`.
 struct BenchBool: ExpressibleByArgument, Sendable, CustomStringConvertible {
@@ -87,6 +88,18 @@ struct BenchFlags: ParsableArguments, Sendable {
     @Option(name: .customLong("server"), help: "Run through strata-server at HOST:PORT, --threads clients at once (fillseq, fillrandom, overwrite, fillbatch, readrandom, readmissing, seekrandom, flush, compact).")
     var server: String?
 
+    @Option(name: .customLong("object_store"), help: "Attach the database to an object store: file:///path or s3://bucket/prefix (AWS_* credentials).")
+    var objectStore: String?
+
+    @Option(name: .customLong("s3_endpoint"), help: "With an s3:// store: the endpoint, http[s]://host[:port].")
+    var s3Endpoint: String?
+
+    @Option(name: .customLong("durability"), help: "local (default) or store: writes return once in the object store.")
+    var durability = "local"
+
+    @Option(name: .customLong("wal_upload_interval_ms"), help: "With --object_store: the longest gathered writes wait before upload (milliseconds).")
+    var walUploadIntervalMilliseconds = 100.0
+
     @Option(name: .customLong("token_file"), help: "With --server: a file holding the server's bearer token.")
     var tokenFile: String?
 
@@ -107,7 +120,8 @@ struct BenchFlags: ParsableArguments, Sendable {
     var workload: WorkloadConfig {
         WorkloadConfig(
             num: num, readCount: readCount, keySize: keySize, valueSize: valueSize, batchSize: batchSize,
-            seekNexts: seekNexts, sync: sync.value, transactionSets: transactionSets, isolation: isolation,
+            seekNexts: seekNexts, sync: sync.value, durability: durability == "store" ? .objectStore : .local,
+            transactionSets: transactionSets, isolation: isolation,
             lockTimeout: Double(transactionLockTimeout) / 1000)
     }
 
@@ -150,6 +164,10 @@ struct BenchFlags: ParsableArguments, Sendable {
         options.compression = try compression()
         options.blockSize = blockSize
         options.useMappedReads = mmapRead.value
+        if let objectStore {
+            options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint)
+            options.walUploadInterval = walUploadIntervalMilliseconds / 1000
+        }
         if let targetFileSizeBase { options.targetFileSize = targetFileSizeBase }
         if let maxBytesForLevelBase { options.maxBytesForLevelBase = maxBytesForLevelBase }
         options.level0CompactionTrigger = level0FileNumCompactionTrigger
@@ -169,6 +187,8 @@ struct WorkloadConfig: Sendable {
     let batchSize: Int
     let seekNexts: Int
     let sync: Bool
+    /// Where writes must be durable before they return.
+    let durability: Durability
     /// randomtransaction: keys per transaction, and how transactions are isolated (`nil`: plain
     /// batches, as db_bench without a transaction DB).
     let transactionSets: Int

@@ -34,7 +34,7 @@ enum Workloads {
     static func write(_ context: inout WorkerContext, order: KeyOrder, count: Int, delete: Bool, sync: Bool) throws {
         let config = context.config
         let num = UInt64(config.num)
-        let options = WriteOptions(sync: sync)
+        let options = WriteOptions(sync: sync, durability: config.durability)
         var key = context.keys.makeBuffer()
         var batch = WriteBatch()
         var written = 0

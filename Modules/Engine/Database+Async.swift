@@ -98,4 +98,10 @@ extension Database {
     public func close() async throws {
         try await Threads.run { try self.close() }
     }
+
+    /// Waits, on a dedicated thread, until every write acknowledged so far is in the object
+    /// store (see `waitUntilStored()`).
+    public func waitUntilStored() async throws {
+        try await executor.run { try self.waitUntilStored() }
+    }
 }

@@ -72,6 +72,7 @@ extension KVService {
                         })
                     case .commit(let commit):
                         try await txn.commit(sync: commit.sync ? true : nil)
+                        if durability == .objectStore { try await database.waitUntilStored() }
                         transaction = nil
                         try await response.write(.with { $0.committed = database.latestSequence.rawValue })
                         return

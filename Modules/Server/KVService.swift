@@ -17,6 +17,8 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     let database: Database
     let snapshots: SnapshotLeases
     let configuration: ServerConfiguration
+    /// Every write's durability (`ServerConfiguration.durability`, checked at start).
+    var durability: Durability { (try? configuration.writeDurability()) ?? .local }
 
     /// Entries per scan message (a chunk is also cut at `scanChunkBytes`).
     static let scanChunkEntries = 256
@@ -196,7 +198,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     }
 
     func writeOptions(_ sync: Bool) -> WriteOptions {
-        WriteOptions(sync: sync ? true : nil)
+        WriteOptions(sync: sync ? true : nil, durability: durability)
     }
 
     func written() -> Strata_V1_WriteResponse {

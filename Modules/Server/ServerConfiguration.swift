@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Engine
+import ObjectStoreS3
 
 // See Docs/SERVER.md ("Operations").
 
@@ -60,6 +61,19 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var maxKeySize: Int? = nil
     /// The longest value accepted, in bytes (longer: INVALID_ARGUMENT).
     public var maxValueSize: Int? = nil
+    /// The object store holding the database's durable copy (`file:///path` or
+    /// `s3://bucket/prefix`, credentials from `AWS_*`); `nil`: local only. An empty `db`
+    /// directory is restored from it, and the server becomes its writer (fencing the previous).
+    public var objectStore: String? = nil
+    /// With an `s3://` store: the endpoint (`http[s]://host[:port]`).
+    public var s3Endpoint: String? = nil
+    /// With an `s3://` store: the region.
+    public var s3Region: String? = nil
+    /// With an `s3://` store: path-style addressing (`nil`: path-style when an endpoint is given).
+    public var s3PathStyle: Bool? = nil
+    /// `local` (default) or `store`: with `store`, every write and commit is acknowledged only
+    /// once it is in the object store.
+    public var durability: String? = nil
 
     /// A configuration for the database in `db` with every other setting at its default.
     public init(db: String) {
@@ -107,6 +121,22 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try readOptional(.syncWrites, into: &syncWrites)
         try readOptional(.maxKeySize, into: &maxKeySize)
         try readOptional(.maxValueSize, into: &maxValueSize)
+        try readOptional(.objectStore, into: &objectStore)
+        try readOptional(.s3Endpoint, into: &s3Endpoint)
+        try readOptional(.s3Region, into: &s3Region)
+        try readOptional(.s3PathStyle, into: &s3PathStyle)
+        try readOptional(.durability, into: &durability)
+    }
+
+    /// The durability every write is acknowledged with.
+    public func writeDurability() throws -> Durability {
+        switch durability {
+        case nil, "local": return .local
+        case "store":
+            guard objectStore != nil else { throw StrataError.invalidArgument("durability \"store\" needs objectStore") }
+            return .objectStore
+        case let other?: throw StrataError.invalidArgument("durability must be local or store, not \"\(other)\"")
+        }
     }
 
     /// The engine's options from these settings.
@@ -119,6 +149,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         if let syncWrites { options.syncWrites = syncWrites }
         if let maxKeySize { options.maxKeySize = maxKeySize }
         if let maxValueSize { options.maxValueSize = maxValueSize }
+        if let objectStore {
+            options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle)
+        }
         switch compression?.lowercased() {
         case nil: break
         case "none": options.compression = .none
@@ -134,6 +167,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// - Throws: `StrataError.invalidArgument` explaining what is wrong — in particular a
     ///   listener beyond loopback without `authTokenFile`.
     public func validate() throws {
+        _ = try writeDurability()
         let grpc = try ListenAddress(listen)
         let metrics = try metricsListen.map(ListenAddress.init)
         if authTokenFile == nil {

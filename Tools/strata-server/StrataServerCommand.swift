@@ -47,6 +47,11 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-key-size"), help: "Longest key accepted, in bytes.") var maxKeySize: Int?
     @Option(name: .customLong("max-value-size"), help: "Longest value accepted, in bytes.") var maxValueSize: Int?
     @Flag(name: .customLong("sync-writes"), help: "Sync every write before acknowledging it.") var syncWrites = false
+    @Option(name: .customLong("object-store"), help: "The durable copy's object store: file:///path or s3://bucket/prefix (AWS_* credentials). An empty --db is restored from it.") var objectStore: String?
+    @Option(name: .customLong("s3-endpoint"), help: "With an s3:// store: the endpoint, http[s]://host[:port].") var s3Endpoint: String?
+    @Option(name: .customLong("s3-region"), help: "With an s3:// store: the region.") var s3Region: String?
+    @Flag(name: .customLong("s3-path-style"), help: "With an s3:// store: path-style addressing.") var s3PathStyle = false
+    @Option(help: "local (default) or store: acknowledge writes once in the object store.") var durability: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel = "info"
 
     /// The configuration file's settings overridden by the flags.
@@ -78,6 +83,11 @@ struct StrataServerCommand: AsyncParsableCommand {
         if let maxKeySize { settings.maxKeySize = maxKeySize }
         if let maxValueSize { settings.maxValueSize = maxValueSize }
         if syncWrites { settings.syncWrites = true }
+        if let objectStore { settings.objectStore = objectStore }
+        if let s3Endpoint { settings.s3Endpoint = s3Endpoint }
+        if let s3Region { settings.s3Region = s3Region }
+        if s3PathStyle { settings.s3PathStyle = true }
+        if let durability { settings.durability = durability }
         return settings
     }
 

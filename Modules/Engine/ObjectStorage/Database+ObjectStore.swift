@@ -18,10 +18,10 @@ extension Database {
     /// shipping.
     static func openAttached(path: String, options: Options, store: any ObjectStore) throws -> Database {
         let fileSystem = options.fileSystem
-        let current = try StoreOpening.latestManifest(in: store)
+        let latest = try StoreOpening.latestManifest(in: store)
         let localExists = VersionSet.exists(directory: path, fileSystem: fileSystem)
 
-        guard let current else {
+        guard let latest else {
             // An empty store: this directory (new or existing) becomes its first writer.
             if localExists, let marker = try StoreMarker.read(directory: path, fileSystem: fileSystem) {
                 throw StrataError.incompatible(
@@ -49,22 +49,40 @@ extension Database {
             return database
         }
 
-        if localExists {
-            let marker = try StoreMarker.read(directory: path, fileSystem: fileSystem)
-            guard let marker, marker.epoch == current.epoch || marker.claiming == current.epoch else {
-                let held = marker.map { "epoch \($0.epoch)" } ?? "no epoch (it was never attached to this store)"
-                throw StrataError.incompatible(
-                    file: Path.join(path, StoreMarker.fileName),
-                    reason: "this directory has diverged from \(store): it holds \(held), but the store's writer is at epoch \(current.epoch). Restore into an empty directory instead of merging")
+        // Claim the next epoch: a copy of the current manifest under the next number. If that
+        // number is taken meanwhile (the writer's own next checkpoint, or another process
+        // claiming), read the newest manifest again and claim above it: the newest opener wins.
+        var current = latest
+        var claimed = current
+        var claimedOK = false
+        for _ in 0..<20 {
+            if localExists {
+                let marker = try StoreMarker.read(directory: path, fileSystem: fileSystem)
+                guard let marker, marker.epoch == current.epoch || marker.claiming == current.epoch else {
+                    let held = marker.map { "epoch \($0.epoch)" } ?? "no epoch (it was never attached to this store)"
+                    throw StrataError.incompatible(
+                        file: Path.join(path, StoreMarker.fileName),
+                        reason: "this directory has diverged from \(store): it holds \(held), but the store's writer is at epoch \(current.epoch). Restore into an empty directory instead of merging")
+                }
+                try StoreMarker(epoch: current.epoch, claiming: current.epoch + 1).write(directory: path, fileSystem: fileSystem)
+            }
+            claimed = current
+            claimed.epoch = current.epoch + 1
+            claimed.number = current.number + 1
+            claimed.nonce = UInt32.random(in: 1...UInt32.max)
+            do {
+                try StoreWrites.create(StoreLayout.manifestKey(claimed.number), claimed.encoded(), in: store, epoch: claimed.epoch)
+                claimedOK = true
+                break
+            } catch StrataError.fenced {
+                guard let newer = try StoreOpening.latestManifest(in: store) else { break }
+                current = newer
             }
         }
-        // Claim the next epoch: a copy of the current manifest under the next number.
-        let epoch = current.epoch + 1
-        if localExists { try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem) }
-        var claimed = current
-        claimed.epoch = epoch
-        claimed.number = current.number + 1
-        try StoreWrites.create(StoreLayout.manifestKey(claimed.number), claimed.encoded(), in: store, epoch: epoch)
+        guard claimedOK else {
+            throw StrataError.fenced(reason: "could not claim a writer epoch in \(store): manifests kept appearing under the next number")
+        }
+        let epoch = claimed.epoch
         let fence = try StoreOpening.fenceWAL(in: store, epoch: epoch, from: current.firstWALObject)
 
         if !localExists {
@@ -205,7 +223,9 @@ enum StoreOpening {
         for _ in 0..<100 {
             let highest = try blockingAwait { try await StoreLayout.highest(in: store, prefix: StoreLayout.walPrefix) }
             let number = max(first, (highest ?? 0) + 1)
-            let fence = WALObject(kind: .fence, epoch: epoch, number: number, firstSequence: 0, lastSequence: 0, records: [])
+            // The first-sequence field of a fence carries a random nonce: two processes fencing
+            // at once write different bytes, so neither takes the other's fence for its own.
+            let fence = WALObject(kind: .fence, epoch: epoch, number: number, firstSequence: UInt64.random(in: 1...UInt64.max), lastSequence: 0, records: [])
             do {
                 try StoreWrites.create(StoreLayout.walKey(number), fence.encoded(), in: store, epoch: epoch)
                 return number

@@ -3,7 +3,7 @@ import Encoding
 /// A manifest object: which writer epoch it belongs to and the checkpoint that restores the
 /// database up to a sequence number (Docs/formats/object-store.md).
 ///
-///     magic "STRMANOB" | version fixed16 | reserved fixed16 (0) | reserved fixed32 (0) |
+///     magic "STRMANOB" | version fixed16 | reserved fixed16 (0) | writer nonce fixed32 |
 ///     epoch fixed64 | number fixed64 | last sequence fixed64 | first WAL object fixed64 |
 ///     file count varint32 | file × count | checksum fixed64 (XXH3 of everything before)
 ///     file: local name (length-prefixed) | object key (length-prefixed) | size fixed64
@@ -20,6 +20,9 @@ struct StoreManifest: Sendable, Equatable {
 
     /// The writer epoch that wrote this manifest.
     var epoch: UInt64
+    /// A random number of the process that wrote it: two processes claiming the same epoch at
+    /// once write different bytes, so neither can take the other's claim for its own.
+    var nonce: UInt32 = 0
     /// Its number (the `manifest/` key).
     var number: UInt64
     /// The checkpoint holds every write up to this sequence and none after.
@@ -35,7 +38,7 @@ struct StoreManifest: Sendable, Equatable {
         writer.appendBytes(Self.magic)
         writer.appendFixed16(Self.version)
         writer.appendFixed16(0)
-        writer.appendFixed32(0)
+        writer.appendFixed32(nonce)
         writer.appendFixed64(epoch)
         writer.appendFixed64(number)
         writer.appendFixed64(lastSequence)
@@ -66,7 +69,8 @@ struct StoreManifest: Sendable, Equatable {
             guard version == Self.version else {
                 throw StrataError.incompatible(file: key, reason: "manifest object version \(version); this build reads \(Self.version)")
             }
-            try reader.skip(6, "reserved")
+            try reader.skip(2, "reserved")
+            let nonce = try reader.readFixed32("writer nonce")
             let epoch = try reader.readFixed64("epoch")
             let number = try reader.readFixed64("number")
             let last = try reader.readFixed64("last sequence")
@@ -84,7 +88,9 @@ struct StoreManifest: Sendable, Equatable {
                 files.append(File(name: name, key: fileKey, size: size))
             }
             guard reader.remaining == 8 else { throw reader.corruption("\(reader.remaining - 8) unexpected bytes before the checksum") }
-            return StoreManifest(epoch: epoch, number: number, lastSequence: last, firstWALObject: firstWAL, files: files)
+            var manifest = StoreManifest(epoch: epoch, number: number, lastSequence: last, firstWALObject: firstWAL, files: files)
+            manifest.nonce = nonce
+            return manifest
         }
         self = decoded
     }

@@ -97,8 +97,9 @@ final class StoreSession: Sendable {
                 files.append(file)
             }
         }
-        let manifest = StoreManifest(
+        var manifest = StoreManifest(
             epoch: epoch, number: number, lastSequence: lastSequence, firstWALObject: shipper.firstObject(after: lastSequence), files: files)
+        manifest.nonce = UInt32.random(in: 1...UInt32.max)
         try StoreWrites.create(StoreLayout.manifestKey(number), manifest.encoded(), in: store, epoch: epoch)
         state.withLock { state in
             state.nextManifestNumber = number + 1
