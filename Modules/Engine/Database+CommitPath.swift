@@ -74,7 +74,7 @@ extension Database {
             entries += batch.count
         }
         let memtable = try makeRoomForWrite(bytes: bytes, entries: entries)
-        let session = storeSession.load()
+        let session = storeSession.withLock { $0 }
         if let session {
             // Backpressure from the object store: too much waiting for upload stalls writers.
             let micros = try session.shipper.waitForRoom(bytes: bytes)

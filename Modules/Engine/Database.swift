@@ -70,9 +70,9 @@ public final class Database: Sendable {
     /// The next transaction's number.
     let nextTransactionID = Atomic<UInt64>(1)
     let recoveryReport = Locked(RecoveryReport())
-    /// The object-store session of a database opened with `Options.objectStore` (set once, when
-    /// the store is attached; `nil` otherwise). Read without a lock on every commit.
-    let storeSession = AtomicLazyReference<StoreSession>()
+    /// The object-store session of a database opened with `Options.objectStore` (set once the
+    /// store is attached; `nil` otherwise).
+    let storeSession = Locked<StoreSession?>(nil)
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
     struct MemtableSet: Sendable {
@@ -236,7 +236,7 @@ public final class Database: Sendable {
             do { try queue.submit(.close) } catch { firstError = error }
         }
         // Upload what is still pending (bounded), then stop shipping and checkpointing.
-        if let session = storeSession.load() { session.stop(timeoutSeconds: 10) }
+        if let session = storeSession.withLock({ $0 }) { session.stop(timeoutSeconds: 10) }
         stopBackgroundWork()
         metrics.stop()
         reportMetrics()

@@ -162,7 +162,7 @@ extension Database {
 
     /// Installs the session: the commit path ships through it from now on.
     func startStoreSession(_ session: StoreSession) {
-        _ = storeSession.storeIfNil(session)
+        storeSession.withLock { $0 = session }
         session.start { [weak self] in
             guard let self else { return }
             do {
@@ -194,7 +194,7 @@ extension Database {
     /// - Throws: `.invalidArgument` without `Options.objectStore`; `.fenced`; the store's error
     ///   when an upload holding such a write failed after the store's retries; `.closed`.
     public func waitUntilStored() throws {
-        guard let session = storeSession.load() else {
+        guard let session = storeSession.withLock({ $0 }) else {
             throw StrataError.invalidArgument("durability .objectStore needs Options.objectStore")
         }
         try session.shipper.waitUntilStored(lastSequence.load(ordering: .acquiring))
