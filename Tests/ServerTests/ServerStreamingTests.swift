@@ -80,10 +80,11 @@ import Testing
         }
     }
 
-    /// Scrapes `/metrics` until `name` with `labels` has a sample (at most 10 s).
+    /// Scrapes `/metrics` until `name` with `labels` has a sample (at most 30 s: on a loaded
+    /// machine the server's handler may end seconds after the client gave up).
     func waitForMetric(_ server: RunningServer, _ name: String, _ labels: [String: String]) async throws -> PrometheusText {
         let port = try #require(await server.server.metricsPort)
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             let samples = try PrometheusText.parse(try httpGet(port: port, path: "/metrics").body)
             if samples.value(name, labels) > 0 { return samples }
             try await Task.sleep(for: .milliseconds(50))
