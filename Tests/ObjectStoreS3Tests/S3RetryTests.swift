@@ -39,31 +39,10 @@ import Testing
             return try S3ObjectStore(configuration)
         }
 
-        /// How many requests reached `key`, asked over a plain socket.
+        /// How many requests reached `key`.
         func count(_ key: String) throws -> Int {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard connected else { throw ChildError("cannot reach the flaky server") }
-            let request = Array("GET /__count/bucket/\(key) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-            _ = request.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            var response: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let got = read(descriptor, &chunk, chunk.count)
-                if got <= 0 { break }
-                response += chunk[0..<got]
-            }
-            let text = String(decoding: response, as: UTF8.self)
-            guard let body = text.split(separator: "\r\n\r\n", maxSplits: 1).last, let value = Int(body) else {
-                throw ChildError("unexpected count answer: \(text)")
-            }
+            let answer = try httpGet(port: port, path: "/__count/bucket/\(key)")
+            guard answer.status == 200, let value = Int(answer.body) else { throw ChildError("unexpected count answer: \(answer)") }
             return value
         }
     }

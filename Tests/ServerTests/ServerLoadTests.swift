@@ -1,3 +1,4 @@
+import StrataTestSupport
 import Engine
 import GRPCCore
 import Server
