@@ -23,7 +23,7 @@ final class MotoServer {
         // A free port can be taken between finding and binding it: try a few.
         for _ in 0..<5 {
             let port = try Self.freePort()
-            var environment = Self.pythonEnvironment()
+            var environment = pythonEnvironment()
             if authenticating { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "0" }
             let process = try ChildProcess("/bin/sh", ["-c", "exec moto_server -H 127.0.0.1 -p \(port) >/dev/null 2>&1"], environment: environment)
             if Self.waitUntilListening(port: port, process: process, seconds: 30) {
@@ -53,15 +53,6 @@ final class MotoServer {
         let store = try S3ObjectStore(configuration)
         if createBucket { try await store.createBucket() }
         return store
-    }
-
-    /// The variables a Python found on PATH (a pyenv shim, a virtualenv) needs.
-    static func pythonEnvironment() -> [String: String] {
-        var environment: [String: String] = [:]
-        for name in ["HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH"] {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
-        }
-        return environment
     }
 
     static func freePort() throws -> Int {

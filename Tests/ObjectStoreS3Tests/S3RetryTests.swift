@@ -16,11 +16,7 @@ import Testing
 
         init() throws {
             let script = String(#filePath.dropLast("S3RetryTests.swift".count)) + "python/flaky_s3.py"
-            var environment: [String: String] = [:]
-            for name in ["HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH"] {
-                if let value = getenv(name) { environment[name] = String(cString: value) }
-            }
-            process = try ChildProcess("/usr/bin/env", ["python3", script], environment: environment)
+            process = try ChildProcess("/usr/bin/env", ["python3", script], environment: pythonEnvironment())
             guard let line = process.readLine(timeout: 30), line.hasPrefix("listening "), let port = Int(line.dropFirst(10)) else {
                 throw ChildError("the flaky S3 server did not start")
             }

@@ -181,10 +181,6 @@ import VFS
 
     /// Runs `python3` (found on PATH) with `arguments` to completion.
     func runPython(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        var environment: [String: String] = [:]
-        for name in ["HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH"] {
-            if let value = getenv(name) { environment[name] = String(cString: value) }
-        }
-        return try ChildProcess("/usr/bin/env", ["python3"] + arguments, environment: environment).finish(timeout: 300)
+        try ChildProcess("/usr/bin/env", ["python3"] + arguments, environment: pythonEnvironment()).finish(timeout: 300)
     }
 }

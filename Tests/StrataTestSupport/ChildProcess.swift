@@ -183,3 +183,13 @@ public func runTool(_ name: String, _ arguments: [String], input: String = "", e
     if !input.isEmpty { child.send(String(input.dropLast(input.hasSuffix("\n") ? 1 : 0))) }
     return child.finish()
 }
+
+/// The variables a Python found on PATH (a pyenv shim, a virtualenv) needs in a child's
+/// otherwise minimal environment.
+public func pythonEnvironment() -> [String: String] {
+    var environment: [String: String] = [:]
+    for name in ["HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH"] {
+        if let value = getenv(name) { environment[name] = String(cString: value) }
+    }
+    return environment
+}
