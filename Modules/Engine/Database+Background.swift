@@ -120,16 +120,18 @@ extension Database {
         // On failure the table stays reserved: the edit may have reached the disk anyway.
         try versionSet.logAndApply(edit)
         if let reserved { versionSet.references.unreserve(reserved) }
+        // Counted before the memtable leaves the frozen list: a `flush()` that returns once the
+        // list is empty must find the flush in the statistics and the metrics.
+        counters.flushes.add(1, ordering: .relaxed)
+        if let table { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
+        metrics.recordDuration("flush", nanoseconds: WallClock.monotonicNanoseconds() - started)
         state.withLock { state in
             if let last = state.frozen.last, last === frozen { state.frozen.removeLast() }
             publishMemtables(state)
         }
         state.broadcast()
-        counters.flushes.add(1, ordering: .relaxed)
-        if let table { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
         let garbage = try versionSet.collectGarbage()
         for number in garbage.tables { tableCache.evict(number) }
-        metrics.recordDuration("flush", nanoseconds: WallClock.monotonicNanoseconds() - started)
         logger.info("flushed memtable", metadata: [
             "entries": "\(frozen.entryCount)", "table": "\(table.map { "#\($0.fileNumber) \($0.fileSize) bytes" } ?? "none")",
             "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)", "walSegmentsDeleted": "\(garbage.walSegments.count)",
