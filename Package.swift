@@ -252,7 +252,7 @@ let package = Package(
             name: "ObjectStoreTests", dependencies: ["ObjectStore", "ObjectStoreConformance", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "ObjectStoreS3Tests",
-            dependencies: ["ObjectStoreS3", "ObjectStore", "ObjectStoreConformance", "Engine", "VFS", "Encoding", "StrataTestSupport"],
+            dependencies: ["ObjectStoreS3", "ObjectStore", "ObjectStoreConformance", "Engine", "VFS", "Encoding", "StrataTestSupport", "strata"],
             exclude: ["python"], swiftSettings: strictSettings),
         .testTarget(
             name: "FuzzRegressionTests", dependencies: ["StrataFuzzHarness"], swiftSettings: strictSettings),

@@ -11,10 +11,11 @@ import Darwin
 package final class Monitor<State>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var state: State
+    // Touched only while `mutex` is held; behind a pointer to skip the runtime's exclusivity check.
+    private let state: UncheckedCell<State>
 
     package init(_ state: State) {
-        self.state = state
+        self.state = UncheckedCell(state)
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -38,7 +39,7 @@ package final class Monitor<State>: @unchecked Sendable {
     package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&state)
+        return try body(&state.value)
     }
 
     /// Waits until `ready` holds (or `timeoutNanoseconds` pass), then runs `body` with exclusive
@@ -50,7 +51,7 @@ package final class Monitor<State>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         if let timeoutNanoseconds {
             let deadline = WallClock.monotonicNanoseconds() + timeoutNanoseconds
-            while !ready(state) {
+            while !ready(state.value) {
                 let now = WallClock.monotonicNanoseconds()
                 guard now < deadline else { break }
                 #if os(Linux)
@@ -61,9 +62,9 @@ package final class Monitor<State>: @unchecked Sendable {
                 #endif
             }
         } else {
-            while !ready(state) { pthread_cond_wait(condition, mutex) }
+            while !ready(state.value) { pthread_cond_wait(condition, mutex) }
         }
-        return try body(&state)
+        return try body(&state.value)
     }
 
     /// Wakes every thread waiting in `wait`.

@@ -35,34 +35,40 @@ extension Database {
         default:
             break
         }
-        var batches: [WriteBatch] = []
+        // One pass over the group into the leader's reused buffer (no allocation per group).
+        let scratch = commitScratch
+        defer { scratch.value.removeAll(keepingCapacity: true) }
         var sync = false
-        // The keys and ranges this group writes, gathered only when a transaction in it must be
-        // checked against the members before it (they are not in the memtable yet).
-        var groupWrites: GroupWrites? = group.contains { request in
-            if case .transaction(let commit) = request { return !commit.checks.isEmpty }
-            return false
-        } ? GroupWrites() : nil
+        // The keys and ranges this group writes, gathered from the first transaction that must
+        // be checked against the members before it (they are not in the memtable yet).
+        var groupWrites: GroupWrites? = nil
         for request in group {
             switch request {
             case .write(let batch, let wantsSync):
-                batches.append(batch)
+                scratch.value.append(batch)
                 sync = sync || wantsSync
                 groupWrites?.add(batch)
             case .transaction(let commit):
-                if !commit.checks.isEmpty, let reason = try conflict(commit.checks, groupWrites: groupWrites) {
-                    commit.refuse(reason)
-                    continue
+                if !commit.checks.isEmpty {
+                    if groupWrites == nil {
+                        var writes = GroupWrites()
+                        for earlier in scratch.value { writes.add(earlier) }
+                        groupWrites = writes
+                    }
+                    if let reason = try conflict(commit.checks, groupWrites: groupWrites) {
+                        commit.refuse(reason)
+                        continue
+                    }
                 }
-                batches.append(commit.batch)
+                scratch.value.append(commit.batch)
                 sync = sync || commit.sync
                 groupWrites?.add(commit.batch)
             default:
                 continue
             }
         }
-        guard !batches.isEmpty else { return }
-        try commitBatches(&batches, sync: sync)
+        guard !scratch.value.isEmpty else { return }
+        try commitBatches(&scratch.value, sync: sync)
     }
 
     /// Logs and applies `batches` as one group (see `commit(_:)`). Leader only.

@@ -73,6 +73,9 @@ public final class Database: Sendable {
     /// The object-store session of a database opened with `Options.objectStore` (set once the
     /// store is attached; `nil` otherwise).
     let storeSession = Locked<StoreSession?>(nil)
+    /// The commit leader's batch buffer, reused so that a group allocates nothing of its own
+    /// (one leader at a time, handed over under the commit queue's lock: accesses never overlap).
+    let commitScratch = UncheckedCell<[WriteBatch]>([])
 
     /// The active memtable and the frozen ones (newest first), as readers see them.
     struct MemtableSet: Sendable {
@@ -173,7 +176,7 @@ public final class Database: Sendable {
     public static func open(at path: String, options: Options = Options()) throws -> Database {
         try options.validate()
         if !options.readOnly, let store = options.objectStore {
-            return try openAttached(path: path, options: options, store: store)
+            return try openAttached(path: path, options: options, store: retryingTransientFailures(store))
         }
         guard options.readOnly else { return try Database(path: path, options: options) }
         // Another process may replace the manifest or delete a file between a read-only open's

@@ -62,10 +62,9 @@ public final class CommitQueue<Request: Sendable>: Sendable {
         var isIdle: Bool { head == queue.count }
     }
 
-    /// Buffers only the active leader touches (one leader at a time, handed over under the
-    /// lock), reused so that a group costs no allocation.
+    /// Buffers only the active leader touches, reused so that a group costs no allocation.
     @usableFromInline
-    final class LeaderScratch: @unchecked Sendable {
+    struct LeaderScratch {
         @usableFromInline var requests: [Request] = []
         @usableFromInline var followers: [Waiter] = []
 
@@ -74,7 +73,8 @@ public final class CommitQueue<Request: Sendable>: Sendable {
     }
 
     @usableFromInline let state: Locked<State>
-    @usableFromInline let scratch = LeaderScratch()
+    // One leader at a time, handed over under `state`'s lock, so accesses never overlap.
+    @usableFromInline let scratch = UncheckedCell(LeaderScratch())
     @usableFromInline let process: @Sendable ([Request]) throws -> Void
     @usableFromInline let groupLimit: @Sendable ([Request], Request) -> Bool
     @usableFromInline let collectionWindow: @Sendable ([Request]) -> UInt64
@@ -142,36 +142,36 @@ public final class CommitQueue<Request: Sendable>: Sendable {
     @inlinable
     func lead(first: Request, queued: Bool) throws {
         let scratch = self.scratch
-        scratch.requests.append(first)
+        scratch.value.requests.append(first)
         extendGroup(takingHead: queued)
-        let concurrent = !scratch.followers.isEmpty || state.withLock { $0.averageGroupSize16 > 20 }
-        let window = concurrent ? collectionWindow(scratch.requests) : 0
+        let concurrent = !scratch.value.followers.isEmpty || state.withLock { $0.averageGroupSize16 > 20 }
+        let window = concurrent ? collectionWindow(scratch.value.requests) : 0
         if window > 0 {
             // Give woken followers a moment to submit again, absorbing them into this group.
             let deadline = WallClock.monotonicNanoseconds() + window
             var idleRounds = 0
             while WallClock.monotonicNanoseconds() < deadline && idleRounds < CommitQueueTuning.maxIdleYields {
                 sched_yield()
-                let before = scratch.followers.count
+                let before = scratch.value.followers.count
                 if !extendGroup(takingHead: false) { break }
-                idleRounds = scratch.followers.count == before ? idleRounds + 1 : 0
+                idleRounds = scratch.value.followers.count == before ? idleRounds + 1 : 0
             }
         }
         let outcome: Result<Void, any Error>
         do {
-            try process(scratch.requests)
+            try process(scratch.value.requests)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
         }
-        let groupSize = scratch.requests.count
-        scratch.requests.removeAll(keepingCapacity: true)
+        let groupSize = scratch.value.requests.count
+        scratch.value.requests.removeAll(keepingCapacity: true)
         // The followers leave the scratch while the lock is held: once leadership is handed
         // over (below), the next leader owns the scratch.
         var followers: [Waiter] = []
         let next: Waiter? = state.withLock { state in
             state.averageGroupSize16 += (groupSize * 16 - state.averageGroupSize16) / 8
-            if !scratch.followers.isEmpty { swap(&followers, &scratch.followers) }
+            if !scratch.value.followers.isEmpty { swap(&followers, &scratch.value.followers) }
             for member in followers {
                 member.outcome = outcome
                 member.done = true
@@ -215,9 +215,9 @@ public final class CommitQueue<Request: Sendable>: Sendable {
             }
             while state.head < state.queue.count {
                 let next = state.queue[state.head]
-                guard groupLimit(scratch.requests, next.request) else { return false }
-                scratch.followers.append(next)
-                scratch.requests.append(next.request)
+                guard groupLimit(scratch.value.requests, next.request) else { return false }
+                scratch.value.followers.append(next)
+                scratch.value.requests.append(next.request)
                 state.head += 1
             }
             return true

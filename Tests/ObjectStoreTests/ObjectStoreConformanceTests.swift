@@ -28,4 +28,19 @@ import VFS
         plan.seed = 42
         try await check.run(on: FaultInjectingObjectStore(MemoryObjectStore(), plan: plan), prefix: "conformance/")
     }
+
+    /// Requests refused before they reach the store (unavailable, throttled) are invisible
+    /// behind a `RetryingObjectStore`.
+    @Test(arguments: ObjectStoreConformance.checks)
+    func retryingOverAFailingStore(_ check: ConformanceCheck) async throws {
+        var plan = FaultInjectingObjectStore<MemoryObjectStore>.Plan()
+        plan.failBeforeApplying = 0.15
+        plan.throttle = 0.1
+        plan.seed = 7
+        var policy = RetryingObjectStore<FaultInjectingObjectStore<MemoryObjectStore>>.Policy()
+        policy.maxAttempts = 20  // a 0.25 failure rate never fails 20 times in a row here
+        policy.baseDelayMilliseconds = 1
+        policy.maxDelayMilliseconds = 2
+        try await check.run(on: RetryingObjectStore(FaultInjectingObjectStore(MemoryObjectStore(), plan: plan), policy: policy), prefix: "conformance/")
+    }
 }

@@ -67,7 +67,28 @@ public struct GlobalOptions: ParsableArguments, Sendable {
             }
             return nil
         }
-        return try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle ? true : nil)
+        let store = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle ? true : nil)
+        guard let faults = tuning.objectStoreFaults else { return store }
+        return try Self.injectingFaults(faults, into: store)
+    }
+
+    /// `store` behind the faults `--object-store-faults RATE[:SEED]` asks for: each request
+    /// fails before or after taking effect, is throttled, duplicated or delayed (up to 20 ms),
+    /// each with probability `RATE`.
+    static func injectingFaults<Store: ObjectStore>(_ text: String, into store: Store) throws -> any ObjectStore {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let rate = Double(parts[0]), rate >= 0, rate <= 0.2,
+              let seed = parts.count == 2 ? UInt64(parts[1]) : 1
+        else { throw ToolFailure(.usage, "--object-store-faults takes RATE[:SEED], a rate from 0 to 0.2: \(text)") }
+        var plan = FaultInjectingObjectStore<Store>.Plan()
+        plan.failBeforeApplying = rate
+        plan.failAfterApplying = rate
+        plan.throttle = rate
+        plan.duplicate = rate
+        plan.delay = rate
+        plan.maximumDelayMilliseconds = 20
+        plan.seed = seed
+        return FaultInjectingObjectStore(store, plan: plan)
     }
 
     /// The durability `--durability` asks for.
@@ -127,6 +148,9 @@ public struct TuningOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("checkpoint-wal-bytes"), help: "With --object-store: upload a checkpoint after this many bytes of WAL objects.")
     public var checkpointWALBytes: UInt64?
+
+    @Option(name: .customLong("object-store-faults"), help: "Testing: inject faults into object-store requests, RATE[:SEED] (each of failures before and after taking effect, throttling, duplicates and delays with probability RATE, at most 0.2).")
+    public var objectStoreFaults: String?
 
     @Option(name: .customLong("block-size"), help: "Table data block size in bytes.")
     public var blockSize: Int?

@@ -265,3 +265,9 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// `store` behind a `RetryingObjectStore`: everything the Engine asks of a store (opening,
+/// restoring, uploads, checkpoints, collection) rides out short outages the same way.
+func retryingTransientFailures<Store: ObjectStore>(_ store: Store) -> any ObjectStore {
+    return RetryingObjectStore(store)
+}

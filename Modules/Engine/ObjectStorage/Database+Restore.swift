@@ -34,6 +34,7 @@ extension Database {
     @discardableResult
     public static func restore(from store: any ObjectStore, into path: String, options: Options = Options()) throws -> RestoreReport {
         try options.validate()
+        let store = retryingTransientFailures(store)
         let fileSystem = options.fileSystem
         if fileSystem.exists(path) {
             guard fileSystem.isDirectory(path), try fileSystem.listDirectory(path).isEmpty else {
