@@ -25,8 +25,17 @@ extension Database {
     ///
     /// - Parameter directory: must not exist, or be an empty directory.
     /// - Throws: `.invalidArgument` when `directory` holds anything; `.closed`; `.io`.
+    ///
+    /// With `Options.localCacheBytes`, tables only the object store holds are fetched first.
     @discardableResult
     public func checkpoint(to directory: String) throws -> CheckpointReport {
+        try checkpoint(to: directory, fetchingAbsentTables: true).report
+    }
+
+    /// `checkpoint(to:)`, except that with `fetchingAbsentTables` off, live tables whose local
+    /// copy a store-backed cache dropped are left out of `directory` and returned by name (the
+    /// object store holds them: a store checkpoint refers to those objects).
+    func checkpoint(to directory: String, fetchingAbsentTables: Bool) throws -> (report: CheckpointReport, absentTables: [String]) {
         try checkOpen()
         if fileSystem.exists(directory) {
             guard fileSystem.isDirectory(directory), try fileSystem.listDirectory(directory).isEmpty else {
@@ -40,9 +49,25 @@ extension Database {
         var files = Array(version.levels.joined())
         var nextNumber = (files.map(\.fileNumber).max() ?? 0) + 1
         try fileSystem.createDirectory(directory)
+        var absentTables: [String] = []
         for file in files {
-            try fileSystem.linkFile(
-                Path.join(path, DatabaseFiles.tableName(file.fileNumber)), to: Path.join(directory, DatabaseFiles.tableName(file.fileNumber)))
+            let name = DatabaseFiles.tableName(file.fileNumber)
+            let source = Path.join(path, name)
+            if let fileSource = tableCache.fileSource, !fileSystem.exists(source) {
+                guard fetchingAbsentTables else {
+                    absentTables.append(name)
+                    continue
+                }
+                try fileSource.prepareTable(file.fileNumber, path: source)
+            }
+            do {
+                try fileSystem.linkFile(source, to: Path.join(directory, name))
+            } catch let error where tableCache.fileSource != nil && !fileSystem.exists(source) {
+                // The cache dropped it between the check and the link: fetch it once more.
+                guard fetchingAbsentTables, let fileSource = tableCache.fileSource else { throw error }
+                try fileSource.prepareTable(file.fileNumber, path: source)
+                try fileSystem.linkFile(source, to: Path.join(directory, name))
+            }
         }
         if isReadOnly {
             // The replayed log lives only in memory: write it out, oldest memtable first.
@@ -63,6 +88,6 @@ extension Database {
         try VersionSet.writeManifest(snapshot, manifestNumber: manifestNumber, directory: directory, fileSystem: fileSystem)
         try fileSystem.syncDirectory(directory)
         withExtendedLifetime(version) {}
-        return CheckpointReport(tables: files.count, bytes: files.reduce(0) { $0 + $1.fileSize }, lastSequence: lastSequence)
+        return (CheckpointReport(tables: files.count, bytes: files.reduce(0) { $0 + $1.fileSize }, lastSequence: lastSequence), absentTables)
     }
 }

@@ -16,12 +16,12 @@ import WAL
 
 extension Database {
     /// Opens or creates the database and recovers it (see `Database.open`).
-    convenience init(path: String, options: Options) throws {
+    convenience init(path: String, options: Options, storeTables: StoreTables? = nil) throws {
         let fileSystem = options.fileSystem
         let started = WallClock.monotonicNanoseconds()
-        let versionSet = try Database.openVersionSet(path: path, options: options)
+        let versionSet = try Database.openVersionSet(path: path, options: options, tablesMayBeAbsent: storeTables?.budget != nil)
         do {
-            try self.init(path: path, options: options, versionSet: versionSet)
+            try self.init(path: path, options: options, versionSet: versionSet, storeTables: storeTables)
         } catch {
             try? versionSet.close()
             throw error
@@ -49,10 +49,11 @@ extension Database {
     }
 
     /// Checks the directory and opens (or creates) the version set, taking the lock.
-    static func openVersionSet(path: String, options: Options) throws -> VersionSet {
+    static func openVersionSet(path: String, options: Options, tablesMayBeAbsent: Bool = false) throws -> VersionSet {
         let fileSystem = options.fileSystem
         var manifestOptions = ManifestOptions()
         manifestOptions.maxManifestSize = options.maxManifestSize
+        manifestOptions.tablesMayBeAbsent = tablesMayBeAbsent
         if fileSystem.exists(path) && !fileSystem.isDirectory(path) {
             throw StrataError.invalidArgument("\(path) exists and is not a directory")
         }
@@ -80,10 +81,10 @@ extension Database {
         return try VersionSet.create(directory: path, fileSystem: fileSystem, options: manifestOptions)
     }
 
-    private convenience init(path: String, options: Options, versionSet: VersionSet) throws {
+    private convenience init(path: String, options: Options, versionSet: VersionSet, storeTables: StoreTables?) throws {
         try self.init(
             path: path, options: options, versionSet: versionSet,
-            firstMemtable: try Memtable(capacity: Database.memtableCapacity(options)))
+            firstMemtable: try Memtable(capacity: Database.memtableCapacity(options)), storeTables: storeTables)
     }
 
     /// Replays the WAL into memtables (flushing as they fill), flushes the remainder, starts a
@@ -205,7 +206,10 @@ extension Database {
             publishMemtables(state)
         }
         lastSequence.store(maxSequence.rawValue, ordering: .releasing)
-        for file in versionSet.currentVersion.levels.joined() {
+        // Opening every table finds a damaged one now rather than on some later read; tables
+        // only the object store holds (a local cache) are checked when they are fetched.
+        for file in versionSet.currentVersion.levels.joined()
+        where tableCache.fileSource == nil || fileSystem.exists(Path.join(path, DatabaseFiles.tableName(file.fileNumber))) {
             _ = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
         }
     }

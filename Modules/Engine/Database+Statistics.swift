@@ -86,6 +86,14 @@ public struct Statistics: Sendable, Equatable {
     public var deadlocks: UInt64 = 0
     /// Pessimistic lock requests that timed out.
     public var lockTimeouts: UInt64 = 0
+    /// With `Options.localCacheBytes`: tables fetched from the object store on first use.
+    public var storeTableFetches: UInt64 = 0
+    /// With `Options.localCacheBytes`: bytes of tables fetched from the object store.
+    public var storeTableFetchedBytes: UInt64 = 0
+    /// With `Options.localCacheBytes`: local table copies deleted to stay within the budget.
+    public var storeTableEvictions: UInt64 = 0
+    /// With `Options.localCacheBytes`: bytes of table files on the local disk.
+    public var localTableBytes: UInt64 = 0
     /// Whether writes are refused (a read-only open, or after a background failure).
     public var isReadOnly: Bool
     /// The background failure that turned the database read-only, if any.
@@ -153,6 +161,13 @@ extension Database {
         statistics.lockWaits = counters.lockWaits.load(ordering: .relaxed)
         statistics.deadlocks = counters.deadlocks.load(ordering: .relaxed)
         statistics.lockTimeouts = counters.lockTimeouts.load(ordering: .relaxed)
+        if let storeTables, storeTables.budget != nil {
+            let figures = storeTables.figures
+            statistics.storeTableFetches = figures.fetches
+            statistics.storeTableFetchedBytes = figures.fetchedBytes
+            statistics.storeTableEvictions = figures.evictions
+            statistics.localTableBytes = figures.localBytes
+        }
         return statistics
     }
 

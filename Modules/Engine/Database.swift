@@ -73,6 +73,9 @@ public final class Database: Sendable {
     /// The object-store session of a database opened with `Options.objectStore` (set once the
     /// store is attached; `nil` otherwise).
     let storeSession = Locked<StoreSession?>(nil)
+    /// With an object store: the store's tables and, with `Options.localCacheBytes`, the local
+    /// cache of them (`nil` without a store).
+    let storeTables: StoreTables?
     /// The commit leader's batch buffer, reused so that a group allocates nothing of its own
     /// (one leader at a time, handed over under the commit queue's lock: accesses never overlap).
     let commitScratch = UncheckedCell<[WriteBatch]>([])
@@ -129,7 +132,7 @@ public final class Database: Sendable {
     // MARK: - Opening and closing
 
     /// Wires the components together; `init(path:options:)` then recovers.
-    init(path: String, options: Options, versionSet: VersionSet, firstMemtable: Memtable) throws {
+    init(path: String, options: Options, versionSet: VersionSet, firstMemtable: Memtable, storeTables: StoreTables?) throws {
         self.path = path
         self.options = options
         self.fileSystem = options.fileSystem
@@ -148,7 +151,9 @@ public final class Database: Sendable {
         // files once it compacts them away), so its cache never evicts.
         self.tableCache = TableCache(
             fileSystem: options.fileSystem, directory: path, maxOpenFiles: options.readOnly ? Int(Int32.max) : options.maxOpenFiles,
-            options: readerOptions)
+            options: readerOptions, fileSource: storeTables?.budget == nil ? nil : storeTables)
+        self.storeTables = storeTables
+        storeTables?.attach(tableCache)
         self.picker = LeveledCompactionPicker(options: options.compactionOptions)
         self.compactor = Compactor(versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions)
         self.lastSequence = Atomic(versionSet.lastSequence.rawValue)

@@ -109,6 +109,14 @@ public struct Options: Sendable {
     /// After this many bytes of WAL objects, the tables are uploaded as a new checkpoint, so a
     /// restore replays at most about this much log. Default 64 MiB.
     public var checkpointWALBytes: UInt64 = 64 << 20
+    /// With an object store: the local table files become a cache of the store's tables,
+    /// bounded by about this many bytes. A table that is not on the local disk is fetched when
+    /// it is first read (so opening an empty directory downloads no tables at all), and local
+    /// copies of tables the store holds are deleted, least recently used first, past the
+    /// budget. Tables written since the last checkpoint are not in the store yet and stay local,
+    /// so the disk can hold up to `checkpointWALBytes` of them more. `nil` (the default) keeps
+    /// every table local.
+    public var localCacheBytes: UInt64? = nil
     /// Checkpoints kept in the store (at least 1; default 2). Older ones, the tables only they
     /// use and the WAL objects they alone needed are deleted.
     public var checkpointsRetained = 2
@@ -172,6 +180,8 @@ public struct Options: Sendable {
         try require(maxUnshippedBytes >= walUploadBytes && maxUnshippedBytes >= 2 * maxBatchSize, "maxUnshippedBytes must hold at least walUploadBytes and two maximal batches")
         try require(checkpointWALBytes >= 1024, "checkpointWALBytes must be at least 1 KiB")
         try require(checkpointsRetained >= 1, "checkpointsRetained must be at least 1")
+        try require(localCacheBytes == nil || objectStore != nil, "localCacheBytes needs an objectStore")
+        try require(localCacheBytes.map { $0 >= 1 << 20 } ?? true, "localCacheBytes must be at least 1 MiB")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
         try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")
         try require(metricsInterval.map { $0 > 0 && $0.isFinite } ?? true, "metricsInterval must be a positive number of seconds")

@@ -10,6 +10,10 @@ public struct ManifestOptions: Sendable {
     /// A new manifest (starting with a snapshot of the current version) is started when the live
     /// one grows past this size. Default 64 MiB.
     public var maxManifestSize: UInt64 = 64 << 20
+    /// When `true`, a live table whose file is absent is not an error at open: the tables live
+    /// elsewhere too (an object store) and the local files are a cache that fetches on first use.
+    /// A table that is present must still have its recorded size. Default `false`.
+    public var tablesMayBeAbsent = false
 
     /// Default options.
     public init() {}
@@ -147,6 +151,7 @@ public final class VersionSet: Sendable {
             for file in version.levels.joined() {
                 let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
                 guard fileSystem.exists(path) else {
+                    if options.tablesMayBeAbsent { continue }
                     throw StrataError.corruption(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(path) is missing")
                 }
                 let size = try fileSystem.fileSize(path)

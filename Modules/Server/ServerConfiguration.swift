@@ -74,6 +74,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// `local` (default) or `store`: with `store`, every write and commit is acknowledged only
     /// once it is in the object store.
     public var durability: String? = nil
+    /// With an object store: keep about this many bytes of the store's tables on the local disk,
+    /// fetching others on first read (`Options.localCacheBytes`); `nil`: every table stays local.
+    public var localCacheBytes: UInt64? = nil
 
     /// A configuration for the database in `db` with every other setting at its default.
     public init(db: String) {
@@ -126,6 +129,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try readOptional(.s3Region, into: &s3Region)
         try readOptional(.s3PathStyle, into: &s3PathStyle)
         try readOptional(.durability, into: &durability)
+        try readOptional(.localCacheBytes, into: &localCacheBytes)
     }
 
     /// The durability every write is acknowledged with.
@@ -152,6 +156,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         if let objectStore {
             options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle)
         }
+        options.localCacheBytes = localCacheBytes
         switch compression?.lowercased() {
         case nil: break
         case "none": options.compression = .none

@@ -46,6 +46,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "With --object-store: local (acknowledge once in the local log; the default) or store (once in the object store).")
     public var durability: String?
 
+    @Option(name: .customLong("local-cache-bytes"), help: "With --object-store: keep about this many bytes of the store's tables on the local disk and fetch the others on first read (default: keep every table local).")
+    public var localCacheBytes: UInt64?
+
     /// The engine's tuning knobs, listed by `--help-hidden`.
     @OptionGroup(title: "Tuning (shown with --help-hidden)", visibility: .hidden)
     public var tuning: TuningOptions
@@ -110,7 +113,13 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     /// Engine options from the flags.
     public func options(forWriting writing: Bool) throws -> Options {
         var options = try tuning.options()
-        if writing { options.objectStore = try store() } else if objectStore != nil {
+        if writing {
+            options.objectStore = try store()
+            if let localCacheBytes {
+                guard objectStore != nil else { throw ToolFailure(.usage, "--local-cache-bytes needs --object-store") }
+                options.localCacheBytes = localCacheBytes
+            }
+        } else if objectStore != nil {
             throw ToolFailure(.usage, "--object-store applies to commands that write; restore a copy with `strata restore`")
         }
         options.createIfMissing = writing ? !tuning.noCreateIfMissing : tuning.createIfMissing

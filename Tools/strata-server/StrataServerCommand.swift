@@ -52,6 +52,7 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("s3-region"), help: "With an s3:// store: the region.") var s3Region: String?
     @Flag(name: .customLong("s3-path-style"), help: "With an s3:// store: path-style addressing.") var s3PathStyle = false
     @Option(help: "local (default) or store: acknowledge writes once in the object store.") var durability: String?
+    @Option(name: .customLong("local-cache-bytes"), help: "With --object-store: keep about this many bytes of tables locally and fetch the rest on first read (default: keep all).") var localCacheBytes: UInt64?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel = "info"
 
     /// The configuration file's settings overridden by the flags.
@@ -88,6 +89,7 @@ struct StrataServerCommand: AsyncParsableCommand {
         if let s3Region { settings.s3Region = s3Region }
         if s3PathStyle { settings.s3PathStyle = true }
         if let durability { settings.durability = durability }
+        if let localCacheBytes { settings.localCacheBytes = localCacheBytes }
         return settings
     }
 

@@ -28,12 +28,13 @@ extension Database {
                     file: Path.join(path, StoreMarker.fileName),
                     reason: "this directory was the writer (epoch \(marker.epoch)) of an object store, but \(store) holds no database: a wrong store, or one that was emptied")
             }
-            let database = try Database(path: path, options: options)
+            let tables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: [])
+            let database = try Database(path: path, options: options, storeTables: tables)
             do {
                 try StoreMarker(epoch: 0, claiming: 1).write(directory: path, fileSystem: fileSystem)
                 let session = StoreSession(
                     store: store, epoch: 1, current: StoreManifest(epoch: 0, number: 0, lastSequence: 0, firstWALObject: 1, files: []),
-                    nextWALNumber: 1, shippedSequence: database.latestSequence.rawValue, options: options,
+                    tables: tables, nextWALNumber: 1, shippedSequence: database.latestSequence.rawValue, options: options,
                     onFenced: { [weak database] in database?.setFenced($0) })
                 // The first checkpoint (an empty database, or the local one being attached) is
                 // the claim of epoch 1: manifest 1, create-if-absent.
@@ -86,16 +87,18 @@ extension Database {
         let fence = try StoreOpening.fenceWAL(in: store, epoch: epoch, from: current.firstWALObject)
 
         if !localExists {
-            try StoreOpening.download(claimed, from: store, into: path, fileSystem: fileSystem)
+            // With a local cache, tables stay in the store until first read.
+            try StoreOpening.download(claimed, from: store, into: path, fileSystem: fileSystem, includingTables: options.localCacheBytes == nil)
         }
         try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
-        let database = try Database(path: path, options: options)
+        let tables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: claimed.files)
+        let database = try Database(path: path, options: options, storeTables: tables)
         do {
             // Apply what the store holds beyond the local state (all of the log after the
             // checkpoint for a restore; what the local log lost otherwise).
             let stored = try database.replayStoreWAL(from: current.firstWALObject, to: fence - 1, store: store)
             let session = StoreSession(
-                store: store, epoch: epoch, current: claimed, nextWALNumber: fence + 1,
+                store: store, epoch: epoch, current: claimed, tables: tables, nextWALNumber: fence + 1,
                 shippedSequence: max(stored, claimed.lastSequence), options: options,
                 onFenced: { [weak database] in database?.setFenced($0) })
             if database.latestSequence.rawValue > max(stored, claimed.lastSequence) {
@@ -105,6 +108,8 @@ extension Database {
             }
             try StoreMarker(epoch: epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
             database.startStoreSession(session)
+            // A directory reopened with a smaller budget sheds what the store holds.
+            tables.evictIfNeeded()
         } catch {
             try? database.close()
             throw error
@@ -150,9 +155,11 @@ extension Database {
     func uploadStoreCheckpoint(_ session: StoreSession) throws {
         let directory = Path.join(path, Database.storeCheckpointDirectory)
         try emptyStoreCheckpointDirectory(directory)
-        let report = try checkpoint(to: directory)
-        try session.uploadCheckpoint(directory: directory, lastSequence: report.lastSequence.rawValue, fileSystem: fileSystem)
+        let (report, absentTables) = try checkpoint(to: directory, fetchingAbsentTables: false)
+        try session.uploadCheckpoint(directory: directory, absentTables: absentTables, lastSequence: report.lastSequence.rawValue, fileSystem: fileSystem)
         try emptyStoreCheckpointDirectory(directory)
+        // The tables just uploaded may now leave the local disk.
+        session.tables.evictIfNeeded()
     }
 
     private func emptyStoreCheckpointDirectory(_ directory: String) throws {
@@ -238,9 +245,11 @@ enum StoreOpening {
     }
 
     /// Downloads a checkpoint's files into `directory` (created; must hold no database).
-    static func download(_ manifest: StoreManifest, from store: any ObjectStore, into directory: String, fileSystem: any FileSystem) throws {
+    static func download(_ manifest: StoreManifest, from store: any ObjectStore, into directory: String, fileSystem: any FileSystem,
+                         includingTables: Bool = true) throws {
         try fileSystem.createDirectory(directory)
         for file in manifest.files {
+            if !includingTables, case .table? = DatabaseFiles.kind(of: file.name) { continue }
             let destination = Path.join(directory, file.name)
             let output = try fileSystem.openWritable(destination, mode: .truncate)
             do {

@@ -11,29 +11,28 @@ final class StoreSession: Sendable {
         var nextManifestNumber: UInt64
         /// Manifests this writer knows are current or recent, oldest first (the retained ones).
         var retained: [StoreManifest]
-        /// Tables already in the store, by local file name: a checkpoint reuses their objects.
-        var knownTables: [String: StoreManifest.File]
         var checkpointRequested = false
         var stopping = false
     }
 
     let store: any ObjectStore
     let epoch: UInt64
+    /// The store's tables (a checkpoint reuses their objects) and the local cache of them.
+    let tables: StoreTables
     let shipper: WALShipper
     let state: Monitor<State>
     private let logger: Logger
     private let retainedCount: Int
     private let thread = Locked<Threads.Handle?>(nil)
 
-    init(store: any ObjectStore, epoch: UInt64, current: StoreManifest, nextWALNumber: UInt64, shippedSequence: UInt64, options: Options,
-         onFenced: @escaping @Sendable (StrataError) -> Void) {
+    init(store: any ObjectStore, epoch: UInt64, current: StoreManifest, tables: StoreTables, nextWALNumber: UInt64, shippedSequence: UInt64,
+         options: Options, onFenced: @escaping @Sendable (StrataError) -> Void) {
         self.store = store
         self.epoch = epoch
+        self.tables = tables
         self.logger = options.logger
         self.retainedCount = options.checkpointsRetained
-        var known: [String: StoreManifest.File] = [:]
-        for file in current.files where file.key.hasPrefix(StoreLayout.tablePrefix) { known[file.name] = file }
-        let state = Monitor(State(nextManifestNumber: current.number + 1, retained: [current], knownTables: known))
+        let state = Monitor(State(nextManifestNumber: current.number + 1, retained: [current]))
         self.state = state
         self.shipper = WALShipper(
             store: store, epoch: epoch, nextNumber: nextWALNumber, shippedSequence: shippedSequence, options: options,
@@ -75,21 +74,29 @@ final class StoreSession: Sendable {
     /// Uploads the checkpoint in `directory` (made by `Database.checkpoint(to:)`, holding every
     /// write up to `lastSequence`): tables not yet in the store, then its manifest and CURRENT,
     /// then the manifest object naming them (create-if-absent: a refusal means a newer writer
-    /// exists — `.fenced`). Then deletes what no retained manifest needs.
-    func uploadCheckpoint(directory: String, lastSequence: UInt64, fileSystem: any FileSystem) throws {
+    /// exists — `.fenced`). `absentTables` are tables of the checkpoint left out of `directory`
+    /// because only the store holds them now (the local cache dropped them). Then deletes what
+    /// no retained manifest needs.
+    func uploadCheckpoint(directory: String, absentTables: [String] = [], lastSequence: UInt64, fileSystem: any FileSystem) throws {
         let number = state.withLock { $0.nextManifestNumber }
         var files: [StoreManifest.File] = []
+        for name in absentTables {
+            guard let stored = tables.stored(name) else {
+                throw StrataError.corruption(file: Path.join(directory, name), offset: 0, reason: "a checkpoint's table is neither local nor in \(store)")
+            }
+            files.append(stored)
+        }
         for name in try fileSystem.listDirectory(directory).sorted() {
             let path = Path.join(directory, name)
             let size = try fileSystem.fileSize(path)
             if case .table = DatabaseFiles.kind(of: name) {
-                if let known = state.withLock({ $0.knownTables[name] }), known.size == size {
+                if let known = tables.stored(name), known.size == size {
                     files.append(known)
                     continue
                 }
                 let file = StoreManifest.File(name: name, key: StoreLayout.tableKey(epoch: epoch, name: name), size: size)
                 try upload(path, to: file.key, fileSystem: fileSystem)
-                state.withLock { $0.knownTables[name] = file }
+                tables.recordStored(file)
                 files.append(file)
             } else {
                 let file = StoreManifest.File(name: name, key: StoreLayout.checkpointFileKey(epoch: epoch, manifest: number, name: name), size: size)
@@ -124,7 +131,7 @@ final class StoreSession: Sendable {
     /// manifest names, and WAL objects before the oldest retained manifest's replay start
     /// (never the newest WAL object: it carries the numbering on).
     func collectGarbage() throws {
-        let (retained, known) = state.withLock { ($0.retained, $0.knownTables) }
+        let retained = state.withLock { $0.retained }
         guard let oldest = retained.first else { return }
         let referenced = Set(retained.flatMap { $0.files.map(\.key) })
         let firstWAL = retained.map(\.firstWALObject).min() ?? oldest.firstWALObject
@@ -154,8 +161,6 @@ final class StoreSession: Sendable {
             doomed += walKeys
             for key in doomed { try await store.delete(key) }
         }
-        state.withLock { state in
-            state.knownTables = known.filter { referenced.contains($0.value.key) }
-        }
+        tables.retainStored(keys: referenced)
     }
 }

@@ -1,6 +1,16 @@
 import Encoding
 import VFS
 
+/// Makes a table's file present before a `TableCache` opens it: for a database whose tables
+/// live elsewhere too (an object store), with the local files as a cache of them.
+public protocol TableFileSource: Sendable {
+    /// Called before table `fileNumber` is opened from `path` (on every cache miss): makes the
+    /// file exist there — fetching it if it is absent — and may note the use.
+    ///
+    /// - Throws: when the file cannot be made present; the open fails with that error.
+    func prepareTable(_ fileNumber: UInt64, path: String) throws
+}
+
 /// Open table readers, bounded by `maxOpenFiles` and evicted least-recently-used first.
 ///
 /// Readers read with `pread`, so they never share a file offset; an evicted reader's descriptor is
@@ -26,12 +36,18 @@ public final class TableCache: Sendable {
     public let maxOpenFiles: Int
     /// Options for the readers it opens (block cache, statistics).
     public let options: TableReaderOptions
+    /// Where absent table files come from (`nil`: every table is a local file).
+    public let fileSource: (any TableFileSource)?
     private let fileSystem: any FileSystem
     private let state = Locked(State())
 
     /// Creates a cache for the tables in `directory`.
-    public init(fileSystem: any FileSystem, directory: String, maxOpenFiles: Int = 1000, options: TableReaderOptions = TableReaderOptions()) {
+    public init(
+        fileSystem: any FileSystem, directory: String, maxOpenFiles: Int = 1000, options: TableReaderOptions = TableReaderOptions(),
+        fileSource: (any TableFileSource)? = nil
+    ) {
         self.fileSystem = fileSystem
+        self.fileSource = fileSource
         self.directory = directory
         self.maxOpenFiles = max(1, maxOpenFiles)
         self.options = options
@@ -56,7 +72,16 @@ public final class TableCache: Sendable {
     /// Opens table `fileNumber` with `options`, checking its size against the manifest's.
     private func open(_ fileNumber: UInt64, expectedSize: UInt64?, options: TableReaderOptions) throws -> TableReader {
         let path = Path.join(directory, TableFormat.fileName(for: fileNumber))
-        let reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
+        try fileSource?.prepareTable(fileNumber, path: path)
+        let reader: TableReader
+        do {
+            reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
+        } catch let error where fileSource != nil && !fileSystem.exists(path) {
+            // The source dropped its local copy between preparing and opening: once more.
+            guard let fileSource else { throw error }
+            try fileSource.prepareTable(fileNumber, path: path)
+            reader = try TableReader.open(path: path, fileNumber: fileNumber, fileSystem: fileSystem, options: options)
+        }
         if let expectedSize, reader.fileSize != expectedSize {
             throw StrataError.corruption(
                 file: path, offset: Int(clamping: reader.fileSize),
@@ -109,6 +134,11 @@ public final class TableCache: Sendable {
     public func releaseResidentPages(of fileNumber: UInt64) {
         let reader = state.withLock { $0.entries[fileNumber]?.reader }
         reader?.file.releaseResidentPages()
+    }
+
+    /// `true` while a reader of table `fileNumber` is open here.
+    public func isOpen(_ fileNumber: UInt64) -> Bool {
+        state.withLock { $0.entries[fileNumber] != nil }
     }
 
     /// Readers currently open through the cache.

@@ -1,0 +1,59 @@
+import StrataTestSupport
+import Testing
+import VFS
+
+/// The CLI's object-store commands and flags: writing through a store, `objects ls|verify`,
+/// `restore`, a cached open with `--local-cache-bytes`, and the usage errors.
+@Suite struct ObjectStoreCommandTests {
+    @Test func writeListVerifyRestoreAndOpenWithALocalCache() throws {
+        let scratch = try TemporaryDirectory(prefix: "strata-objects")
+        let store = "file://" + scratch.path + "/store"
+        let value = String(repeating: "x", count: 300)
+        // Enough data for several tables and checkpoints: 30 store-durable batches of 100 puts.
+        let input = (0..<30).map { batch in
+            "batch 100\n" + (0..<100).map { "put key\(batch * 100 + $0) \(batch * 100 + $0)-\(value)\n" }.joined()
+        }.joined()
+        let write = try runTool("strata", [
+            "exec", "--db", scratch.path + "/writer", "--object-store", store, "--durability", "store", "--compression", "none",
+            "--write-buffer-size", "65536", "--checkpoint-wal-bytes", "65536", "--wal-upload-interval-ms", "5",
+        ], input: input)
+        #expect(write.status == 0, "\(write.errors)")
+
+        let listing = try runTool("strata", ["objects", "ls", "--object-store", store])
+        #expect(listing.status == 0)
+        let keys = listing.output.split(separator: "\n").compactMap { $0.split(separator: "\t").last.map(String.init) }
+        #expect(keys.contains { $0.hasPrefix("manifest/") } && keys.contains { $0.hasPrefix("wal/") } && keys.contains { $0.hasPrefix("tables/") }, "\(keys)")
+        let verify = try runTool("strata", ["objects", "verify", "--object-store", store])
+        #expect(verify.status == 0 && verify.output.contains("ok"), "\(verify.output)\(verify.errors)")
+
+        let restore = try runTool("strata", ["restore", "--db", scratch.path + "/copy", "--object-store", store])
+        #expect(restore.status == 0, "\(restore.errors)")
+        let get = try runTool("strata", ["get", "--db", scratch.path + "/copy", "key2999"])
+        #expect(get.output == "2999-\(value)\n", "\(get.output)\(get.errors)")
+
+        // A new writer with a 1 MiB table cache: opens without downloading tables, fetches on reads.
+        let cached = scratch.path + "/cached"
+        let reads = try runTool("strata", [
+            "exec", "--db", cached, "--object-store", store, "--local-cache-bytes", "1048576",
+        ], input: "get key7\nget key2500\nget absent\n")
+        #expect(reads.status == 0, "\(reads.errors)")
+        #expect(reads.output.contains("7-\(value)") && reads.output.contains("2500-\(value)"), "\(reads.output)")
+        // Only the tables those reads needed came down (the store holds more).
+        let storeTables = Set(keys.filter { $0.hasPrefix("tables/") }.map { String($0.split(separator: "-").last!) })
+        let localTables = Set(try PosixFileSystem().listDirectory(cached).filter { $0.hasSuffix(".sst") })
+        #expect(storeTables.count > 2 && localTables.intersection(storeTables).count <= 2, "local \(localTables.sorted()), store \(storeTables.sorted())")
+        withExtendedLifetime(scratch) {}
+    }
+
+    @Test func badObjectStoreFlagsAreUsageErrors() throws {
+        let scratch = try TemporaryDirectory(prefix: "strata-objects-usage")
+        let noStore = try runTool("strata", ["put", "--db", scratch.path + "/db", "--local-cache-bytes", "1048576", "k", "v"])
+        #expect(noStore.status == 2 && noStore.errors.contains("--local-cache-bytes needs --object-store"), "\(noStore.errors)")
+        let store = "file://" + scratch.path + "/store"
+        let badRate = try runTool("strata", ["put", "--db", scratch.path + "/db", "--object-store", store, "--object-store-faults", "0.9", "k", "v"])
+        #expect(badRate.status == 2 && badRate.errors.contains("--object-store-faults"), "\(badRate.errors)")
+        let small = try runTool("strata", ["put", "--db", scratch.path + "/db", "--object-store", store, "--local-cache-bytes", "1000", "k", "v"])
+        #expect(small.status == 2 && small.errors.contains("localCacheBytes"), "\(small.errors)")
+        withExtendedLifetime(scratch) {}
+    }
+}
