@@ -117,6 +117,11 @@ public struct Options: Sendable {
     /// so the disk can hold up to `checkpointWALBytes` of them more. `nil` (the default) keeps
     /// every table local.
     public var localCacheBytes: UInt64? = nil
+    /// With an object store: objects that garbage collection finds unneeded (older manifests,
+    /// their tables, WAL objects before the retained checkpoints) are deleted only after they
+    /// have stayed unneeded this long, so a reader that fetched an older manifest moments ago
+    /// can still read the tables it names. Default 600 s; 0 deletes at once.
+    public var storeGarbageGracePeriod: Double = 600
     /// Checkpoints kept in the store (at least 1; default 2). Older ones, the tables only they
     /// use and the WAL objects they alone needed are deleted.
     public var checkpointsRetained = 2
@@ -181,6 +186,7 @@ public struct Options: Sendable {
         try require(checkpointWALBytes >= 1024, "checkpointWALBytes must be at least 1 KiB")
         try require(checkpointsRetained >= 1, "checkpointsRetained must be at least 1")
         try require(localCacheBytes == nil || objectStore != nil, "localCacheBytes needs an objectStore")
+        try require(storeGarbageGracePeriod >= 0 && storeGarbageGracePeriod <= 30 * 86_400, "storeGarbageGracePeriod must be between 0 and 30 days")
         try require(localCacheBytes.map { $0 >= 1 << 20 } ?? true, "localCacheBytes must be at least 1 MiB")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
         try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")

@@ -77,6 +77,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// With an object store: keep about this many bytes of the store's tables on the local disk,
     /// fetching others on first read (`Options.localCacheBytes`); `nil`: every table stays local.
     public var localCacheBytes: UInt64? = nil
+    /// With an object store: seconds an unneeded object stays before garbage collection deletes
+    /// it (`Options.storeGarbageGracePeriod`; `nil`: the default, 600).
+    public var storeGarbageGracePeriod: Double? = nil
 
     /// A configuration for the database in `db` with every other setting at its default.
     public init(db: String) {
@@ -130,6 +133,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try readOptional(.s3PathStyle, into: &s3PathStyle)
         try readOptional(.durability, into: &durability)
         try readOptional(.localCacheBytes, into: &localCacheBytes)
+        try readOptional(.storeGarbageGracePeriod, into: &storeGarbageGracePeriod)
     }
 
     /// The durability every write is acknowledged with.
@@ -157,6 +161,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
             options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint, region: s3Region, pathStyle: s3PathStyle)
         }
         options.localCacheBytes = localCacheBytes
+        if let storeGarbageGracePeriod { options.storeGarbageGracePeriod = storeGarbageGracePeriod }
         switch compression?.lowercased() {
         case nil: break
         case "none": options.compression = .none

@@ -87,6 +87,7 @@ import VFS
         let store = MemoryObjectStore()
         var options = storeOptions(store)
         options.checkpointWALBytes = 32 << 10
+        options.storeGarbageGracePeriod = 0
         let db = try await Database.open(at: directory.path + "/a", options: options)
         let value = String(repeating: "x", count: 200)
         for index in 0..<3000 { try await db.put("key\(index)", "\(index)-\(value)", options: index % 100 == 99 ? Self.stored : WriteOptions()) }
@@ -108,6 +109,28 @@ import VFS
         }
         #expect(try await restored.get("key2999", as: String.self) == "2999-\(value)")
         try await restored.close()
+    }
+
+    @Test func unneededObjectsWaitOutTheGracePeriod() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        var options = storeOptions(store)
+        options.checkpointWALBytes = 32 << 10
+        options.storeGarbageGracePeriod = 600
+        let db = try await Database.open(at: directory.path + "/a", options: options)
+        let value = String(repeating: "x", count: 200)
+        for index in 0..<3000 { try await db.put("key\(index)", "\(index)-\(value)", options: index % 100 == 99 ? Self.stored : WriteOptions()) }
+        try await db.close()
+        var manifests = 0
+        for try await object in store.objects(prefix: "manifest/") { manifests += 1; _ = object }
+        let wal = try await walKeys(store)
+        // Every checkpoint's manifest and the whole log are still there: none has been
+        // unneeded for ten minutes.
+        #expect(manifests > options.checkpointsRetained + 1, "\(manifests) manifests")
+        #expect(wal.first == "wal/00000000000000000001")
+        let report = try await Threads.run { try StoreVerifier(store: store).verify() }
+        #expect(report.problems.isEmpty, "\(report.problems)")
     }
 
     @Test func reopeningTheWriterDirectoryContinuesAndADivergedOneIsRefused() async throws {

@@ -158,6 +158,9 @@ public struct TuningOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("checkpoint-wal-bytes"), help: "With --object-store: upload a checkpoint after this many bytes of WAL objects.")
     public var checkpointWALBytes: UInt64?
 
+    @Option(name: .customLong("store-garbage-grace-seconds"), help: "With --object-store: seconds an unneeded object stays in the store before it is deleted (default 600).")
+    public var storeGarbageGraceSeconds: Double?
+
     @Option(name: .customLong("object-store-faults"), help: "Testing: inject faults into object-store requests, RATE[:SEED] (each of failures before and after taking effect, throttling, duplicates and delays with probability RATE, at most 0.2).")
     public var objectStoreFaults: String?
 
@@ -190,6 +193,7 @@ public struct TuningOptions: ParsableArguments, Sendable {
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
         if let walUploadIntervalMilliseconds { options.walUploadInterval = walUploadIntervalMilliseconds / 1000 }
         if let checkpointWALBytes { options.checkpointWALBytes = checkpointWALBytes }
+        if let storeGarbageGraceSeconds { options.storeGarbageGracePeriod = storeGarbageGraceSeconds }
         if let blockSize { options.blockSize = blockSize }
         if let bloomBits { options.bloomBitsPerKey = bloomBits }
         if let targetFileSize { options.targetFileSize = targetFileSize }

@@ -72,7 +72,7 @@ public struct StrataCommand: ParsableCommand {
         "--db", "--server", "--token-file", "--tls-ca", "--write-buffer-size", "--block-size", "--compression", "--bloom-bits",
         "--target-file-size", "--level0-compaction-trigger", "--block-cache-size",
         "--object-store", "--s3-endpoint", "--s3-region", "--durability", "--wal-upload-interval-ms", "--checkpoint-wal-bytes",
-        "--object-store-faults", "--local-cache-bytes",
+        "--object-store-faults", "--local-cache-bytes", "--store-garbage-grace-seconds",
     ]
 
     /// `arguments` with shared options given before the command name moved after it, so that

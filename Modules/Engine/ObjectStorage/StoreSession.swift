@@ -13,6 +13,9 @@ final class StoreSession: Sendable {
         var retained: [StoreManifest]
         var checkpointRequested = false
         var stopping = false
+        /// Objects found unneeded, with when they were first found so (monotonic nanoseconds):
+        /// each is deleted once it has stayed unneeded for the grace period.
+        var garbageSince: [String: UInt64] = [:]
     }
 
     let store: any ObjectStore
@@ -23,6 +26,7 @@ final class StoreSession: Sendable {
     let state: Monitor<State>
     private let logger: Logger
     private let retainedCount: Int
+    private let gracePeriodNanoseconds: UInt64
     private let thread = Locked<Threads.Handle?>(nil)
 
     init(store: any ObjectStore, epoch: UInt64, current: StoreManifest, tables: StoreTables, nextWALNumber: UInt64, shippedSequence: UInt64,
@@ -32,6 +36,7 @@ final class StoreSession: Sendable {
         self.tables = tables
         self.logger = options.logger
         self.retainedCount = options.checkpointsRetained
+        self.gracePeriodNanoseconds = UInt64(options.storeGarbageGracePeriod * 1e9)
         let state = Monitor(State(nextManifestNumber: current.number + 1, retained: [current]))
         self.state = state
         self.shipper = WALShipper(
@@ -129,14 +134,17 @@ final class StoreSession: Sendable {
 
     /// Deletes manifests older than the retained ones, tables and checkpoint files no retained
     /// manifest names, and WAL objects before the oldest retained manifest's replay start
-    /// (never the newest WAL object: it carries the numbering on).
+    /// (never the newest WAL object: it carries the numbering on) — each only once it has been
+    /// found unneeded for `Options.storeGarbageGracePeriod`, so a reader that fetched an older
+    /// manifest a moment ago can still read what it names. (The clock starts when this process
+    /// first finds the object unneeded: a restart only delays deletion.)
     func collectGarbage() throws {
         let retained = state.withLock { $0.retained }
         guard let oldest = retained.first else { return }
         let referenced = Set(retained.flatMap { $0.files.map(\.key) })
         let firstWAL = retained.map(\.firstWALObject).min() ?? oldest.firstWALObject
         let store = store
-        try blockingAwait {
+        let doomed = try blockingAwait {
             var doomed: [String] = []
             for try await object in store.objects(prefix: StoreLayout.manifestPrefix) {
                 if let number = StoreLayout.number(of: object.key, prefix: StoreLayout.manifestPrefix), number < oldest.number { doomed.append(object.key) }
@@ -159,7 +167,20 @@ final class StoreSession: Sendable {
             // The newest WAL object stays: fencing numbers the next one after it.
             if !newerExists, !walKeys.isEmpty { walKeys.removeLast() }
             doomed += walKeys
-            for key in doomed { try await store.delete(key) }
+            return doomed
+        }
+        let now = WallClock.monotonicNanoseconds()
+        let due = state.withLock { state -> [String] in
+            var since: [String: UInt64] = [:]
+            for key in doomed { since[key] = state.garbageSince[key] ?? now }
+            state.garbageSince = since
+            return doomed.filter { now - since[$0]! >= gracePeriodNanoseconds }
+        }
+        try blockingAwait {
+            for key in due { try await store.delete(key) }
+        }
+        state.withLock { state in
+            for key in due { state.garbageSince.removeValue(forKey: key) }
         }
         tables.retainStored(keys: referenced)
     }
