@@ -78,6 +78,12 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// - Parameter reason: the epochs involved and what was refused.
     case fenced(reason: String)
 
+    /// A wait the caller bounded ran out — a replica had not applied the sequence a read asked
+    /// for (`ReadOptions.minSequence`) within the timeout. Nothing changed; try again later.
+    ///
+    /// - Parameter reason: what was awaited and for how long.
+    case timedOut(reason: String)
+
     /// `true` for `.corruption`.
     public var isCorruption: Bool {
         if case .corruption = self { return true }
@@ -114,6 +120,8 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "object store error: \(failure)"
         case let .fenced(reason):
             return "fenced: \(reason)"
+        case let .timedOut(reason):
+            return "timed out: \(reason)"
         }
     }
 

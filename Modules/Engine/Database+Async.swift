@@ -1,4 +1,5 @@
 import Encoding
+import ObjectStore
 import WAL
 
 // The `async` API. Each call runs its synchronous counterpart on the database's dedicated
@@ -22,6 +23,35 @@ extension Database {
     public func get(_ key: some BytesConvertible) async throws -> [UInt8]? {
         let key = key.withUnsafeBytes { Array($0) }
         return try await executor.run { try self.get(key) }
+    }
+
+    /// The value of `key` under `options` (snapshot, `minSequence`), read — and waited for — on
+    /// a dedicated thread.
+    public func get(_ key: some BytesConvertible, options: ReadOptions) async throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await executor.run { try self.get(key, options: options) }
+    }
+
+    /// Waits, on a dedicated thread, until the database has applied `sequence` (see
+    /// `waitForSequence(_:timeout:)`).
+    public func waitForSequence(_ sequence: UInt64, timeout: Double) async throws {
+        try await executor.run { try self.waitForSequence(sequence, timeout: timeout) }
+    }
+
+    /// Applies what the store holds now, on a dedicated thread (a replica only; see
+    /// `catchUp()`).
+    public func catchUp() async throws {
+        try await executor.run { try self.catchUp() }
+    }
+
+    /// Opens a read replica on a thread of its own (see `openReplica(objectStore:at:options:)`).
+    public static func openReplica(objectStore: any ObjectStore, at path: String, options: Options = Options()) async throws -> Database {
+        try await Threads.run { try Database.openReplica(objectStore: objectStore, at: path, options: options) }
+    }
+
+    /// Promotes a replica to writer on a thread of its own (see `promote(options:)`).
+    public func promote(options: Options? = nil) async throws -> Database {
+        try await Threads.run { try self.promote(options: options) }
     }
 
     /// The value of `key` as of `snapshot`, read on a dedicated thread.

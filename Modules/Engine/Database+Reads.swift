@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Encoding
 
 // The public read API. The read path behind it is in Database+ReadPath.swift.
@@ -32,6 +35,35 @@ extension Database {
         return try bytes.map { try Value(strataBytes: $0) }
     }
 
+    /// The value of `key` under `options`: its snapshot, after waiting for its `minSequence`
+    /// (bounds do not apply to a point read).
+    ///
+    /// - Throws: as `get(_:)`; `.timedOut` when `minSequence` was not applied in time.
+    public func get(_ key: some BytesConvertible, options: ReadOptions) throws -> [UInt8]? {
+        if let minimum = options.minSequence { try waitForSequence(minimum, timeout: options.minSequenceTimeout) }
+        return try key.withUnsafeBytes { try get(rawKey: $0, sequence: options.snapshot?.sequence) }
+    }
+
+    /// Waits until the database has applied `sequence` (`latestSequence` reaches it): on a
+    /// replica, until it has caught up that far with the primary.
+    ///
+    /// - Throws: `.timedOut` after `timeout` seconds; `.closed`.
+    public func waitForSequence(_ sequence: UInt64, timeout: Double) throws {
+        try checkOpen()
+        let deadline = WallClock.monotonicNanoseconds() + UInt64(max(timeout, 0) * 1e9)
+        var pause: UInt32 = 100
+        while lastSequence.load(ordering: .acquiring) < sequence {
+            try checkOpen()
+            guard WallClock.monotonicNanoseconds() < deadline else {
+                throw StrataError.timedOut(
+                    reason: "sequence \(sequence) was not applied within \(timeout) s (the database is at \(lastSequence.load(ordering: .acquiring)))")
+            }
+            // Replicas apply in batches every poll: a short, growing pause is enough.
+            usleep(pause)
+            pause = min(pause * 2, 5_000)
+        }
+    }
+
     /// The values of many keys read at one consistent point (`snapshot`, or the latest data when
     /// the call starts), in the order of `keys`; `nil` for a key with no value.
     ///
@@ -55,6 +87,7 @@ extension Database {
     /// concurrency, `scan` gives an `AsyncSequence` that reads on dedicated threads.
     public func cursor(_ options: ReadOptions = ReadOptions()) throws -> Cursor {
         try checkOpen()
+        if let minimum = options.minSequence { try waitForSequence(minimum, timeout: options.minSequenceTimeout) }
         return try Cursor(database: self, options: options)
     }
 

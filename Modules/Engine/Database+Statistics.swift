@@ -94,6 +94,8 @@ public struct Statistics: Sendable, Equatable {
     public var storeTableEvictions: UInt64 = 0
     /// With `Options.localCacheBytes`: bytes of table files on the local disk.
     public var localTableBytes: UInt64 = 0
+    /// A replica's position and lag (`nil` unless opened with `openReplica`).
+    public var replica: ReplicaStatus? = nil
     /// Whether writes are refused (a read-only open, or after a background failure).
     public var isReadOnly: Bool
     /// The background failure that turned the database read-only, if any.
@@ -168,6 +170,7 @@ extension Database {
             statistics.storeTableEvictions = figures.evictions
             statistics.localTableBytes = figures.localBytes
         }
+        statistics.replica = replicaStatus
         return statistics
     }
 

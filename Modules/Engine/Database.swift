@@ -76,6 +76,10 @@ public final class Database: Sendable {
     /// With an object store: the store's tables and, with `Options.localCacheBytes`, the local
     /// cache of them (`nil` without a store).
     let storeTables: StoreTables?
+    /// A replica's follower (`openReplica`); `nil` otherwise.
+    let replicaFollower = Locked<ReplicaFollower?>(nil)
+    /// `true` once the database is a replica: user writes are refused.
+    let refusesUserWrites = Atomic<Bool>(false)
     /// The commit leader's batch buffer, reused so that a group allocates nothing of its own
     /// (one leader at a time, handed over under the commit queue's lock: accesses never overlap).
     let commitScratch = UncheckedCell<[WriteBatch]>([])
@@ -238,6 +242,8 @@ public final class Database: Sendable {
     /// releases the directory lock. Idempotent; every other call afterwards throws `.closed`.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // A replica stops following first (after its current poll).
+        replicaFollower.withLock { $0 }?.stop()
         // Serialise with writers: the close request is processed after every queued write.
         var firstError: (any Error)? = nil
         if let queue = commitQueue.withLock({ $0 }) {
@@ -276,6 +282,7 @@ public final class Database: Sendable {
     func checkWritable() throws {
         try checkOpen()
         if options.readOnly { throw StrataError.readOnly(reason: "the database was opened read-only") }
+        if refusesUserWrites.load(ordering: .relaxed) { throw StrataError.readOnly(reason: "replica") }
     }
 
     /// The engine's limits on a batch under `options` (`WriteBatch.validate(_:)` applies them).

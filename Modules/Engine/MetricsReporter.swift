@@ -115,6 +115,12 @@ final class MetricsReporter: Sendable {
         for (label, value) in MetricsReporter.gauges {
             Gauge(label: label, dimensions: dimensions, factory: factory).record(value(statistics))
         }
+        if let replica = statistics.replica {
+            Gauge(label: "strata_replica_applied_sequence", dimensions: dimensions, factory: factory).record(Double(replica.appliedSequence))
+            Gauge(label: "strata_replica_primary_sequence", dimensions: dimensions, factory: factory).record(Double(replica.primarySequence))
+            Gauge(label: "strata_replica_seconds_behind", dimensions: dimensions, factory: factory).record(replica.secondsBehind)
+            Gauge(label: "strata_replica_stale", dimensions: dimensions, factory: factory).record(replica.stale == nil ? 0 : 1)
+        }
         for (level, figures) in statistics.levels.enumerated() {
             let perLevel = dimensions + [("level", String(level))]
             Gauge(label: "strata_level_files", dimensions: perLevel, factory: factory).record(Double(figures.files))

@@ -122,6 +122,12 @@ public struct Options: Sendable {
     /// have stayed unneeded this long, so a reader that fetched an older manifest moments ago
     /// can still read the tables it names. Default 600 s; 0 deletes at once.
     public var storeGarbageGracePeriod: Double = 600
+    /// A replica (`Database.openReplica`) looks for new WAL objects this often, in seconds
+    /// (default 1, at least 0.05).
+    public var replicaPollInterval: Double = 1
+    /// A replica's lease in the store lasts this long after each renewal (renewed every third of
+    /// it), in seconds; the writer's garbage collection keeps what a live lease names. Default 60.
+    public var replicaLeaseDuration: Double = 60
     /// Checkpoints kept in the store (at least 1; default 2). Older ones, the tables only they
     /// use and the WAL objects they alone needed are deleted.
     public var checkpointsRetained = 2
@@ -186,6 +192,8 @@ public struct Options: Sendable {
         try require(checkpointWALBytes >= 1024, "checkpointWALBytes must be at least 1 KiB")
         try require(checkpointsRetained >= 1, "checkpointsRetained must be at least 1")
         try require(localCacheBytes == nil || objectStore != nil, "localCacheBytes needs an objectStore")
+        try require(replicaPollInterval >= 0.05 && replicaPollInterval <= 3600, "replicaPollInterval must be between 0.05 and 3600 seconds")
+        try require(replicaLeaseDuration >= 1 && replicaLeaseDuration <= 86_400, "replicaLeaseDuration must be between 1 second and 1 day")
         try require(storeGarbageGracePeriod >= 0 && storeGarbageGracePeriod <= 30 * 86_400, "storeGarbageGracePeriod must be between 0 and 30 days")
         try require(localCacheBytes.map { $0 >= 1 << 20 } ?? true, "localCacheBytes must be at least 1 MiB")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
@@ -237,6 +245,12 @@ public struct ReadOptions: Sendable {
     public var lowerBound: [UInt8]?
     /// Exclusive upper bound on keys (`to`).
     public var upperBound: [UInt8]?
+    /// Wait until the database has applied this sequence before reading (at most
+    /// `minSequenceTimeout` seconds, then `.timedOut`): on a replica, read-your-writes across
+    /// machines, with the sequence the primary reported after the write (`latestSequence`).
+    public var minSequence: UInt64? = nil
+    /// How long a read waits for `minSequence`, in seconds (default 10).
+    public var minSequenceTimeout: Double = 10
 
     /// Creates read options for all keys, at `snapshot` (the latest data when `nil`).
     public init(snapshot: Snapshot? = nil) {

@@ -14,6 +14,7 @@ extension RPCError {
         case .closed, .locked: code = .unavailable
         case .corruption, .incompatible: code = .dataLoss
         case .io: code = .internalError
+        case .timedOut: code = .deadlineExceeded
         case .objectStore(let failure):
             switch failure.kind {
             case .throttled: code = .resourceExhausted

@@ -19,7 +19,7 @@ public enum ToolExit: Int32, Sendable {
         case .corruption, .incompatible: return .corruption
         case .io, .locked, .closed, .readOnly: return .io
         case .invalidArgument: return .usage
-        case .transactionConflict, .lockTimeout, .deadlock, .objectStore, .fenced: return .io
+        case .transactionConflict, .lockTimeout, .deadlock, .objectStore, .fenced, .timedOut: return .io
         }
     }
 }

@@ -6,6 +6,7 @@ enum StoreLayout {
     static let manifestPrefix = "manifest/"
     static let tablePrefix = "tables/"
     static let checkpointPrefix = "checkpoints/"
+    static let leasePrefix = "leases/"
 
     /// Numbers are 20 decimal digits, so key order is numeric order.
     static func padded(_ number: UInt64) -> String {
@@ -15,6 +16,8 @@ enum StoreLayout {
 
     static func walKey(_ number: UInt64) -> String { walPrefix + padded(number) }
     static func manifestKey(_ number: UInt64) -> String { manifestPrefix + padded(number) }
+    /// A replica's lease; `id` is 16 lowercase hex digits.
+    static func leaseKey(_ id: String) -> String { leasePrefix + id }
 
     /// A table uploaded in `epoch`: the epoch keeps a fenced writer's uploads from ever
     /// colliding with its successor's tables of the same file number.

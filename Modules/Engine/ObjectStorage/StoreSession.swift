@@ -141,13 +141,47 @@ final class StoreSession: Sendable {
     func collectGarbage() throws {
         let retained = state.withLock { $0.retained }
         guard let oldest = retained.first else { return }
-        let referenced = Set(retained.flatMap { $0.files.map(\.key) })
-        let firstWAL = retained.map(\.firstWALObject).min() ?? oldest.firstWALObject
+        let retainedReferences = Set(retained.flatMap { $0.files.map(\.key) })
         let store = store
+        let graceMilliseconds = gracePeriodNanoseconds / 1_000_000
+        let logger = logger
         let doomed = try blockingAwait {
+            // Replicas' leases: a live one keeps the manifest it names (with its files) and the
+            // log from its next WAL object on; one expired for longer than the grace period is
+            // itself garbage.
+            let now = WallClock.microsecondsSinceEpoch() / 1000
+            var leasedManifests: Set<UInt64> = []
+            var leasedWAL = UInt64.max
             var doomed: [String] = []
+            for try await object in store.objects(prefix: StoreLayout.leasePrefix) {
+                let lease: ReplicaLease
+                do {
+                    lease = try ReplicaLease(decoding: try await store.get(object.key, range: nil), key: "\(store)/\(object.key)")
+                } catch {
+                    // A lease being replaced, or damaged: it holds nothing this time.
+                    logger.warning("unreadable replica lease", metadata: ["key": "\(object.key)", "error": "\(error)"])
+                    continue
+                }
+                if lease.isLive(atMilliseconds: now) {
+                    if lease.manifest != 0 { leasedManifests.insert(lease.manifest) }
+                    leasedWAL = min(leasedWAL, lease.nextWALObject)
+                } else if now > lease.expiryMilliseconds + graceMilliseconds {
+                    doomed.append(object.key)
+                }
+            }
+            var referenced = retainedReferences
+            for number in leasedManifests {
+                let key = StoreLayout.manifestKey(number)
+                guard let bytes = try? await store.get(key, range: nil) else { continue }
+                referenced.formUnion(try StoreManifest(decoding: bytes, key: "\(store)/\(key)").files.map(\.key))
+            }
+            let firstWAL = min(retained.map(\.firstWALObject).min() ?? oldest.firstWALObject, leasedWAL)
             for try await object in store.objects(prefix: StoreLayout.manifestPrefix) {
-                if let number = StoreLayout.number(of: object.key, prefix: StoreLayout.manifestPrefix), number < oldest.number { doomed.append(object.key) }
+                if let number = StoreLayout.number(of: object.key, prefix: StoreLayout.manifestPrefix), number < oldest.number,
+                    !leasedManifests.contains(number)
+                {
+                    doomed.append(object.key)
+                }
             }
             for prefix in [StoreLayout.tablePrefix, StoreLayout.checkpointPrefix] {
                 for try await object in store.objects(prefix: prefix) where !referenced.contains(object.key) {
@@ -182,6 +216,6 @@ final class StoreSession: Sendable {
         state.withLock { state in
             for key in due { state.garbageSince.removeValue(forKey: key) }
         }
-        tables.retainStored(keys: referenced)
+        tables.retainStored(keys: retainedReferences)
     }
 }

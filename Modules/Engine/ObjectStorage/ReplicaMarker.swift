@@ -1,0 +1,47 @@
+import Encoding
+import VFS
+
+/// `REPLICA` in a replica's directory: its id (the name of its lease), the manifest it was
+/// bootstrapped from, and the next WAL object it will apply — written only after the objects
+/// before it are applied and synced to the local log, so a restart never skips one.
+struct ReplicaMarker: Sendable, Equatable {
+    static let fileName = "REPLICA"
+
+    /// 16 lowercase hex digits.
+    var id: String
+    /// The manifest the replica was bootstrapped from.
+    var manifest: UInt64
+    /// The first WAL object not yet applied.
+    var nextWALObject: UInt64
+
+    static func read(directory: String, fileSystem: any FileSystem) throws -> ReplicaMarker? {
+        let path = Path.join(directory, fileName)
+        guard fileSystem.exists(path) else { return nil }
+        let text = String(decoding: try fileSystem.readFile(path), as: UTF8.self)
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        guard let id = values["id"], id.count == 16, id.allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
+            let manifest = values["manifest"].flatMap({ UInt64($0) }), let next = values["next"].flatMap({ UInt64($0) })
+        else {
+            throw StrataError.corruption(file: path, offset: 0, reason: "expected lines 'id HEX16', 'manifest N' and 'next N'")
+        }
+        return ReplicaMarker(id: id, manifest: manifest, nextWALObject: next)
+    }
+
+    /// Replaces the marker atomically (write, sync, rename, sync the directory).
+    func write(directory: String, fileSystem: any FileSystem) throws {
+        let temporary = Path.join(directory, Self.fileName + ".tmp")
+        try fileSystem.writeFile(temporary, Array("id \(id)\nmanifest \(manifest)\nnext \(nextWALObject)\n".utf8), sync: true)
+        try fileSystem.rename(temporary, to: Path.join(directory, Self.fileName))
+        try fileSystem.syncDirectory(directory)
+    }
+
+    /// A new random id.
+    static func newID() -> String {
+        let digits = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
