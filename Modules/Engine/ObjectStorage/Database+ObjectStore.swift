@@ -17,9 +17,10 @@ extension Database {
     /// store (or catches a local one up, or uploads what it has that the store lacks), and starts
     /// shipping.
     ///
-    /// `localTablesFromStore` is `false` for a promoted replica: its local tables are numbered
-    /// independently of the store's, so no local name may be taken for a store object.
-    static func openAttached(path: String, options: Options, store: any ObjectStore, localTablesFromStore: Bool = true) throws -> Database {
+    /// `storedTables` replaces the current manifest's table list as the store objects local
+    /// tables may stand for — for a promoted replica, whose own tables are numbered
+    /// independently of the writer's, only the tables of the manifest it was bootstrapped from.
+    static func openAttached(path: String, options: Options, store: any ObjectStore, storedTables: [StoreManifest.File]? = nil) throws -> Database {
         let fileSystem = options.fileSystem
         let latest = try StoreOpening.latestManifest(in: store)
         let localExists = VersionSet.exists(directory: path, fileSystem: fileSystem)
@@ -94,7 +95,7 @@ extension Database {
             try StoreOpening.download(claimed, from: store, into: path, fileSystem: fileSystem, includingTables: options.localCacheBytes == nil)
         }
         try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
-        let tables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: localTablesFromStore ? claimed.files : [])
+        let tables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: storedTables ?? claimed.files)
         let database = try Database(path: path, options: options, storeTables: tables)
         do {
             // Apply what the store holds beyond the local state (all of the log after the

@@ -174,14 +174,12 @@ extension Database {
         try checkOpen()
         guard let follower = replicaFollower.withLock({ $0 }) else { throw StrataError.invalidArgument("promote() is for replicas") }
         follower.stop()
-        // Tables of the bootstrap manifest the cache dropped: the writer's table list starts
-        // empty (the replica's own tables are numbered independently of the primary's), so
-        // every live table must be local.
-        if let source = tableCache.fileSource {
-            for file in versionSet.currentVersion.levels.joined() {
-                try source.prepareTable(file.fileNumber, path: Path.join(path, DatabaseFiles.tableName(file.fileNumber)))
-            }
-        }
+        try pollReplica(follower)
+        // Local tables the writer may take for store objects: with a cache, those of the
+        // bootstrap manifest (leased, so still in the store; the replica's own tables are
+        // numbered independently of the primary's and must not be confused with its objects).
+        // Without one, none: the first checkpoint uploads every table.
+        let inherited = tableCache.fileSource != nil ? (storeTables?.storedFiles ?? []) : []
         guard let current = try StoreOpening.latestManifest(in: follower.store) else {
             throw StrataError.invalidArgument("\(follower.store) holds no database")
         }
@@ -193,7 +191,7 @@ extension Database {
         // The directory holds a prefix of the store's history at the current epoch.
         try StoreMarker(epoch: current.epoch, claiming: current.epoch).write(directory: path, fileSystem: fileSystem)
         try fileSystem.removeFile(Path.join(path, ReplicaMarker.fileName))
-        return try Database.openAttached(path: path, options: options, store: retryingTransientFailures(follower.originalStore), localTablesFromStore: false)
+        return try Database.openAttached(path: path, options: options, store: retryingTransientFailures(follower.originalStore), storedTables: inherited)
     }
 
     /// Deletes the files of a database directory Strata owns (before a re-bootstrap).

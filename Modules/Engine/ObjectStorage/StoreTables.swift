@@ -88,6 +88,11 @@ final class StoreTables: TableFileSource, Sendable {
         state.withLock { $0.stored[name] }
     }
 
+    /// Every table object the store holds for this database, as far as this cache knows.
+    var storedFiles: [StoreManifest.File] {
+        state.withLock { Array($0.stored.values) }
+    }
+
     /// Records that the store now holds `file`.
     func recordStored(_ file: StoreManifest.File) {
         state.withLock { $0.stored[file.name] = file }
