@@ -45,6 +45,38 @@ import VFS
         withExtendedLifetime(scratch) {}
     }
 
+    @Test func aReplicaFollowsRefusesWritesAndIsPromoted() throws {
+        let scratch = try TemporaryDirectory(prefix: "strata-replica")
+        let store = "file://" + scratch.path + "/store"
+        let primary = scratch.path + "/primary"
+        let first = try runTool("strata", ["exec", "--db", primary, "--object-store", store, "--durability", "store", "--wal-upload-interval-ms", "5"],
+                                input: (0..<50).map { "put k\($0) v\($0)\n" }.joined())
+        #expect(first.status == 0, "\(first.errors)")
+
+        let replica = scratch.path + "/replica"
+        let reads = try runTool("strata", ["exec", "--replica", "--db", replica, "--object-store", store, "--replica-poll-ms", "50"],
+                                input: "get k49\nput x y\n")
+        #expect(reads.status == 0, "\(reads.errors)")
+        let lines = reads.output.split(separator: "\n")
+        #expect(lines == ["VALUE v49", "ERR database is read-only: replica"], "\(reads.output)")
+
+        // The primary writes more; the replica, reopened, catches up.
+        let second = try runTool("strata", ["exec", "--db", primary, "--object-store", store, "--durability", "store", "--wal-upload-interval-ms", "5"],
+                                 input: "put late write\n")
+        #expect(second.status == 0, "\(second.errors)")
+        let caughtUp = try runTool("strata", ["exec", "--replica", "--db", replica, "--object-store", store], input: "get late\n")
+        #expect(caughtUp.output == "VALUE write\n", "\(caughtUp.output)\(caughtUp.errors)")
+
+        let promote = try runTool("strata", ["promote", "--db", replica, "--object-store", store])
+        #expect(promote.status == 0 && promote.output.contains("promoted"), "\(promote.output)\(promote.errors)")
+        let writes = try runTool("strata", ["exec", "--db", replica, "--object-store", store, "--durability", "store"], input: "put after promotion\nget k0\n")
+        #expect(writes.output == "OK\nVALUE v0\n", "\(writes.output)\(writes.errors)")
+        // The old primary's directory diverged from the store: refused, never merged.
+        let old = try runTool("strata", ["exec", "--db", primary, "--object-store", store], input: "put zombie write\n")
+        #expect(old.status != 0 && old.errors.contains("diverged"), "\(old.output)\(old.errors)")
+        withExtendedLifetime(scratch) {}
+    }
+
     @Test func badObjectStoreFlagsAreUsageErrors() throws {
         let scratch = try TemporaryDirectory(prefix: "strata-objects-usage")
         let noStore = try runTool("strata", ["put", "--db", scratch.path + "/db", "--local-cache-bytes", "1048576", "k", "v"])

@@ -46,6 +46,12 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "With --object-store: local (acknowledge once in the local log; the default) or store (once in the object store).")
     public var durability: String?
 
+    @Flag(name: .customLong("replica"), help: "With --object-store: open --db as a read replica that follows the store (bootstrapped from it when empty); writes are refused.")
+    public var replica = false
+
+    @Option(name: .customLong("replica-poll-ms"), help: "With --replica: look for new WAL objects this often (milliseconds; default 1000, at least 50).")
+    public var replicaPollMilliseconds: Double?
+
     @Option(name: .customLong("local-cache-bytes"), help: "With --object-store: keep about this many bytes of the store's tables on the local disk and fetch the others on first read (default: keep every table local).")
     public var localCacheBytes: UInt64?
 
@@ -133,8 +139,20 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         if server != nil {
             throw ToolFailure(.usage, "this command works on a local database only; with --server use get, put, delete, delete-range, scan or stats")
         }
+        if replica { return try openReplica() }
         let options = try options(forWriting: writing)
         return writing ? try Database.open(at: path, options: options) : try Database.openReadOnly(at: path, options: options)
+    }
+
+    /// Opens `--db` as a replica of `--object-store` (see `Database.openReplica`).
+    public func openReplica() throws -> Database {
+        guard let store = try store() else { throw ToolFailure(.usage, "--replica needs --object-store") }
+        guard durability == nil else { throw ToolFailure(.usage, "a replica takes no writes: --durability does not apply") }
+        var options = try tuning.options()
+        options.localCacheBytes = localCacheBytes
+        if let replicaPollMilliseconds { options.replicaPollInterval = replicaPollMilliseconds / 1000 }
+        options.logger.logLevel = verbose ? .info : .warning
+        return try Database.openReplica(objectStore: store, at: path, options: options)
     }
 
     /// The key/value codec.

@@ -22,6 +22,24 @@ struct Restore: ParsableCommand {
     }
 }
 
+struct Promote: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn the replica in --db into the writer of --object-store: it fences the old primary and continues from the store's last WAL object.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        var global = global
+        global.replica = true
+        let replica = try global.openReplica()
+        var options = try global.options(forWriting: true)
+        options.localCacheBytes = global.localCacheBytes
+        let writer = try replica.promote(options: options)
+        let sequence = writer.latestSequence.rawValue
+        try writer.close()
+        emit("promoted \(global.path) to writer of \(global.objectStore ?? ""), at sequence \(sequence)")
+    }
+}
+
 struct Objects: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect what an object store holds: ls lists the objects, verify checks them.",
