@@ -155,7 +155,7 @@ extension Database {
             memtableBytes: memtableSet.active.approximateMemoryUsage + memtableSet.frozen.reduce(0) { $0 + $1.approximateMemoryUsage },
             frozenMemtables: memtableSet.frozen.count, snapshots: snapshots.count,
             lastSequence: lastSequence.load(ordering: .relaxed), levels: levels,
-            isReadOnly: options.readOnly || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
+            isReadOnly: options.readOnly || refusesUserWrites.load(ordering: .relaxed) || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
         statistics.transactionCommits = counters.transactionCommits.load(ordering: .relaxed)
         statistics.transactionConflicts = counters.transactionConflicts.load(ordering: .relaxed)
         statistics.transactionRollbacks = counters.transactionRollbacks.load(ordering: .relaxed)

@@ -229,7 +229,9 @@ public final class Database: Sendable {
 
     /// Whether writes are refused now: a read-only open, or a background failure (see
     /// `Statistics.backgroundError`).
-    public var refusesWrites: Bool { options.readOnly || state.withLock { $0.backgroundError != nil } }
+    public var refusesWrites: Bool {
+        options.readOnly || refusesUserWrites.load(ordering: .relaxed) || state.withLock { $0.backgroundError != nil }
+    }
 
     /// Pushes the statistics to swift-metrics now (they are also pushed every
     /// `Options.metricsInterval`). Does nothing while no metrics backend is bootstrapped.

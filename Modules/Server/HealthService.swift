@@ -3,20 +3,27 @@ import Strata
 import Synchronization
 
 /// `grpc.health.v1.Health`: SERVING while the database takes writes; NOT_SERVING once it turned
-/// read-only after a background failure, or while the server shuts down. Answers without
-/// authentication. The overall status is asked with an empty service name; `strata.v1.KV` is
-/// the one named service.
+/// read-only after a background failure, or while the server shuts down. A replica is SERVING
+/// while it follows its store — NOT_SERVING once it is stale, or lags more than `maxReplicaLag`
+/// seconds when that is set. Answers without authentication. The overall status is asked with
+/// an empty service name; `strata.v1.KV` is the one named service.
 struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     let database: Database
     let shuttingDown: ShutdownFlag
+    var maxReplicaLag: Double? = nil
 
     static let serviceName = "strata.v1.KV"
 
     /// The current status of `service`, or `nil` for a service this server does not have.
     func status(of service: String) -> Grpc_Health_V1_HealthCheckResponse.ServingStatus? {
         guard service.isEmpty || service == HealthService.serviceName else { return nil }
-        if shuttingDown.isSet || database.refusesWrites { return .notServing }
-        return .serving
+        if shuttingDown.isSet { return .notServing }
+        if let replica = database.replicaStatus {
+            if replica.stale != nil { return .notServing }
+            if let maxReplicaLag, replica.secondsBehind > maxReplicaLag { return .notServing }
+            return .serving
+        }
+        return database.refusesWrites ? .notServing : .serving
     }
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {

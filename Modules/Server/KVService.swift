@@ -25,10 +25,21 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     /// Bytes of keys and values per scan message.
     static let scanChunkBytes = 256 << 10
 
+    /// The longest a read waits for its `min_sequence` (a replica catching up).
+    static let minSequenceWaitSeconds = 10.0
+
+    /// Waits until the database has applied `sequence` (0: no wait); DEADLINE_EXCEEDED after
+    /// `minSequenceWaitSeconds`.
+    private func waitForSequence(_ sequence: UInt64) async throws {
+        guard sequence > 0, database.latestSequence.rawValue < sequence else { return }
+        try await database.waitForSequence(sequence, timeout: KVService.minSequenceWaitSeconds)
+    }
+
     func get(request: Strata_V1_GetRequest, context: ServerContext) async throws -> Strata_V1_GetResponse {
         try await mappingErrors {
             try configuration.checkSize(request)
             try checkKey(request.key)
+            try await waitForSequence(request.minSequence)
             let snapshot = try snapshots.snapshot(request.snapshotID)
             if let snapshot { return .found(try await database.get(request.key, at: snapshot)) }
             return .found(try await database.get(request.key))
@@ -39,6 +50,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
         try await mappingErrors {
             try configuration.checkSize(request)
             for key in request.keys { try checkKey(key) }
+            try await waitForSequence(request.minSequence)
             let values = try await database.batchGet(request.keys, at: try snapshots.snapshot(request.snapshotID))
             return .with { $0.results = values.map(Strata_V1_GetResponse.found) }
         }
@@ -88,6 +100,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     func scan(request: Strata_V1_ScanRequest, response: RPCWriter<Strata_V1_ScanResponse>, context: ServerContext) async throws {
         try await mappingErrors {
             try configuration.checkSize(request)
+            try await waitForSequence(request.minSequence)
             var scan = try makeScan(request)
             scan.chunkEntries = KVService.scanChunkEntries
             var remaining = request.limit == 0 ? UInt64.max : request.limit

@@ -80,6 +80,14 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// With an object store: seconds an unneeded object stays before garbage collection deletes
     /// it (`Options.storeGarbageGracePeriod`; `nil`: the default, 600).
     public var storeGarbageGracePeriod: Double? = nil
+    /// Serve a read replica of `objectStore` (`Database.openReplica`): reads only, writes answer
+    /// FAILED_PRECONDITION. `nil`/`false`: serve the writer.
+    public var replica: Bool? = nil
+    /// With `replica`: seconds between polls of the store (`Options.replicaPollInterval`).
+    public var replicaPollInterval: Double? = nil
+    /// With `replica`: health answers NOT_SERVING while the replica lags more than this many
+    /// seconds (`nil`: only when it is stale).
+    public var maxReplicaLag: Double? = nil
 
     /// A configuration for the database in `db` with every other setting at its default.
     public init(db: String) {
@@ -134,6 +142,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try readOptional(.durability, into: &durability)
         try readOptional(.localCacheBytes, into: &localCacheBytes)
         try readOptional(.storeGarbageGracePeriod, into: &storeGarbageGracePeriod)
+        try readOptional(.replica, into: &replica)
+        try readOptional(.replicaPollInterval, into: &replicaPollInterval)
+        try readOptional(.maxReplicaLag, into: &maxReplicaLag)
     }
 
     /// The durability every write is acknowledged with.
@@ -162,6 +173,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         }
         options.localCacheBytes = localCacheBytes
         if let storeGarbageGracePeriod { options.storeGarbageGracePeriod = storeGarbageGracePeriod }
+        if let replicaPollInterval { options.replicaPollInterval = replicaPollInterval }
         switch compression?.lowercased() {
         case nil: break
         case "none": options.compression = .none
@@ -195,6 +207,15 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         guard gracePeriod >= 0 && gracePeriod.isFinite else { throw StrataError.invalidArgument("gracePeriod must be a non-negative number of seconds") }
         guard snapshotTTL > 0 && maxSnapshotTTL >= snapshotTTL else {
             throw StrataError.invalidArgument("snapshot TTLs must be positive and maxSnapshotTTL at least snapshotTTL")
+        }
+        if replica == true {
+            guard objectStore != nil else { throw StrataError.invalidArgument("a replica needs objectStore (the store it follows)") }
+            guard durability == nil || durability == "local" else { throw StrataError.invalidArgument("a replica takes no writes: durability does not apply") }
+        } else if replicaPollInterval != nil || maxReplicaLag != nil {
+            throw StrataError.invalidArgument("replicaPollInterval and maxReplicaLag apply to a replica")
+        }
+        if let maxReplicaLag, !(maxReplicaLag > 0 && maxReplicaLag.isFinite) {
+            throw StrataError.invalidArgument("maxReplicaLag must be a positive number of seconds")
         }
         try databaseOptions().validate()
     }

@@ -52,7 +52,14 @@ public final class StrataServer: Service, Sendable {
         var options = try configuration.databaseOptions()
         options.metricsFactory = PrometheusMetricsFactory(registry: registry)
         options.logger = logger
-        let database = try Database.open(at: configuration.db, options: options)
+        let database: Database
+        if configuration.replica == true {
+            guard let store = options.objectStore else { throw StrataError.invalidArgument("replica needs objectStore") }
+            options.objectStore = nil
+            database = try Database.openReplica(objectStore: store, at: configuration.db, options: options)
+        } else {
+            database = try Database.open(at: configuration.db, options: options)
+        }
         try self.init(configuration: configuration, database: database, ownsDatabase: true, token: token, registry: registry, logger: logger)
     }
 
@@ -100,7 +107,7 @@ public final class StrataServer: Service, Sendable {
         if let token { interceptors.append(AuthInterceptor(token: token, metrics: metrics)) }
         let snapshots = self.snapshots
         let kv = KVService(database: database, snapshots: snapshots, configuration: configuration)
-        let health = HealthService(database: database, shuttingDown: shuttingDown)
+        let health = HealthService(database: database, shuttingDown: shuttingDown, maxReplicaLag: configuration.maxReplicaLag)
         grpc = GRPCServer(transport: transport, services: [kv, health], interceptors: interceptors)
 
         metricsEndpoint = try configuration.metricsListen.map { text in

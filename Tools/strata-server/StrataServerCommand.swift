@@ -52,6 +52,9 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("s3-region"), help: "With an s3:// store: the region.") var s3Region: String?
     @Flag(name: .customLong("s3-path-style"), help: "With an s3:// store: path-style addressing.") var s3PathStyle = false
     @Option(help: "local (default) or store: acknowledge writes once in the object store.") var durability: String?
+    @Flag(name: .customLong("replica"), help: "Serve a read replica of --object-store (bootstrapped from it when --db is empty); writes answer FAILED_PRECONDITION.") var replica = false
+    @Option(name: .customLong("replica-poll-ms"), help: "With --replica: poll the store this often (milliseconds; default 1000).") var replicaPollMilliseconds: Double?
+    @Option(name: .customLong("max-replica-lag"), help: "With --replica: health answers NOT_SERVING past this many seconds of lag.") var maxReplicaLag: Double?
     @Option(name: .customLong("local-cache-bytes"), help: "With --object-store: keep about this many bytes of tables locally and fetch the rest on first read (default: keep all).") var localCacheBytes: UInt64?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel = "info"
 
@@ -90,6 +93,9 @@ struct StrataServerCommand: AsyncParsableCommand {
         if s3PathStyle { settings.s3PathStyle = true }
         if let durability { settings.durability = durability }
         if let localCacheBytes { settings.localCacheBytes = localCacheBytes }
+        if replica { settings.replica = true }
+        if let replicaPollMilliseconds { settings.replicaPollInterval = replicaPollMilliseconds / 1000 }
+        if let maxReplicaLag { settings.maxReplicaLag = maxReplicaLag }
         return settings
     }
 

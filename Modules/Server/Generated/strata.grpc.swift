@@ -8,13 +8,15 @@
 ///   INVALID_ARGUMENT   bad input (empty or oversized key or value, start >= end, a malformed
 ///                      batch, an unknown or expired snapshot); nothing was changed
 ///   ABORTED            a transaction conflict, lock timeout or deadlock; retry the transaction
-///   FAILED_PRECONDITION the database refuses writes (read-only after a background error)
+///   FAILED_PRECONDITION the database refuses writes (read-only after a background error, or a
+///                      replica), or its writer was fenced by a newer one
 ///   UNAVAILABLE        the database is closed or the server is shutting down
 ///   DATA_LOSS          stored data is damaged (corruption)
 ///   INTERNAL           an I/O error
 ///   UNAUTHENTICATED    a missing or wrong bearer token (when the server requires one)
 ///   RESOURCE_EXHAUSTED a message over the server's limit
-///   DEADLINE_EXCEEDED / CANCELLED as gRPC defines them (a scan stops when either happens)
+///   DEADLINE_EXCEEDED / CANCELLED as gRPC defines them (a scan stops when either happens); also
+///                      a replica that did not reach a read's min_sequence in time
 ///
 /// Field numbers are never reused; a retired field is listed as `reserved`.
 

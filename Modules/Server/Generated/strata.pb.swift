@@ -18,13 +18,15 @@
 ///   INVALID_ARGUMENT   bad input (empty or oversized key or value, start >= end, a malformed
 ///                      batch, an unknown or expired snapshot); nothing was changed
 ///   ABORTED            a transaction conflict, lock timeout or deadlock; retry the transaction
-///   FAILED_PRECONDITION the database refuses writes (read-only after a background error)
+///   FAILED_PRECONDITION the database refuses writes (read-only after a background error, or a
+///                      replica), or its writer was fenced by a newer one
 ///   UNAVAILABLE        the database is closed or the server is shutting down
 ///   DATA_LOSS          stored data is damaged (corruption)
 ///   INTERNAL           an I/O error
 ///   UNAUTHENTICATED    a missing or wrong bearer token (when the server requires one)
 ///   RESOURCE_EXHAUSTED a message over the server's limit
-///   DEADLINE_EXCEEDED / CANCELLED as gRPC defines them (a scan stops when either happens)
+///   DEADLINE_EXCEEDED / CANCELLED as gRPC defines them (a scan stops when either happens); also
+///                      a replica that did not reach a read's min_sequence in time
 ///
 /// Field numbers are never reused; a retired field is listed as `reserved`.
 
@@ -119,6 +121,11 @@ public nonisolated struct Strata_V1_GetRequest: Sendable {
   /// Read at this snapshot (from CreateSnapshot); 0: the latest data.
   public var snapshotID: UInt64 = 0
 
+  /// Wait until the database has applied this sequence (a WriteResponse's, from the primary)
+  /// before reading: read-your-writes on a replica. At most 10 s, then DEADLINE_EXCEEDED.
+  /// 0: do not wait.
+  public var minSequence: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -152,6 +159,9 @@ public nonisolated struct Strata_V1_BatchGetRequest: Sendable {
 
   /// Read at this snapshot; 0: the latest data when the call starts.
   public var snapshotID: UInt64 = 0
+
+  /// As GetRequest.min_sequence.
+  public var minSequence: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -355,6 +365,9 @@ public nonisolated struct Strata_V1_ScanRequest: Sendable {
 
   /// Read at this snapshot; 0: the latest data when the scan starts.
   public var snapshotID: UInt64 = 0
+
+  /// As GetRequest.min_sequence.
+  public var minSequence: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -813,7 +826,7 @@ nonisolated extension Strata_V1_KeyValue: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}snapshot_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}snapshot_id\0\u{3}min_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -823,6 +836,7 @@ nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.key) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
       default: break
       }
     }
@@ -835,12 +849,16 @@ nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf
     if self.snapshotID != 0 {
       try visitor.visitSingularUInt64Field(value: self.snapshotID, fieldNumber: 2)
     }
+    if self.minSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_GetRequest, rhs: Strata_V1_GetRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.minSequence != rhs.minSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -883,7 +901,7 @@ nonisolated extension Strata_V1_GetResponse: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BatchGetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}snapshot_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}snapshot_id\0\u{3}min_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -893,6 +911,7 @@ nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftPro
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedBytesField(value: &self.keys) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
       default: break
       }
     }
@@ -905,12 +924,16 @@ nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftPro
     if self.snapshotID != 0 {
       try visitor.visitSingularUInt64Field(value: self.snapshotID, fieldNumber: 2)
     }
+    if self.minSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_BatchGetRequest, rhs: Strata_V1_BatchGetRequest) -> Bool {
     if lhs.keys != rhs.keys {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.minSequence != rhs.minSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1242,7 +1265,7 @@ nonisolated extension Strata_V1_WriteResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ScanRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}prefix\0\u{1}reverse\0\u{1}limit\0\u{3}keys_only\0\u{3}snapshot_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}prefix\0\u{1}reverse\0\u{1}limit\0\u{3}keys_only\0\u{3}snapshot_id\0\u{3}min_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1257,6 +1280,7 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.limit) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.keysOnly) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
       default: break
       }
     }
@@ -1284,6 +1308,9 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
     if self.snapshotID != 0 {
       try visitor.visitSingularUInt64Field(value: self.snapshotID, fieldNumber: 7)
     }
+    if self.minSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1295,6 +1322,7 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.limit != rhs.limit {return false}
     if lhs.keysOnly != rhs.keysOnly {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.minSequence != rhs.minSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
