@@ -230,6 +230,48 @@ import VFS
         withExtendedLifetime(scratch) {}
     }
 
+    @Test func aLeasedReplicaKeepsReadingWhileThePrimaryCompactsItsTablesAway() async throws {
+        let scratch = try TemporaryDirectory()
+        let store = MemoryObjectStore()
+        var writerOptions = primaryOptions(store)
+        writerOptions.checkpointWALBytes = 16 << 10
+        writerOptions.storeGarbageGracePeriod = 0
+        writerOptions.compression = .none
+        let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
+        let value = String(repeating: "v", count: 300)
+        for index in 0..<3000 { try await primary.put("key\(index)", "old\(index)\(value)", options: index % 500 == 499 ? Self.stored : WriteOptions()) }
+        try await primary.compactRange()
+        for index in 0..<100 { try await primary.put("pad\(index)", value, options: index == 99 ? Self.stored : WriteOptions()) }
+        var options = replicaOptions()
+        options.localCacheBytes = 1 << 20
+        options.compression = .none
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        var tablesAtBootstrap: Set<String> = []
+        for try await object in store.objects(prefix: "tables/") { tablesAtBootstrap.insert(object.key) }
+
+        // The primary rewrites every key's table and collects at once (grace 0): only the
+        // replica's lease keeps the tables it was bootstrapped from.
+        for index in 0..<3000 where index % 2 == 0 { try await primary.delete("key\(index)") }
+        try await primary.compactRange()
+        for index in 0..<400 { try await primary.put("later\(index)", value, options: index % 100 == 99 ? Self.stored : WriteOptions()) }
+        var tablesAfter: Set<String> = []
+        for try await object in store.objects(prefix: "tables/") { tablesAfter.insert(object.key) }
+        // Every table of the bootstrap is obsolete to the primary now; garbage collection
+        // deleted the unleased ones and kept those the lease names.
+        #expect(!tablesAtBootstrap.subtracting(tablesAfter).isEmpty, "the primary collected tables")
+        #expect(!tablesAtBootstrap.intersection(tablesAfter).isEmpty, "the lease kept the bootstrap manifest's tables")
+
+        try await replica.waitForSequence(primary.latestSequence.rawValue, timeout: 20)
+        for index in stride(from: 1, to: 3000, by: 2) {
+            #expect(try await replica.get("key\(index)", as: String.self) == "old\(index)\(value)")
+        }
+        #expect(try await replica.get("key0") == nil)
+        #expect(replica.statistics.storeTableFetches > 0)
+        try await replica.close()
+        try await primary.close()
+        withExtendedLifetime(scratch) {}
+    }
+
     @Test func aWriterDirectoryIsNotOpenedAsAReplica() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
