@@ -100,6 +100,12 @@ struct BenchFlags: ParsableArguments, Sendable {
     @Option(name: .customLong("wal_upload_interval_ms"), help: "With --object_store: the longest gathered writes wait before upload (milliseconds).")
     var walUploadIntervalMilliseconds = 100.0
 
+    @Option(name: .customLong("replica_poll_ms"), help: "replicalag, replicareadrandom: the replica's poll interval (milliseconds).")
+    var replicaPollMilliseconds = 100.0
+
+    @Option(name: .customLong("writes_per_second"), help: "replicalag: the primary's write rate (--writes writes in all).")
+    var writesPerSecond = 1000.0
+
     @Option(name: .customLong("token_file"), help: "With --server: a file holding the server's bearer token.")
     var tokenFile: String?
 

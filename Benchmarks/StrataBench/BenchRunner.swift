@@ -15,11 +15,14 @@ final class BenchRunner {
         "fillseq", "fillrandom", "overwrite", "fillsync", "fillbatch", "deleteseq", "deleterandom",
         "readrandom", "readmissing", "readseq", "readreverse", "seekrandom", "readwhilewriting",
         "compact", "flush", "ycsba", "ycsbb", "ycsbc", "ycsbd", "ycsbe", "ycsbf", "randomtransaction",
+        "replicalag", "replicareadrandom",
     ]
 
     let flags: BenchFlags
     let path: String
-    private var database: Database?
+    var database: Database?
+    /// The read replica of `replicalag` and `replicareadrandom` (opened on first use).
+    var replica: Database?
     /// Engine statistics of databases already closed (fresh fills reopen the database).
     private var closedTotals = EngineTotals()
 
@@ -44,6 +47,12 @@ final class BenchRunner {
         database = try Database.open(at: path, options: flags.options())
 
         for (index, name) in names.enumerated() {
+            if name == "replicalag" {
+                print(try replicaLag())
+                fflush(nil)
+                continue
+            }
+            var onReplica = false
             var fresh = false
             var reportFound = false
             var concurrentWriter = false
@@ -110,6 +119,11 @@ final class BenchRunner {
             case "randomtransaction":
                 total = readers * flags.threads
                 body = { try Workloads.randomTransaction(&$0) }
+            case "replicareadrandom":
+                reportFound = true
+                onReplica = true
+                total = readers * flags.threads
+                body = { try Workloads.readRandom(&$0, missing: false) }
             default:  // ycsba ... ycsbf
                 reportFound = true
                 total = readers * flags.threads
@@ -126,6 +140,10 @@ final class BenchRunner {
             }
             // compact and flush are one operation for the whole database, not per thread.
             let threads = (name == "compact" || name == "flush") ? 1 : flags.threads
+            // replicareadrandom reads the replica, caught up with the primary first.
+            let primary = database
+            if onReplica { database = try caughtUpReplica() }
+            defer { database = primary }
             let result = try runThreads(
                 name: name, benchmarkIndex: index, threads: threads, total: total,
                 reportFound: reportFound, concurrentWriter: concurrentWriter, body: body)
@@ -135,6 +153,7 @@ final class BenchRunner {
             fflush(nil)
         }
         printSummary()
+        try replica?.close()
         try database?.close()
     }
 
