@@ -3,22 +3,11 @@ import ObjectStore
 import Testing
 
 @Suite struct FaultInjectingObjectStoreTests {
-    private func kind(of body: () async throws -> Void) async -> ObjectStoreFailure.Kind? {
-        do {
-            try await body()
-            return nil
-        } catch StrataError.objectStore(let failure) {
-            return failure.kind
-        } catch {
-            return nil
-        }
-    }
-
     @Test func aRequestFailedBeforeApplyingChangesNothing() async throws {
         let base = MemoryObjectStore()
         let store = FaultInjectingObjectStore(base)
         store.injectNext(.failBeforeApplying)
-        #expect(await kind { _ = try await store.put("k", [1], condition: .none) } == .unavailable)
+        #expect(await failureKind { _ = try await store.put("k", [1], condition: .none) } == .unavailable)
         #expect(try await base.head("k") == nil)
     }
 
@@ -26,10 +15,10 @@ import Testing
         let base = MemoryObjectStore()
         let store = FaultInjectingObjectStore(base)
         store.injectNext(.failAfterApplying)
-        #expect(await kind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .unavailable)
+        #expect(await failureKind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .unavailable)
         #expect(try await base.get("k", range: nil) == [1])
         // The retry of a create-if-absent now finds its own object: the caller must check.
-        #expect(await kind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .preconditionFailed)
+        #expect(await failureKind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .preconditionFailed)
     }
 
     @Test func throttlingIsRetryableAndChangesNothing() async throws {

@@ -11,17 +11,6 @@ import Testing
         return policy
     }
 
-    private func kind(of body: () async throws -> Void) async -> ObjectStoreFailure.Kind? {
-        do {
-            try await body()
-            return nil
-        } catch StrataError.objectStore(let failure) {
-            return failure.kind
-        } catch {
-            return nil
-        }
-    }
-
     @Test func transientFailuresAreRepeatedUntilTheRequestSucceeds() async throws {
         let faulty = FaultInjectingObjectStore(MemoryObjectStore())
         let store = RetryingObjectStore(faulty, policy: quickPolicy(attempts: 4))
@@ -35,17 +24,17 @@ import Testing
         let faulty = FaultInjectingObjectStore(MemoryObjectStore())
         let store = RetryingObjectStore(faulty, policy: quickPolicy(attempts: 3))
         faulty.injectNext(.failBeforeApplying, .failBeforeApplying, .throttle, .failBeforeApplying)
-        #expect(await kind { _ = try await store.get("missing", range: nil) } == .throttled)
+        #expect(await failureKind { _ = try await store.get("missing", range: nil) } == .throttled)
         // Three attempts were made; the fourth scripted fault is still waiting.
-        #expect(await kind { _ = try await faulty.head("k") } == .unavailable)
+        #expect(await failureKind { _ = try await faulty.head("k") } == .unavailable)
     }
 
     @Test func otherFailuresAreNotRepeated() async throws {
         let faulty = FaultInjectingObjectStore(MemoryObjectStore())
         let store = RetryingObjectStore(faulty, policy: quickPolicy(attempts: 4))
         _ = try await store.put("k", [1], condition: .ifAbsent)
-        #expect(await kind { _ = try await store.put("k", [2], condition: .ifAbsent) } == .preconditionFailed)
-        #expect(await kind { _ = try await store.get("absent", range: nil) } == .notFound)
+        #expect(await failureKind { _ = try await store.put("k", [2], condition: .ifAbsent) } == .preconditionFailed)
+        #expect(await failureKind { _ = try await store.get("absent", range: nil) } == .notFound)
         #expect(faulty.injectedCounts.isEmpty)
     }
 
@@ -54,7 +43,7 @@ import Testing
         let faulty = FaultInjectingObjectStore(MemoryObjectStore())
         let store = RetryingObjectStore(faulty, policy: quickPolicy(attempts: 4))
         faulty.injectNext(.failAfterApplying)
-        #expect(await kind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .preconditionFailed)
+        #expect(await failureKind { _ = try await store.put("k", [1], condition: .ifAbsent) } == .preconditionFailed)
         #expect(try await faulty.base.get("k", range: nil) == [1])
     }
 }

@@ -254,21 +254,31 @@ enum StoreOpening {
         try fileSystem.createDirectory(directory)
         for file in manifest.files {
             if !includingTables, case .table? = DatabaseFiles.kind(of: file.name) { continue }
-            let destination = Path.join(directory, file.name)
-            let output = try fileSystem.openWritable(destination, mode: .truncate)
-            do {
-                let written = try blockingAwait { [output = UnsafeSendable(output)] in try await store.download(file.key, to: output.value) }
-                guard written == file.size else {
-                    throw StrataError.corruption(file: "\(store)/\(file.key)", offset: Int(written), reason: "the object holds \(written) bytes; the manifest says \(file.size)")
-                }
-                try output.sync()
-                try output.close()
-            } catch {
-                try? output.close()
-                throw error
-            }
+            try download(file, from: store, to: Path.join(directory, file.name), fileSystem: fileSystem)
         }
         try fileSystem.syncDirectory(directory)
+    }
+
+    /// Streams `file`'s object to `path.tmp`, checks its size against the manifest's, syncs it
+    /// and renames it to `path`: `path` holds the whole object or nothing.
+    ///
+    /// - Throws: `.corruption` naming the object for a size mismatch; the store's error.
+    static func download(_ file: StoreManifest.File, from store: any ObjectStore, to path: String, fileSystem: any FileSystem) throws {
+        let temporary = path + ".tmp"
+        let output = try fileSystem.openWritable(temporary, mode: .truncate)
+        do {
+            let written = try blockingAwait { [output = UnsafeSendable(output)] in try await store.download(file.key, to: output.value) }
+            guard written == file.size else {
+                throw StrataError.corruption(file: "\(store)/\(file.key)", offset: Int(written), reason: "the object holds \(written) bytes; the manifest says \(file.size)")
+            }
+            try output.sync()
+            try output.close()
+            try fileSystem.rename(temporary, to: path)
+        } catch {
+            try? output.close()
+            try? fileSystem.removeFile(temporary)
+            throw error
+        }
     }
 }
 

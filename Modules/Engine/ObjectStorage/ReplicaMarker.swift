@@ -16,13 +16,7 @@ struct ReplicaMarker: Sendable, Equatable {
 
     static func read(directory: String, fileSystem: any FileSystem) throws -> ReplicaMarker? {
         let path = Path.join(directory, fileName)
-        guard fileSystem.exists(path) else { return nil }
-        let text = String(decoding: try fileSystem.readFile(path), as: UTF8.self)
-        var values: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
-        }
+        guard let values = try MarkerFile.read(path, fileSystem: fileSystem) else { return nil }
         guard let id = values["id"], id.count == 16, id.allSatisfy({ $0.isHexDigit && !$0.isUppercase }),
             let manifest = values["manifest"].flatMap({ UInt64($0) }), let next = values["next"].flatMap({ UInt64($0) })
         else {
@@ -33,10 +27,7 @@ struct ReplicaMarker: Sendable, Equatable {
 
     /// Replaces the marker atomically (write, sync, rename, sync the directory).
     func write(directory: String, fileSystem: any FileSystem) throws {
-        let temporary = Path.join(directory, Self.fileName + ".tmp")
-        try fileSystem.writeFile(temporary, Array("id \(id)\nmanifest \(manifest)\nnext \(nextWALObject)\n".utf8), sync: true)
-        try fileSystem.rename(temporary, to: Path.join(directory, Self.fileName))
-        try fileSystem.syncDirectory(directory)
+        try MarkerFile.write(["id": id, "manifest": "\(manifest)", "next": "\(nextWALObject)"], to: Self.fileName, in: directory, fileSystem: fileSystem)
     }
 
     /// A new random id.

@@ -12,14 +12,8 @@ struct StoreMarker: Sendable, Equatable {
 
     static func read(directory: String, fileSystem: any FileSystem) throws -> StoreMarker? {
         let path = Path.join(directory, fileName)
-        guard fileSystem.exists(path) else { return nil }
-        let text = String(decoding: try fileSystem.readFile(path), as: UTF8.self)
-        var values: [String: UInt64] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2, let value = UInt64(parts[1]) { values[String(parts[0])] = value }
-        }
-        guard let epoch = values["epoch"], let claiming = values["claiming"] else {
+        guard let values = try MarkerFile.read(path, fileSystem: fileSystem) else { return nil }
+        guard let epoch = values["epoch"].flatMap({ UInt64($0) }), let claiming = values["claiming"].flatMap({ UInt64($0) }) else {
             throw StrataError.corruption(file: path, offset: 0, reason: "expected lines 'epoch N' and 'claiming N'")
         }
         return StoreMarker(epoch: epoch, claiming: claiming)
@@ -27,9 +21,31 @@ struct StoreMarker: Sendable, Equatable {
 
     /// Replaces the marker atomically (write, sync, rename, sync the directory).
     func write(directory: String, fileSystem: any FileSystem) throws {
-        let temporary = Path.join(directory, Self.fileName + ".tmp")
-        try fileSystem.writeFile(temporary, Array("epoch \(epoch)\nclaiming \(claiming)\n".utf8), sync: true)
-        try fileSystem.rename(temporary, to: Path.join(directory, Self.fileName))
+        try MarkerFile.write(["epoch": "\(epoch)", "claiming": "\(claiming)"], to: Self.fileName, in: directory, fileSystem: fileSystem)
+    }
+}
+
+/// The small text files beside a database that say how it relates to an object store
+/// (`OBJECT-STORE`, `REPLICA`): one `name value` pair per line, replaced atomically.
+enum MarkerFile {
+    /// The pairs in `path`, or `nil` when there is no such file.
+    static func read(_ path: String, fileSystem: any FileSystem) throws -> [String: String]? {
+        guard fileSystem.exists(path) else { return nil }
+        var values: [String: String] = [:]
+        for line in String(decoding: try fileSystem.readFile(path), as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        return values
+    }
+
+    /// Replaces `name` in `directory` with `pairs`, in order: write, sync, rename, sync the
+    /// directory.
+    static func write(_ pairs: KeyValuePairs<String, String>, to name: String, in directory: String, fileSystem: any FileSystem) throws {
+        let temporary = Path.join(directory, name + ".tmp")
+        let text = pairs.map { "\($0.key) \($0.value)\n" }.joined()
+        try fileSystem.writeFile(temporary, Array(text.utf8), sync: true)
+        try fileSystem.rename(temporary, to: Path.join(directory, name))
         try fileSystem.syncDirectory(directory)
     }
 }

@@ -131,7 +131,7 @@ final class StoreTables: TableFileSource, Sendable {
             state.withLock { _ = $0.fetching.remove(fileNumber) }
             state.broadcast()
         }
-        try fetch(file, to: path)
+        try StoreOpening.download(file, from: store, to: path, fileSystem: fileSystem)
         state.withLock { state in
             state.clock += 1
             state.local[fileNumber] = LocalTable(size: file.size, lastUse: state.clock)
@@ -139,26 +139,6 @@ final class StoreTables: TableFileSource, Sendable {
             state.fetchedBytes += file.size
         }
         evictIfNeeded(keeping: fileNumber)
-    }
-
-    /// Downloads `file` to a temporary name, checks its size, syncs it and renames it to `path`.
-    private func fetch(_ file: StoreManifest.File, to path: String) throws {
-        let temporary = path + ".tmp"
-        let output = try fileSystem.openWritable(temporary, mode: .truncate)
-        do {
-            let store = store
-            let written = try blockingAwait { [output = UnsafeSendable(output)] in try await store.download(file.key, to: output.value) }
-            guard written == file.size else {
-                throw StrataError.corruption(file: "\(store)/\(file.key)", offset: Int(written), reason: "the object holds \(written) bytes; the manifest says \(file.size)")
-            }
-            try output.sync()
-            try output.close()
-            try fileSystem.rename(temporary, to: path)
-        } catch {
-            try? output.close()
-            try? fileSystem.removeFile(temporary)
-            throw error
-        }
     }
 
     /// Deletes local copies of tables the store holds, least recently used first (readers that
