@@ -194,6 +194,8 @@ public struct Options: Sendable {
         try require(localCacheBytes == nil || objectStore != nil, "localCacheBytes needs an objectStore")
         try require(replicaPollInterval >= 0.05 && replicaPollInterval <= 3600, "replicaPollInterval must be between 0.05 and 3600 seconds")
         try require(replicaLeaseDuration >= 1 && replicaLeaseDuration <= 86_400, "replicaLeaseDuration must be between 1 second and 1 day")
+        // The lease is renewed by the polls, every third of it: a poll must come at least that often.
+        try require(replicaPollInterval * 3 <= replicaLeaseDuration, "replicaLeaseDuration must be at least three replicaPollIntervals")
         try require(storeGarbageGracePeriod >= 0 && storeGarbageGracePeriod <= 30 * 86_400, "storeGarbageGracePeriod must be between 0 and 30 days")
         try require(localCacheBytes.map { $0 >= 1 << 20 } ?? true, "localCacheBytes must be at least 1 MiB")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")

@@ -109,7 +109,10 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
             // The async iterator reads a chunk on the database's threads only when asked, and
             // `write` waits while the client is not reading: the range is never buffered here.
             for try await (key, value) in scan {
-                try Task.checkCancellation()  // the deadline passed or the client went away
+                // gRPC signals a passed deadline or a client gone away through the context, not
+                // by cancelling this task (and a cancelled RPC's writes may simply be dropped).
+                if context.cancellation.isCancelled { throw RPCError(code: .cancelled, message: "the scan's RPC was cancelled (deadline or client)") }
+                try Task.checkCancellation()
                 chunk.entries.append(.with {
                     $0.key = Data(key)
                     if !request.keysOnly { $0.value = Data(value) }

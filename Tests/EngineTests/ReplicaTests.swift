@@ -128,8 +128,9 @@ import VFS
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         let value = String(repeating: "v", count: 100)
         for index in 0..<100 { try await primary.put("a\(index)", value, options: Self.stored) }
+        // A lease long enough for the writes below, however slow the machine.
         var options = replicaOptions()
-        options.replicaLeaseDuration = 2
+        options.replicaLeaseDuration = 120
         var replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
         let next = try #require(replica.replicaStatus).nextWALObject
         try await replica.close()
@@ -138,6 +139,8 @@ import VFS
         // the log the replica needs stays.
         for index in 0..<300 { try await primary.put("b\(index)", value, options: index % 20 == 19 ? Self.stored : WriteOptions()) }
         #expect(try await store.head("wal/" + String(repeating: "0", count: 20 - String(next).count) + String(next)) != nil)
+        // Reopened with a short lease, which then lapses while it is down.
+        options.replicaLeaseDuration = 1
         replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
         try await replica.waitForSequence(primary.latestSequence.rawValue, timeout: 20)
         #expect(try await replica.get("b299", as: String.self) == value)
@@ -146,7 +149,7 @@ import VFS
 
         // The lease lapses; the primary collects the log past it; the replica starts over from
         // the current manifest and still serves everything.
-        try await Task.sleep(for: .milliseconds(2_500))
+        try await Task.sleep(for: .milliseconds(1_500))
         for index in 0..<300 { try await primary.put("c\(index)", value, options: index % 20 == 19 ? Self.stored : WriteOptions()) }
         #expect(try await store.head("wal/" + String(repeating: "0", count: 20 - String(resumedAt).count) + String(resumedAt)) == nil,
                 "the primary collected the log behind the lapsed lease")

@@ -9,8 +9,9 @@ import VFS
         let scratch = try TemporaryDirectory(prefix: "strata-objects")
         let store = "file://" + scratch.path + "/store"
         let value = String(repeating: "x", count: 300)
-        // Enough data for several tables and checkpoints: 30 store-durable batches of 100 puts.
-        let input = (0..<30).map { batch in
+        // Enough data for several tables and checkpoints, and more than the 1 MiB cache below:
+        // 60 store-durable batches of 100 puts (about 2 MB).
+        let input = (0..<60).map { batch in
             "batch 100\n" + (0..<100).map { "put key\(batch * 100 + $0) \(batch * 100 + $0)-\(value)\n" }.joined()
         }.joined()
         let write = try runTool("strata", [
@@ -28,20 +29,28 @@ import VFS
 
         let restore = try runTool("strata", ["restore", "--db", scratch.path + "/copy", "--object-store", store])
         #expect(restore.status == 0, "\(restore.errors)")
-        let get = try runTool("strata", ["get", "--db", scratch.path + "/copy", "key2999"])
-        #expect(get.output == "2999-\(value)\n", "\(get.output)\(get.errors)")
+        let get = try runTool("strata", ["get", "--db", scratch.path + "/copy", "key5999"])
+        #expect(get.output == "5999-\(value)\n", "\(get.output)\(get.errors)")
 
-        // A new writer with a 1 MiB table cache: opens without downloading tables, fetches on reads.
+        // A new writer with a 1 MiB table cache reads every key: tables come down on first use,
+        // and the store's tables kept locally stay within the budget (plus the tables being
+        // fetched at the moment by the reads and by compaction).
         let cached = scratch.path + "/cached"
         let reads = try runTool("strata", [
             "exec", "--db", cached, "--object-store", store, "--local-cache-bytes", "1048576",
-        ], input: "get key7\nget key2500\nget absent\n")
+        ], input: stride(from: 1, to: 6000, by: 3).map { "get key\($0)\n" }.joined() + "get absent\n")  // under 64 KiB of input
         #expect(reads.status == 0, "\(reads.errors)")
-        #expect(reads.output.contains("7-\(value)") && reads.output.contains("2500-\(value)"), "\(reads.output)")
-        // Only the tables those reads needed came down (the store holds more).
-        let storeTables = Set(keys.filter { $0.hasPrefix("tables/") }.map { String($0.split(separator: "-").last!) })
-        let localTables = Set(try PosixFileSystem().listDirectory(cached).filter { $0.hasSuffix(".sst") })
-        #expect(storeTables.count > 2 && localTables.intersection(storeTables).count <= 2, "local \(localTables.sorted()), store \(storeTables.sorted())")
+        let answers = reads.output.split(separator: "\n")
+        #expect(answers.count == 2001 && answers[2] == "VALUE 7-\(value)" && answers[1999] == "VALUE 5998-\(value)" && answers[2000] == "NOTFOUND")
+        var storeTables: [String: UInt64] = [:]
+        for line in listing.output.split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            if fields.count == 2, fields[1].hasPrefix("tables/"), let size = UInt64(fields[0]) { storeTables[String(fields[1].split(separator: "-").last!)] = size }
+        }
+        let fileSystem = PosixFileSystem()
+        let cachedBytes = try fileSystem.listDirectory(cached).filter { storeTables[$0] != nil }.reduce(UInt64(0)) { $0 + (try fileSystem.fileSize(cached + "/" + $1)) }
+        let storeBytes = storeTables.values.reduce(0, +)
+        #expect(storeBytes > 1 << 20 && cachedBytes <= (1 << 20) + 2 * (storeTables.values.max() ?? 0), "\(cachedBytes) of \(storeBytes) bytes local")
         withExtendedLifetime(scratch) {}
     }
 
