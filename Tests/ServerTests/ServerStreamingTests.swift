@@ -21,7 +21,7 @@ import Testing
         try await withServer({ $0.metricsListen = "127.0.0.1:0" }) { server in
             try await withClient(server) { client in try await fill(client) }
             var configuration = server.client()
-            configuration.timeout = .milliseconds(300)
+            configuration.timeout = .milliseconds(1000)
             let received = Shared(0)
             let code = await statusCode {
                 try await StrataClient.withClient(configuration) { client in
@@ -34,9 +34,13 @@ import Testing
             }
             #expect(code == .deadlineExceeded)
             #expect(received.current < 20_000)
-            // The server's handler ended too, with the deadline's status.
-            let samples = try await waitForMetric(server, "strata_rpc_requests_total", ["method": "strata.v1.KV/Scan"])
-            #expect(samples.value("strata_rpc_requests_total", ["method": "strata.v1.KV/Scan", "code": "OK"]) == 0)
+            // The server's handler, if it started (entries arrived), ended too, without reading
+            // to the end. (On a loaded machine the deadline can pass before the server starts the
+            // call at all; then gRPC never runs the handler or its interceptors.)
+            if received.current > 0 {
+                let samples = try await waitForMetric(server, "strata_rpc_requests_total", ["method": "strata.v1.KV/Scan"])
+                #expect(samples.value("strata_rpc_requests_total", ["method": "strata.v1.KV/Scan", "code": "OK"]) == 0)
+            }
         }
     }
 
