@@ -135,21 +135,11 @@ extension Database {
             } catch StrataError.objectStore(let failure) where failure.kind == .notFound {
                 throw StrataError.corruption(file: "\(store)/\(key)", offset: 0, reason: "WAL object missing: the store's log has a gap before the fence")
             }
-            let object = try WALObject(decoding: bytes, key: "\(store)/\(key)")
-            guard object.number == number else {
-                throw StrataError.corruption(file: "\(store)/\(key)", offset: 24, reason: "the object says it is number \(object.number)")
-            }
-            for record in object.records {
-                let batch = try record.withUnsafeBytes { try WriteBatch(decoding: $0, file: "\(store)/\(key)") }
-                stored = max(stored, batch.lastSequence.rawValue)
-                let local = latestSequence.rawValue
-                if batch.lastSequence.rawValue <= local { continue }
-                guard batch.sequence.rawValue == local + 1 else {
-                    throw StrataError.corruption(
-                        file: "\(store)/\(key)", offset: 0,
-                        reason: "the store's log continues at sequence \(batch.sequence.rawValue) but the database ends at \(local)")
-                }
-                try write(batch)
+            do {
+                let object = try StoreLogApply.apply(bytes, number: number, key: "\(store)/\(key)", latest: { latestSequence.rawValue }) { try applyReplicated($0) }
+                stored = max(stored, object.lastSequence)
+            } catch let gap as StoreLogApply.Gap {
+                throw StrataError.corruption(file: gap.key, offset: 0, reason: gap.reason)
             }
         }
         return stored
@@ -293,4 +283,38 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 /// restoring, uploads, checkpoints, collection) rides out short outages the same way.
 func retryingTransientFailures<Store: ObjectStore>(_ store: Store) -> any ObjectStore {
     return RetryingObjectStore(store)
+}
+
+/// Applying one WAL object of the store to a database — shared by restores, takeovers and
+/// replicas.
+enum StoreLogApply {
+    /// The object's log does not continue the database's: a batch starts past the next
+    /// sequence. (A restore reports it as corruption; a replica turns stale.)
+    struct Gap: Error {
+        let key: String
+        let reason: String
+    }
+
+    /// Decodes WAL object `number` (checksums included) and applies, in order, each batch newer
+    /// than `latest()` through `apply`; batches the database already has are skipped.
+    ///
+    /// - Returns: the decoded object (its kind and last sequence).
+    /// - Throws: `.corruption` naming `key` for damage or a wrong number; `Gap` when a batch does
+    ///   not continue the database's sequence; whatever `apply` throws.
+    static func apply(_ bytes: [UInt8], number: UInt64, key: String, latest: () -> UInt64, apply: (WriteBatch) throws -> Void) throws -> WALObject {
+        let object = try WALObject(decoding: bytes, key: key)
+        guard object.number == number else {
+            throw StrataError.corruption(file: key, offset: 24, reason: "the object says it is number \(object.number)")
+        }
+        for record in object.records {
+            let batch = try record.withUnsafeBytes { try WriteBatch(decoding: $0, file: key) }
+            let local = latest()
+            if batch.lastSequence.rawValue <= local { continue }
+            guard batch.sequence.rawValue == local + 1 else {
+                throw Gap(key: key, reason: "the store's log continues at sequence \(batch.sequence.rawValue) but the database ends at \(local)")
+            }
+            try apply(batch)
+        }
+        return object
+    }
 }

@@ -162,8 +162,7 @@ extension Database {
     }
 
     /// Turns this replica into the writer of its store and returns the writer; this handle is
-    /// closed. The replica applies everything the store holds, fetches any table only the store
-    /// holds, then opens its directory as the writer: it claims the next epoch and fences the
+    /// closed. The replica opens its directory as the writer: it claims the next epoch and fences the
     /// old primary (whose next upload fails with `.fenced`), and continues from the last WAL
     /// object in the store (Docs/OBJECT-STORAGE.md, "Promotion").
     ///
@@ -173,8 +172,8 @@ extension Database {
     public func promote(options writerOptions: Options? = nil) throws -> Database {
         try checkOpen()
         guard let follower = replicaFollower.withLock({ $0 }) else { throw StrataError.invalidArgument("promote() is for replicas") }
+        // No last poll here: the writer's open applies every WAL object up to its fence anyway.
         follower.stop()
-        try pollReplica(follower)
         // Local tables the writer may take for store objects: with a cache, those of the
         // bootstrap manifest (leased, so still in the store; the replica's own tables are
         // numbered independently of the primary's and must not be confused with its objects).

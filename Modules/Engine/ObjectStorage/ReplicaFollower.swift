@@ -123,20 +123,15 @@ final class ReplicaFollower: Sendable {
                 }
                 let key = listed.key
                 let bytes = try blockingAwait { try await store.get(key, range: nil) }
-                let object = try WALObject(decoding: bytes, key: "\(store)/\(key)")
-                guard object.number == number else {
-                    throw StrataError.corruption(file: "\(store)/\(key)", offset: 24, reason: "the object says it is number \(object.number)")
-                }
-                for record in object.records {
-                    let batch = try record.withUnsafeBytes { try WriteBatch(decoding: $0, file: "\(store)/\(key)") }
-                    let local = latest()
-                    if batch.lastSequence.rawValue <= local { continue }
-                    guard batch.sequence.rawValue == local + 1 else {
-                        markStale("the store's log continues at sequence \(batch.sequence.rawValue) but the replica ends at \(local)")
-                        break pages
+                let object: WALObject
+                do {
+                    object = try StoreLogApply.apply(bytes, number: number, key: "\(store)/\(key)", latest: latest) { batch in
+                        try apply(batch)
+                        applied = true
                     }
-                    try apply(batch)
-                    applied = true
+                } catch let gap as StoreLogApply.Gap {
+                    markStale(gap.reason)
+                    break pages
                 }
                 next = number + 1
                 if object.kind == .records {
