@@ -39,6 +39,7 @@ public final class CompactionJob {
     let builderOptions: TableBuilderOptions
     let targetFileSize: UInt64
     let maxGrandparentOverlapBytes: UInt64
+    let filter: (any CompactionFilter)?
 
     /// Prepares a compaction of `compaction` (picked from `version`) keeping every version visible
     /// to one of `snapshots`.
@@ -54,6 +55,7 @@ public final class CompactionJob {
         self.builderOptions = builderOptions
         self.targetFileSize = max(1, options.targetFileSize)
         self.maxGrandparentOverlapBytes = options.targetFileSize.multipliedReportingOverflow(by: options.maxGrandparentOverlapFactor).partialValue
+        self.filter = options.filter
     }
 
     /// Runs the compaction.
@@ -130,6 +132,7 @@ public final class CompactionJob {
         var previousUserKey: [UInt8] = []
         var hasPrevious = false
         var grandparents = GrandparentOverlap(files: compaction.grandparents, limit: maxGrandparentOverlapBytes)
+        var filtered: [UInt8] = []
         while merged.isValid {
             let key = merged.key
             let userKey = InternalKey.userKey(of: key)
@@ -148,6 +151,20 @@ public final class CompactionJob {
             }
             switch collapse.decide(key) {
             case nil:
+                if let filter, InternalKey.kindByte(of: key) == ValueKind.put.rawValue, filter.removes(userKey: userKey, value: merged.value) {
+                    // The value becomes a delete at the same sequence: it still hides the older
+                    // versions from every reader that saw the value. With nothing older below
+                    // the output level and no snapshot older than it, the delete goes too.
+                    statistics.filteredValues += 1
+                    let sequence = InternalKey.trailer(of: key) >> 8
+                    if collapse.stripe(sequence) != 0 || deeper.mayContain(userKey) {
+                        filtered.removeAll(keepingCapacity: true)
+                        InternalKey.append(userKey: userKey, trailer: sequence << 8 | UInt64(ValueKind.delete.rawValue), to: &filtered)
+                        try filtered.withUnsafeBytes { try outputs.add(key: $0, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+                        statistics.entriesOut += 1
+                    }
+                    break
+                }
                 try outputs.add(key: key, value: merged.value)
                 statistics.entriesOut += 1
             case .shadowed?, .coveredByRangeTombstone?:

@@ -15,6 +15,9 @@ public struct CompactionOptions: Sendable {
     /// An output file is also cut when it overlaps this many times `targetFileSize` of the level
     /// below its output level, so one future compaction never has to read too much. Default 10.
     public var maxGrandparentOverlapFactor: UInt64 = 10
+    /// Removes values no reader can see any more (expired ones) as compactions rewrite them;
+    /// see `CompactionFilter`. Default `nil`: compactions keep every visible value.
+    public var filter: (any CompactionFilter)? = nil
 
     /// Default options.
     public init() {}

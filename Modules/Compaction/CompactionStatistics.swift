@@ -21,6 +21,9 @@ public struct CompactionStatistics: Sendable, Equatable {
     public var droppedVersions: UInt64 = 0
     /// Point deletes dropped (nothing older remains for them to hide).
     public var droppedDeletes: UInt64 = 0
+    /// Values the compaction filter removed (each became a delete, or vanished when nothing
+    /// older remained for it to hide).
+    public var filteredValues: UInt64 = 0
     /// Range tombstone pieces dropped.
     public var droppedRangeTombstones: UInt64 = 0
     /// Range tombstone pieces written to outputs.
@@ -46,6 +49,7 @@ public struct CompactionStatistics: Sendable, Equatable {
         entriesOut += other.entriesOut
         droppedVersions += other.droppedVersions
         droppedDeletes += other.droppedDeletes
+        filteredValues += other.filteredValues
         droppedRangeTombstones += other.droppedRangeTombstones
         rangeTombstonesOut += other.rangeTombstonesOut
         durationNanoseconds += other.durationNanoseconds

@@ -17,3 +17,6 @@
 @_exported import class ObjectStore.LocalObjectStore
 @_exported import class ObjectStore.MemoryObjectStore
 @_exported import class ObjectStore.FaultInjectingObjectStore
+@_exported import protocol Compaction.CompactionFilter
+@_exported import struct Compaction.ExpiryCompactionFilter
+@_exported import enum Compaction.ExpiringValue

@@ -62,6 +62,9 @@ public struct Options: Sendable {
     public var maxBytesForLevelBase: UInt64? = nil
     /// Each level's target is this many times the previous one's. Default 10.
     public var levelMultiplier: UInt64 = 10
+    /// Removes values no reader can see any more (e.g. expired ones, `ExpiryCompactionFilter`)
+    /// when compactions rewrite them, so their space comes back. Default `nil`.
+    public var compactionFilter: (any CompactionFilter)? = nil
     /// Level-0 files that trigger a compaction. Default 4.
     public var level0CompactionTrigger = 4
     /// Level-0 files at which writes are slowed down. Default 20.
@@ -151,6 +154,7 @@ public struct Options: Sendable {
         options.maxBytesForLevelBase = effectiveLevelBase
         options.levelMultiplier = levelMultiplier
         options.targetFileSize = effectiveTargetFileSize
+        options.filter = compactionFilter
         return options
     }
 

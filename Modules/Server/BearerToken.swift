@@ -48,6 +48,11 @@ public struct BearerToken: Sendable, Equatable {
     /// Whether `header` (an `authorization` header value) carries this token. Takes the same time
     /// whatever the header holds, up to its length, so a caller cannot find the token byte by
     /// byte from response times.
+    /// Whether `password` (RESP `AUTH`) is the token, compared in constant time.
+    func accepts(password: [UInt8]) -> Bool {
+        accepts(header: "Bearer " + String(decoding: password, as: UTF8.self))
+    }
+
     func accepts(header: String) -> Bool {
         let presented = Array(header.utf8)
         let expected = Array(headerValue.utf8)

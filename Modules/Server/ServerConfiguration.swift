@@ -88,6 +88,22 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// With `replica`: health answers NOT_SERVING while the replica lags more than this many
     /// seconds (`nil`: only when it is stale).
     public var maxReplicaLag: Double? = nil
+    /// Where the RESP front door listens (`redis-cli -p`), `HOST:PORT`; `nil`: not served.
+    /// Needs `authTokenFile` beyond loopback (clients then `AUTH <token>`).
+    public var respListen: String? = nil
+    /// RESP durability, as Redis' `appendfsync`: `always`, `everysec` (default) or `no`.
+    public var respFsync: String? = nil
+    /// RESP connections at once; more are refused with an error. Default 10,000.
+    public var respMaxClients = 10_000
+    /// Worker threads running RESP commands (each blocks on the engine for one connection's
+    /// batch; with `always`, more threads mean larger shared syncs). Default 32.
+    public var respThreads = 32
+    /// A RESP client whose unsent replies exceed this many bytes (it does not read) is
+    /// disconnected. Default 128 MiB.
+    public var respMaxPendingReplyBytes = 128 << 20
+    /// Tests only: the RESP expiry clock starts at this Unix millisecond and moves only by the
+    /// `STRATA.CLOCK SET|ADVANCE ms` command. `nil`: the wall clock.
+    public var respManualClock: UInt64? = nil
 
     /// A configuration for the database in `db` with every other setting at its default.
     public init(db: String) {
@@ -145,6 +161,21 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try readOptional(.replica, into: &replica)
         try readOptional(.replicaPollInterval, into: &replicaPollInterval)
         try readOptional(.maxReplicaLag, into: &maxReplicaLag)
+        try readOptional(.respListen, into: &respListen)
+        try readOptional(.respFsync, into: &respFsync)
+        try read(.respMaxClients, into: &respMaxClients)
+        try read(.respThreads, into: &respThreads)
+        try read(.respMaxPendingReplyBytes, into: &respMaxPendingReplyBytes)
+        try readOptional(.respManualClock, into: &respManualClock)
+    }
+
+    /// The RESP durability mode.
+    public func respFsyncMode() throws -> RESPFsync {
+        guard let respFsync else { return .everysec }
+        guard let mode = RESPFsync(rawValue: respFsync) else {
+            throw StrataError.invalidArgument("respFsync must be always, everysec or no, not \"\(respFsync)\"")
+        }
+        return mode
     }
 
     /// The durability every write is acknowledged with.
@@ -192,8 +223,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         _ = try writeDurability()
         let grpc = try ListenAddress(listen)
         let metrics = try metricsListen.map(ListenAddress.init)
+        let resp = try respListen.map(ListenAddress.init)
         if authTokenFile == nil {
-            for address in [grpc] + (metrics.map { [$0] } ?? []) where !address.isLoopback {
+            for address in [grpc] + (metrics.map { [$0] } ?? []) + (resp.map { [$0] } ?? []) where !address.isLoopback {
                 throw StrataError.invalidArgument(
                     "refusing to listen on \(address) without authentication: clients beyond this machine could read and write the database; pass --auth-token-file (or listen on 127.0.0.1)")
             }
@@ -214,6 +246,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         } else if replicaPollInterval != nil || maxReplicaLag != nil {
             throw StrataError.invalidArgument("replicaPollInterval and maxReplicaLag apply to a replica")
         }
+        _ = try respFsyncMode()
+        guard respMaxClients >= 1 else { throw StrataError.invalidArgument("respMaxClients must be at least 1") }
+        guard (1...1024).contains(respThreads) else { throw StrataError.invalidArgument("respThreads must be between 1 and 1024") }
+        guard respMaxPendingReplyBytes >= 1 << 20 else { throw StrataError.invalidArgument("respMaxPendingReplyBytes must be at least 1 MiB") }
         if let maxReplicaLag, !(maxReplicaLag > 0 && maxReplicaLag.isFinite) {
             throw StrataError.invalidArgument("maxReplicaLag must be a positive number of seconds")
         }

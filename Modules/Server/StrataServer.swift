@@ -33,6 +33,8 @@ public final class StrataServer: Service, Sendable {
     let grpc: GRPCServer<HTTP2ServerTransport.Posix>
     let metricsEndpoint: MetricsEndpoint?
     let limiter: ConnectionLimiter
+    let resp: RESPListener?
+    private let respPortValue = OnceValue<Int?>()
     private let shutdownRequested: AsyncStream<Void>
     private let requestShutdown: AsyncStream<Void>.Continuation
     private let metricsPortValue = OnceValue<Int?>()
@@ -52,6 +54,9 @@ public final class StrataServer: Service, Sendable {
         var options = try configuration.databaseOptions()
         options.metricsFactory = PrometheusMetricsFactory(registry: registry)
         options.logger = logger
+        // RESP values expire: compactions drop them (whether or not RESP is served this time).
+        let manualClock = configuration.respManualClock.map(RESPManualClock.init(start:))
+        options.compactionFilter = ExpiryCompactionFilter(keyPrefix: RESPKeyspace.prefix, now: Self.respClock(manualClock))
         let database: Database
         if configuration.replica == true {
             guard let store = options.objectStore else { throw StrataError.invalidArgument("replica needs objectStore") }
@@ -60,25 +65,37 @@ public final class StrataServer: Service, Sendable {
         } else {
             database = try Database.open(at: configuration.db, options: options)
         }
-        try self.init(configuration: configuration, database: database, ownsDatabase: true, token: token, registry: registry, logger: logger)
+        try self.init(configuration: configuration, database: database, ownsDatabase: true, token: token, registry: registry, manualClock: manualClock, logger: logger)
     }
 
     /// Serves `database`, which the caller opened and closes after ``run()`` returns.
     ///
     /// The engine's statistics appear under `/metrics` when the database was opened with
-    /// `Options.metricsFactory` set to a `PrometheusMetricsFactory` over `registry`.
+    /// `Options.metricsFactory` set to a `PrometheusMetricsFactory` over `registry`. With a RESP
+    /// listener, open the database with `Options.compactionFilter` set to
+    /// ``respCompactionFilter`` so expired RESP values give their space back.
     public convenience init(
         configuration: ServerConfiguration, database: Database, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger = Logger(label: "strata.server")
     ) throws {
         try configuration.validate()
         let token = try configuration.authTokenFile.map { try BearerToken.load(file: $0) }
-        try self.init(configuration: configuration, database: database, ownsDatabase: false, token: token, registry: registry, logger: logger)
+        let manualClock = configuration.respManualClock.map(RESPManualClock.init(start:))
+        try self.init(configuration: configuration, database: database, ownsDatabase: false, token: token, registry: registry, manualClock: manualClock, logger: logger)
+    }
+
+    /// The compaction filter that drops expired RESP values (on the wall clock), for a database
+    /// the caller opens.
+    public static let respCompactionFilter: any CompactionFilter = ExpiryCompactionFilter(keyPrefix: RESPKeyspace.prefix)
+
+    static func respClock(_ manual: RESPManualClock?) -> @Sendable () -> UInt64 {
+        if let manual { return { manual.now } }
+        return { WallClock.microsecondsSinceEpoch() / 1000 }
     }
 
     private init(
         configuration: ServerConfiguration, database: Database, ownsDatabase: Bool, token: BearerToken?,
-        registry: PrometheusCollectorRegistry, logger: Logger
+        registry: PrometheusCollectorRegistry, manualClock: RESPManualClock?, logger: Logger
     ) throws {
         self.configuration = configuration
         self.database = database
@@ -110,6 +127,16 @@ public final class StrataServer: Service, Sendable {
         let health = HealthService(database: database, shuttingDown: shuttingDown, maxReplicaLag: configuration.maxReplicaLag)
         grpc = GRPCServer(transport: transport, services: [kv, health], interceptors: interceptors)
 
+        resp = try configuration.respListen.map { text in
+            let keyspace = RESPKeyspace(database: database, fsync: try configuration.respFsyncMode(), now: Self.respClock(manualClock))
+            let settings = RESPListener.Settings(
+                address: try ListenAddress(text),
+                limits: RESPRequestLimits(maxBulkLength: database.options.maxValueSize + database.options.maxKeySize),
+                maxClients: configuration.respMaxClients, maxPendingReplyBytes: configuration.respMaxPendingReplyBytes,
+                threads: configuration.respThreads)
+            return RESPListener(settings: settings, keyspace: keyspace, token: token, manualClock: manualClock, logger: logger)
+        }
+
         metricsEndpoint = try configuration.metricsListen.map { text in
             MetricsEndpoint(address: try ListenAddress(text), token: token) { [database, snapshots] in
                 database.reportMetrics()
@@ -129,6 +156,11 @@ public final class StrataServer: Service, Sendable {
             if let ipv6 = address.ipv6 { return ipv6.port }
             throw StrataError.invalidArgument("the gRPC listener has no TCP address: \(address)")
         }
+    }
+
+    /// The port the RESP front door listens on once it is bound (`nil` when not configured).
+    public var respPort: Int? {
+        get async { await respPortValue.value }
     }
 
     /// The port `/metrics` is served on once it is bound (`nil` when not configured).
@@ -152,6 +184,7 @@ public final class StrataServer: Service, Sendable {
             failure = error
         }
         beginShutdown()
+        await resp?.stop()
         await metricsEndpoint?.stop()
         snapshots.removeAll()
         if ownsDatabase {
@@ -198,6 +231,19 @@ public final class StrataServer: Service, Sendable {
                 }
             } else {
                 metricsPortValue.set(nil)
+            }
+            if let resp {
+                do {
+                    let port = try await resp.start(group: .singletonMultiThreadedEventLoopGroup)
+                    respPortValue.set(port)
+                    logger.info("serving RESP", metadata: ["address": "\(resp.settings.address.host):\(port)", "fsync": "\(resp.keyspace.fsync.rawValue)"])
+                } catch {
+                    respPortValue.set(nil)
+                    group.cancelAll()
+                    throw StrataError.invalidArgument("cannot listen for RESP on \(resp.settings.address): \(error)")
+                }
+            } else {
+                respPortValue.set(nil)
             }
             group.addTask {
                 // Expired snapshot leases release their snapshots.

@@ -56,6 +56,12 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("replica-poll-ms"), help: "With --replica: poll the store this often (milliseconds; default 1000).") var replicaPollMilliseconds: Double?
     @Option(name: .customLong("max-replica-lag"), help: "With --replica: health answers NOT_SERVING past this many seconds of lag.") var maxReplicaLag: Double?
     @Option(name: .customLong("local-cache-bytes"), help: "With --object-store: keep about this many bytes of tables locally and fetch the rest on first read (default: keep all).") var localCacheBytes: UInt64?
+    @Option(name: .customLong("resp-listen"), help: "Where the RESP (Redis protocol) front door listens, HOST:PORT (default: not served).") var respListen: String?
+    @Option(name: .customLong("resp-fsync"), help: "RESP durability, as Redis' appendfsync: always, everysec (default) or no.") var respFsync: String?
+    @Option(name: .customLong("resp-max-clients"), help: "RESP connections at once (default 10000).") var respMaxClients: Int?
+    @Option(name: .customLong("resp-threads"), help: "Worker threads running RESP commands (default 32).") var respThreads: Int?
+    @Option(name: .customLong("resp-max-pending-reply-bytes"), help: "Disconnect a RESP client whose unsent replies exceed this (default 128 MiB).") var respMaxPendingReplyBytes: Int?
+    @Option(name: .customLong("resp-manual-clock"), help: .hidden) var respManualClock: UInt64?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel = "info"
 
     /// The configuration file's settings overridden by the flags.
@@ -96,6 +102,12 @@ struct StrataServerCommand: AsyncParsableCommand {
         if replica { settings.replica = true }
         if let replicaPollMilliseconds { settings.replicaPollInterval = replicaPollMilliseconds / 1000 }
         if let maxReplicaLag { settings.maxReplicaLag = maxReplicaLag }
+        if let respListen { settings.respListen = respListen }
+        if let respFsync { settings.respFsync = respFsync }
+        if let respMaxClients { settings.respMaxClients = respMaxClients }
+        if let respThreads { settings.respThreads = respThreads }
+        if let respMaxPendingReplyBytes { settings.respMaxPendingReplyBytes = respMaxPendingReplyBytes }
+        if let respManualClock { settings.respManualClock = respManualClock }
         return settings
     }
 
@@ -121,6 +133,9 @@ struct StrataServerCommand: AsyncParsableCommand {
                     announce("listening on \(host.contains(":") ? "[\(host)]" : host):\(try await server.grpcPort)")
                     if let metricsPort = await server.metricsPort, let metricsListen = server.configuration.metricsListen {
                         announce("metrics on \(try ListenAddress(metricsListen).host):\(metricsPort)")
+                    }
+                    if let respPort = await server.respPort, let respListen = server.configuration.respListen {
+                        announce("resp on \(try ListenAddress(respListen).host):\(respPort)")
                     }
                 }
                 try await group.waitForAll()

@@ -114,6 +114,35 @@ public final class Transaction: Sendable {
         return try database.get(key, at: snapshot)
     }
 
+    /// Requires that no commit changed any of `keys` after the older snapshot `since` — Redis'
+    /// `WATCH`: take a snapshot when the keys are watched, and begin the transaction that acts
+    /// on them later. Checked now (throwing at once when a key already changed) and again at
+    /// commit: pessimistic transactions lock the keys, optimistic ones check them at commit like
+    /// keys read with `getForUpdate`.
+    ///
+    /// Range deletes are not seen by this check (it looks at each key's newest point entry).
+    ///
+    /// - Throws: `.transactionConflict` when a key changed after `since`; `.invalidArgument`
+    ///   when `since` is newer than the transaction's own snapshot; as `getForUpdate`.
+    public func requireUnchanged(_ keys: [[UInt8]], since: Snapshot) throws {
+        try checkActive()
+        guard since.sequence <= snapshot.sequence else {
+            throw StrataError.invalidArgument("requireUnchanged: the snapshot \(since.sequence.rawValue) is newer than the transaction's \(snapshot.sequence.rawValue)")
+        }
+        for key in keys {
+            try checkKey(key)
+            if options.isolation == .pessimistic {
+                try lock(key)
+            } else {
+                state.withLock { _ = $0.readKeys.insert(key) }
+            }
+            if let newest = try database.newestSequence(of: key), newest > since.sequence.rawValue {
+                database.counters.transactionConflicts.add(1, ordering: .relaxed)
+                throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the watched snapshot")
+            }
+        }
+    }
+
     /// The entries with keys in `[from, to)` as the transaction sees them: the database at its
     /// snapshot merged with its own writes, in key order (or reversed). Under `.serializable`
     /// the part of the range actually read is remembered and checked at commit.
