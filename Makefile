@@ -12,10 +12,10 @@ RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 PIP_PACKAGES := grpcio grpcio-tools
 
-.PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
+.PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers bench-resp micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
-	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config (apt) and grpcio grpcio-tools moto[server] (pip) when missing"
+	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config redis-tools (apt) and grpcio grpcio-tools moto[server] redis (pip) when missing"
 	@echo "make build      debug build of every target"
 	@echo "make release    release build of every target"
 	@echo "make test       DAG, docs and README checks, the example package, every test target (release build with internal checks), a 45 s crash test"
@@ -30,6 +30,7 @@ help:
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
 	@echo "make bench-peers  the same suite interleaved with RocksDB's db_bench and LevelDB (REPS=3, SUITE=standard|transactions|all, DB_BENCH=release db_bench)"
+	@echo "make bench-resp   redis-benchmark against strata-server's RESP front door and redis-server (AOF everysec), interleaved (REPS=3)"
 	@echo "make micro-bench  every component micro-benchmark (encoding, WAL, memtable, SSTable, compaction)"
 	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
 	@echo "make bench-memtable  memtable insert/get rates next to Dictionary"
@@ -62,6 +63,22 @@ deps:
 		python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
 		python3 -m pip install --quiet $(PIP_PACKAGES) 2>/dev/null \
 			|| python3 -m pip install --quiet --break-system-packages $(PIP_PACKAGES); \
+	fi
+	@# The RESP front door's independent clients: redis-cli and redis-benchmark (apt redis-tools),
+	@# redis-py (pip redis).
+	@if command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; then \
+		echo "deps: $$(redis-cli --version)"; \
+	else \
+		echo "deps: installing redis-tools"; \
+		$(call apt_install,redis-tools); \
+	fi
+	@if python3 -c "import redis" >/dev/null 2>&1; then \
+		echo "deps: python redis $$(python3 -c 'import redis; print(redis.__version__)')"; \
+	else \
+		echo "deps: installing redis (pip)"; \
+		python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
+		python3 -m pip install --quiet redis 2>/dev/null \
+			|| python3 -m pip install --quiet --break-system-packages redis; \
 	fi
 	@# The object-store tests' S3 server: moto (pip moto[server]), started by the tests on loopback.
 	@if command -v moto_server >/dev/null 2>&1 && python3 -c "import moto, flask" >/dev/null 2>&1; then \
@@ -171,6 +188,12 @@ bench-results/bin/leveldb_bench: Benchmarks/LevelDBDriver/leveldb_bench.c
 SUITE ?= standard
 bench-peers: release peer-deps bench-results/bin/leveldb_bench
 	python3 Benchmarks/Peers/bench_peers.py --reps $(REPS) --suite $(SUITE)
+
+# redis-benchmark against strata-server's RESP front door and redis-server (AOF everysec),
+# interleaved; needs Debian's redis-server (installed here when missing).
+bench-resp: release deps
+	@command -v redis-server >/dev/null 2>&1 || { $(call apt_install,redis-server); }
+	python3 Benchmarks/Peers/bench_resp.py --reps $(REPS)
 
 micro-bench: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable sstable compaction

@@ -5,9 +5,9 @@
 /// Iterative, backtracking only to the last `*` (enough for globs, since a later star can
 /// absorb whatever an earlier one would), so the work is at most pattern length × string
 /// length, whatever a client sends.
-enum RESPGlob {
+package enum RESPGlob {
     /// Whether `string` matches `pattern`.
-    static func matches(_ pattern: [UInt8], _ string: [UInt8]) -> Bool {
+    package static func matches(_ pattern: [UInt8], _ string: [UInt8]) -> Bool {
         var p = 0
         var s = 0
         var starP = -1

@@ -74,7 +74,7 @@ final class RESPListener: Sendable {
                                 try await database.sync()
                                 synced = latest
                             } catch {
-                                self.logger.warning("RESP everysec sync failed", metadata: ["error": "\(error)"])
+                                if !Task.isCancelled { self.logger.warning("RESP everysec sync failed", metadata: ["error": "\(error)"]) }
                             }
                         }
                     }

@@ -1,11 +1,11 @@
 /// Numbers as Redis reads and prints them.
-enum RESPNumber {
+package enum RESPNumber {
     /// A 64-bit integer argument (`INCRBY k 5`, `EXPIRE k 10`), or `nil`.
-    static func integer(_ bytes: [UInt8]) -> Int? { Int(decimal: bytes) }
+    package static func integer(_ bytes: [UInt8]) -> Int? { Int(decimal: bytes) }
 
     /// A finite floating-point argument (`INCRBYFLOAT k 1.5`), or `nil`: decimal or exponent
     /// notation, no spaces, not NaN or infinite.
-    static func double(_ bytes: [UInt8]) -> Double? {
+    package static func double(_ bytes: [UInt8]) -> Double? {
         guard !bytes.isEmpty, bytes.count <= 256,
             bytes.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
             let value = Double(String(decoding: bytes, as: UTF8.self)), value.isFinite
@@ -15,7 +15,7 @@ enum RESPNumber {
 
     /// `value` in plain decimal notation, shortest digits that read back as the same Double,
     /// without an exponent and without a trailing ".0" ("3", "10.5", "0.00001").
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         if value == 0 { return "0" }
         let text = value.description  // shortest round-trip: "10.5", "1e-05", "1.5e+20"
         let negative = text.hasPrefix("-")

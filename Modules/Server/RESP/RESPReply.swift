@@ -2,7 +2,7 @@ import NIOCore
 
 /// One reply to a RESP command, written in the protocol version the connection negotiated
 /// (RESP2 by default, RESP3 after `HELLO 3`).
-indirect enum RESPReply: Equatable, Sendable {
+package indirect enum RESPReply: Equatable, Sendable {
     /// `+OK`.
     case simple(String)
     /// `-ERR …`: the text must start with the error code (`ERR`, `WRONGTYPE`, `NOAUTH`, …).
@@ -25,9 +25,9 @@ indirect enum RESPReply: Equatable, Sendable {
     static let ok = RESPReply.simple("OK")
 
     /// A bulk reply of UTF-8 text.
-    static func text(_ string: String) -> RESPReply { .bulk(Array(string.utf8)) }
+    package static func text(_ string: String) -> RESPReply { .bulk(Array(string.utf8)) }
 
-    static func == (lhs: RESPReply, rhs: RESPReply) -> Bool {
+    package static func == (lhs: RESPReply, rhs: RESPReply) -> Bool {
         switch (lhs, rhs) {
         case let (.simple(a), .simple(b)), let (.error(a), .error(b)): return a == b
         case let (.integer(a), .integer(b)): return a == b
@@ -41,7 +41,7 @@ indirect enum RESPReply: Equatable, Sendable {
     }
 
     /// Appends the reply to `buffer` in protocol version `protocolVersion` (2 or 3).
-    func write(to buffer: inout ByteBuffer, protocolVersion: Int) {
+    package func write(to buffer: inout ByteBuffer, protocolVersion: Int) {
         switch self {
         case .simple(let text):
             buffer.writeInteger(UInt8(ascii: "+"))
@@ -91,6 +91,9 @@ indirect enum RESPReply: Equatable, Sendable {
 
     /// Simple strings and errors cannot hold line breaks.
     private static func singleLine(_ text: String) -> String {
-        text.contains(where: { $0 == "\r" || $0 == "\n" }) ? String(text.map { $0 == "\r" || $0 == "\n" ? " " : $0 }) : text
+        // Bytes, not Characters: "\r\n" is one Character and would slip past a check for "\r".
+        let bytes = Array(text.utf8)
+        guard bytes.contains(where: { $0 == 13 || $0 == 10 }) else { return text }
+        return String(decoding: bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 }, as: UTF8.self)
     }
 }

@@ -2,19 +2,26 @@ import NIOCore
 
 /// Why a RESP request could not be read. The connection answers with an error and is closed
 /// (the stream's framing is lost), as Redis does.
-struct RESPProtocolError: Error, Equatable {
-    let message: String
+package struct RESPProtocolError: Error, Equatable {
+    package let message: String
 }
 
 /// The limits a request must respect; checked before anything of the declared size is
 /// allocated, so a peer declaring a 2⁴⁰-byte argument costs nothing.
-struct RESPRequestLimits: Sendable {
+package struct RESPRequestLimits: Sendable {
     /// The largest bulk-string argument, in bytes.
-    var maxBulkLength: Int
+    package var maxBulkLength: Int
     /// The longest inline command line (and any `*`/`$` header line), in bytes.
-    var maxInlineLength: Int = 64 << 10
+    package var maxInlineLength: Int = 64 << 10
     /// The most arguments one command may have.
-    var maxArguments: Int = 1 << 20
+    package var maxArguments: Int = 1 << 20
+
+    /// Limits with the given bulk bound and the default others.
+    package init(maxBulkLength: Int, maxInlineLength: Int = 64 << 10, maxArguments: Int = 1 << 20) {
+        self.maxBulkLength = maxBulkLength
+        self.maxInlineLength = maxInlineLength
+        self.maxArguments = maxArguments
+    }
 }
 
 /// Splits the bytes a client sends into commands, each an array of binary-safe arguments:
@@ -23,18 +30,18 @@ struct RESPRequestLimits: Sendable {
 /// Incremental: a request that has not fully arrived is left in the buffer (nothing consumed)
 /// and parsed again when more bytes come; re-parsing skips over bulk payloads by their declared
 /// lengths, so it costs time per argument, not per byte.
-struct RESPRequestDecoder: ByteToMessageDecoder {
-    typealias InboundOut = [[UInt8]]
+package struct RESPRequestDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = [[UInt8]]
 
     let limits: RESPRequestLimits
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let command = try Self.parse(&buffer, limits: limits) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(command))
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A partial request at end of stream is dropped with the connection.
         while let command = try Self.parse(&buffer, limits: limits) {
             context.fireChannelRead(wrapInboundOut(command))
@@ -47,7 +54,7 @@ struct RESPRequestDecoder: ByteToMessageDecoder {
     /// when it has not fully arrived. Empty inline lines are skipped.
     ///
     /// - Throws: `RESPProtocolError` for malformed input or input past `limits`.
-    static func parse(_ buffer: inout ByteBuffer, limits: RESPRequestLimits) throws -> [[UInt8]]? {
+    package static func parse(_ buffer: inout ByteBuffer, limits: RESPRequestLimits) throws -> [[UInt8]]? {
         while true {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
             if first == UInt8(ascii: "*") { return try parseMultibulk(&buffer, limits: limits) }
@@ -186,9 +193,10 @@ struct RESPRequestDecoder: ByteToMessageDecoder {
 }
 
 extension Int {
+    // (package: the tests check the parser directly.)
     /// Parses a decimal integer the way Redis does (`string2ll`): an optional `-`, digits, no
     /// spaces, no `+`, no leading zeros (except "0" itself), within 64 bits. `nil` otherwise.
-    init?(decimal bytes: some Collection<UInt8>) {
+    package init?(decimal bytes: some Collection<UInt8>) {
         var iterator = bytes.makeIterator()
         guard var byte = iterator.next() else { return nil }
         let negative = byte == UInt8(ascii: "-")

@@ -104,7 +104,7 @@ extension RESPSession {
         return total
     }
 
-    static func encodeCursor(_ key: [UInt8]) -> String {
+    package static func encodeCursor(_ key: [UInt8]) -> String {
         var text = "1"
         text.reserveCapacity(1 + key.count * 3)
         for byte in key {
@@ -116,7 +116,7 @@ extension RESPSession {
     }
 
     /// The key a cursor starts at (empty for "0"), or `nil` for a malformed cursor.
-    static func decodeCursor(_ bytes: [UInt8]) -> [UInt8]? {
+    package static func decodeCursor(_ bytes: [UInt8]) -> [UInt8]? {
         if bytes == [UInt8(ascii: "0")] { return [] }
         guard bytes.first == UInt8(ascii: "1"), (bytes.count - 1) % 3 == 0, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         var key: [UInt8] = []

@@ -41,7 +41,7 @@ final class RESPManualClock: Sendable {
 /// (they block on the engine), one batch at a time per connection, in arrival order.
 ///
 /// Not `Sendable` by itself: the connection hands it to one worker at a time.
-final class RESPSession {
+package final class RESPSession {
     let server: RESPServerState
     let id: Int
     var protocolVersion = 2
