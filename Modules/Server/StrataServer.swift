@@ -2,6 +2,7 @@ import Encoding
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
@@ -133,7 +134,7 @@ public final class StrataServer: Service, Sendable {
                 address: try ListenAddress(text),
                 limits: RESPRequestLimits(maxBulkLength: database.options.maxValueSize + database.options.maxKeySize),
                 maxClients: configuration.respMaxClients, maxPendingReplyBytes: configuration.respMaxPendingReplyBytes,
-                threads: configuration.respThreads)
+                threads: try configuration.respWriteThreads(cores: System.coreCount))
             return RESPListener(settings: settings, keyspace: keyspace, token: token, manualClock: manualClock, logger: logger)
         }
 

@@ -59,7 +59,7 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("resp-listen"), help: "Where the RESP (Redis protocol) front door listens, HOST:PORT (default: not served).") var respListen: String?
     @Option(name: .customLong("resp-fsync"), help: "RESP durability, as Redis' appendfsync: always, everysec (default) or no.") var respFsync: String?
     @Option(name: .customLong("resp-max-clients"), help: "RESP connections at once (default 10000).") var respMaxClients: Int?
-    @Option(name: .customLong("resp-threads"), help: "Worker threads running RESP commands (default 32).") var respThreads: Int?
+    @Option(name: .customLong("resp-threads"), help: "Worker threads running RESP writes (default: 32 with --resp-fsync always, else twice the cores, at least 4).") var respThreads: Int?
     @Option(name: .customLong("resp-max-pending-reply-bytes"), help: "Disconnect a RESP client whose unsent replies exceed this (default 128 MiB).") var respMaxPendingReplyBytes: Int?
     @Option(name: .customLong("resp-manual-clock"), help: .hidden) var respManualClock: UInt64?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel = "info"

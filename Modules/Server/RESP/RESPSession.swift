@@ -63,6 +63,21 @@ package final class RESPSession {
         authenticated = server.token == nil
     }
 
+    /// Whether `commands` only read (no write, no transaction, no flush): they may run on the
+    /// read pool. Called on the event loop while no worker holds the session.
+    func isReadOnly(_ commands: [[[UInt8]]]) -> Bool {
+        guard queued == nil else { return false }
+        return commands.allSatisfy { command in
+            let name = RESPStringCommands.option(command[0]).lowercased()
+            switch RESPCommandTable.commands[name]?.kind {
+            case .read?: return true
+            case .keyspace?: return name != "flushdb" && name != "flushall"
+            case .control?: return !["multi", "exec", "watch"].contains(name)
+            default: return false
+            }
+        }
+    }
+
     /// Runs `commands` in order and returns one reply per command. Blind writes of consecutive
     /// commands are committed as one batch before the replies leave (a read, a read-modify-write
     /// or the end of the batch commits them first); if that commit fails, their replies become
