@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The server's own metrics, beside the engine's (which the database pushes into the same
 /// registry): calls by method and status code with their latency, refused credentials,
@@ -38,6 +39,27 @@ final class ServerMetrics: Sendable {
         MetricNameDescriptor(
             namespace: "strata", subsystem: "server", metricName: "snapshot_leases", unitName: "",
             helpText: "Snapshots leased to clients and not yet released or expired.")
+    }
+
+    static var respCommands: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "resp", metricName: "commands", unitName: "total",
+            helpText: "RESP commands run (replies sent or being sent).")
+    }
+    static var respConnectionsAccepted: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "resp", metricName: "connections_accepted", unitName: "total",
+            helpText: "RESP connections accepted (including those refused at the client limit).")
+    }
+    static var respConnectionsRefused: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "resp", metricName: "connections_refused", unitName: "total",
+            helpText: "RESP connections refused because respMaxClients were connected.")
+    }
+    static var respConnections: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "strata", subsystem: "resp", metricName: "connections", unitName: "",
+            helpText: "Open RESP connections.")
     }
 
     /// Latency buckets: 50 µs to 10 s, roughly ×2.5 apart.
@@ -80,6 +102,20 @@ final class ServerMetrics: Sendable {
 
     /// Records the number of live snapshot leases.
     func leases(_ count: Int) { leaseGauge.set(Double(count)) }
+
+    private let respReported = Mutex<(commands: Int, accepted: Int, refused: Int)>((0, 0, 0))
+
+    /// Brings the RESP metrics up to the front door's running totals (called at each scrape).
+    func resp(commands: Int, accepted: Int, refused: Int, connected: Int) {
+        let delta = respReported.withLock { last -> (Int, Int, Int) in
+            defer { last = (commands, accepted, refused) }
+            return (commands - last.commands, accepted - last.accepted, refused - last.refused)
+        }
+        registry.makeCounter(descriptor: ServerMetrics.respCommands).increment(by: Int64(max(0, delta.0)))
+        registry.makeCounter(descriptor: ServerMetrics.respConnectionsAccepted).increment(by: Int64(max(0, delta.1)))
+        registry.makeCounter(descriptor: ServerMetrics.respConnectionsRefused).increment(by: Int64(max(0, delta.2)))
+        registry.makeGauge(descriptor: ServerMetrics.respConnections).set(Double(connected))
+    }
 
     /// The registry in the Prometheus text format.
     func exposition() -> [UInt8] { registry.emitToBuffer() }

@@ -128,7 +128,7 @@ public final class StrataServer: Service, Sendable {
         let health = HealthService(database: database, shuttingDown: shuttingDown, maxReplicaLag: configuration.maxReplicaLag)
         grpc = GRPCServer(transport: transport, services: [kv, health], interceptors: interceptors)
 
-        resp = try configuration.respListen.map { text in
+        let resp = try configuration.respListen.map { text in
             let keyspace = RESPKeyspace(database: database, fsync: try configuration.respFsyncMode(), now: Self.respClock(manualClock))
             let settings = RESPListener.Settings(
                 address: try ListenAddress(text),
@@ -137,11 +137,17 @@ public final class StrataServer: Service, Sendable {
                 threads: try configuration.respWriteThreads(cores: System.coreCount))
             return RESPListener(settings: settings, keyspace: keyspace, token: token, manualClock: manualClock, logger: logger)
         }
+        self.resp = resp
 
         metricsEndpoint = try configuration.metricsListen.map { text in
-            MetricsEndpoint(address: try ListenAddress(text), token: token) { [database, snapshots] in
+            MetricsEndpoint(address: try ListenAddress(text), token: token) { [database, snapshots, resp] in
                 database.reportMetrics()
                 metrics.leases(snapshots.count)
+                if let state = resp?.state {
+                    metrics.resp(
+                        commands: state.commandsProcessed.load(ordering: .relaxed), accepted: state.connectionsReceived.load(ordering: .relaxed),
+                        refused: state.rejectedConnections.load(ordering: .relaxed), connected: state.connectedClients.load(ordering: .relaxed))
+                }
                 return metrics.exposition()
             }
         }

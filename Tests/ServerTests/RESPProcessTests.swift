@@ -154,6 +154,7 @@ import VFS
         configuration.listen = "127.0.0.1:0"
         configuration.respListen = "127.0.0.1:0"
         configuration.respManualClock = 1_700_000_000_000
+        configuration.metricsListen = "127.0.0.1:0"
         let settings = configuration
         let server = try await Threads.run { try StrataServer(configuration: settings) }
         let running = Task { try await server.run() }
@@ -182,6 +183,12 @@ import VFS
         try await database.flush()
         try await database.compactRange()
         #expect(try await storedEntries() == 200)  // compaction removed the expired ones
+        // /metrics counts the RESP commands and connections.
+        let metricsPort = try #require(await server.metricsPort)
+        let scrape = try await Threads.run { try httpGet(port: metricsPort, path: "/metrics") }
+        let commands = scrape.body.split(separator: "\n").first { $0.hasPrefix("strata_resp_commands_total ") }
+        #expect(commands.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 402 } == true, "\(commands ?? "no strata_resp_commands_total")")
+        #expect(scrape.body.contains("strata_resp_connections_accepted_total 1"))
         server.beginShutdown()
         try await running.value
     }
