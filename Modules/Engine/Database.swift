@@ -190,11 +190,16 @@ public final class Database: Sendable {
         guard options.readOnly else { return try Database(path: path, options: options) }
         // Another process may replace the manifest or delete a file between a read-only open's
         // reads; that race shows as a vanished file, and a new attempt sees the newer state.
+        // It may also be in the middle of appending to the manifest or a log segment: those are
+        // written through a mapping, and a copy's stores need not become visible in order
+        // (memcpy stores a record's head last), so a reader can see a fragment's bytes before
+        // its header — corruption that is gone a moment later. Real damage persists through
+        // every attempt and is reported.
         var attempt = 0
         while true {
             do {
                 return try Database(path: path, options: options)
-            } catch let error as StrataError where attempt < 10 && Database.isVanishedFile(error) {
+            } catch let error as StrataError where attempt < 10 && (Database.isVanishedFile(error) || error.isCorruption) {
                 attempt += 1
                 usleep(UInt32(5_000 * attempt))
             }

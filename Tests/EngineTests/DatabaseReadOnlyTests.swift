@@ -63,15 +63,25 @@ func directoryContents(_ directory: String, _ fileSystem: any FileSystem) throws
         try writer.put("seed", "0")
         let stop = Atomic<Bool>(false)
         let rounds = Atomic<Int>(0)
+        let writerFailed = Atomic<Bool>(false)
         let thread = Threads.start {
             var round = 0
             while !stop.load(ordering: .relaxed) {
                 round += 1
                 var batch = WriteBatch()
                 for key in 0..<10 { batch.put("key\(key)", String(round).leftPadded(to: 8) + String(repeating: "x", count: 200)) }
-                try! writer.write(batch)
+                guard (try? writer.write(batch)) != nil else {
+                    writerFailed.store(true, ordering: .relaxed)
+                    return
+                }
                 rounds.store(round, ordering: .relaxed)
             }
+        }
+        // Whatever happens below, the writer stops before the directory goes away.
+        defer {
+            stop.store(true, ordering: .relaxed)
+            thread.join()
+            try? writer.close()
         }
         var opens = 0
         var lastRound = 0
@@ -89,8 +99,10 @@ func directoryContents(_ directory: String, _ fileSystem: any FileSystem) throws
         }
         stop.store(true, ordering: .relaxed)
         thread.join()
-        try writer.close()
-        print("read-only opens beside a writer: \(opens) opens, writer reached round \(rounds.load(ordering: .relaxed)), last round seen \(lastRound)")
+        let written = rounds.load(ordering: .relaxed)
+        let failed = writerFailed.load(ordering: .relaxed)
+        #expect(!failed, "the writer's write failed")
+        print("read-only opens beside a writer: \(opens) opens, writer reached round \(written), last round seen \(lastRound)")
         #expect(opens >= 5 && lastRound > 0)
     }
 }

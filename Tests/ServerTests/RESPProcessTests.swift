@@ -16,30 +16,14 @@ import VFS
     /// The manual clock's start (Unix ms), which the scripted session's expected output assumes.
     static let clockStart = "1700000000000"
 
-    /// A started `strata-server` with a RESP listener, and the port it announced.
+    /// A started `strata-server` with a RESP listener (`port` is the RESP one).
     struct RESPServer {
-        let child: ChildProcess
-        let port: Int
+        let process: ServerProcessTests.ServerProcess
+        var port: Int { process.respPort }
 
-        init(_ arguments: [String]) throws {
-            child = try ChildProcess(
-                Products.path("strata-server"),
-                arguments + ["--listen", "127.0.0.1:0", "--resp-listen", "127.0.0.1:0", "--log-level", "warning"])
-            var port: Int? = nil
-            while port == nil, let line = child.readLine(timeout: 60) {
-                if line.hasPrefix("strata-server: resp on"), let colon = line.lastIndex(of: ":") { port = Int(line[line.index(after: colon)...]) }
-            }
-            guard let port else {
-                let finished = child.finish(timeout: 5)
-                throw ChildError("strata-server did not start RESP: \(finished.output) \(finished.errors)")
-            }
-            self.port = port
-        }
+        init(_ arguments: [String]) throws { process = try ServerProcessTests.ServerProcess(arguments, resp: true) }
 
-        func stop(_ signal: Int32 = SIGTERM) -> (status: Int32, output: String, errors: String) {
-            kill(child.pid, signal)
-            return child.finish(timeout: 60)
-        }
+        func stop(_ signal: Int32 = SIGTERM) -> (status: Int32, output: String, errors: String) { process.stop(signal) }
     }
 
     static func requireTools() throws {

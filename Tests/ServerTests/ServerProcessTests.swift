@@ -11,21 +11,32 @@ import VFS
 
 /// `strata-server` as a process: started, driven by other programs, stopped with a signal.
 @Suite struct ServerProcessTests {
-    /// A started `strata-server` and the port it announced.
+    /// A started `strata-server` and the ports it announced.
     struct ServerProcess {
         let child: ChildProcess
         let port: Int
+        /// The RESP front door's port (with `resp: true`), else 0.
+        let respPort: Int
         var address: String { "127.0.0.1:\(port)" }
 
-        init(_ arguments: [String]) throws {
-            child = try ChildProcess(Products.path("strata-server"), arguments + ["--listen", "127.0.0.1:0", "--log-level", "warning"])
-            guard let line = child.readLine(timeout: 60), let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]),
-                line.hasPrefix("strata-server: listening on")
-            else {
+        /// Starts the server with `arguments` on free loopback ports (also a RESP listener when
+        /// `resp`) and waits until it announces them.
+        init(_ arguments: [String], resp: Bool = false) throws {
+            let extra = ["--listen", "127.0.0.1:0", "--log-level", "warning"] + (resp ? ["--resp-listen", "127.0.0.1:0"] : [])
+            let child = try ChildProcess(Products.path("strata-server"), arguments + extra)
+            self.child = child
+            func announced(_ prefix: String) -> Int? {
+                while let line = child.readLine(timeout: 60) {
+                    if line.hasPrefix(prefix), let colon = line.lastIndex(of: ":") { return Int(line[line.index(after: colon)...]) }
+                }
+                return nil
+            }
+            guard let port = announced("strata-server: listening on"), let respPort = resp ? announced("strata-server: resp on") : 0 else {
                 let finished = child.finish(timeout: 5)
                 throw ChildError("strata-server did not start: \(finished.output) \(finished.errors)")
             }
             self.port = port
+            self.respPort = respPort
         }
 
         /// Sends `signal` and waits for the exit.

@@ -97,12 +97,23 @@ package final class RESPSession {
             }
             pendingReplies.removeAll(keepingCapacity: true)
         }
-        for command in commands {
-            if closeRequested { break }
-            server.commandsProcessed.add(1, ordering: .relaxed)
-            direct.tick()
+        var index = 0
+        while index < commands.count && !closeRequested {
+            let command = commands[index]
             let name = RESPStringCommands.option(command[0]).lowercased()
             let info = RESPCommandTable.commands[name]
+            // Consecutive read-modify-writes of a pipeline run as one transaction (each is still
+            // atomic; together they cost one commit).
+            var end = index
+            while end < commands.count && end - index < 256 && modifyCommand(commands[end]) != nil { end += 1 }
+            if end - index > 1 {
+                commitPending()
+                replies += modifyTogether(Array(commands[index..<end]))
+                index = end
+                continue
+            }
+            server.commandsProcessed.add(1, ordering: .relaxed)
+            direct.tick()
             let blind = queued == nil && info?.kind == .write && !(name == "set" && RESPStringCommands.setReads(command))
                 && authenticated && info?.accepts(count: command.count) == true
             if !blind { commitPending() }
@@ -111,9 +122,34 @@ package final class RESPSession {
             replies.append(reply)
             // Keep one batch well inside a log record.
             if pendingReplies.count >= 1024 || direct.pendingBytes >= 1 << 20 { commitPending() }
+            index += 1
         }
         commitPending()
         return replies
+    }
+
+    /// The command's name and table entry when it is a read-modify-write that may join a group
+    /// (outside MULTI, authenticated, well-formed); `nil` otherwise.
+    private func modifyCommand(_ command: [[UInt8]]) -> (String, RESPCommandInfo)? {
+        guard queued == nil, authenticated else { return nil }
+        let name = RESPStringCommands.option(command[0]).lowercased()
+        guard let info = RESPCommandTable.commands[name], info.accepts(count: command.count) else { return nil }
+        let modifies = info.kind == .modify || (name == "set" && RESPStringCommands.setReads(command))
+        return modifies ? (name, info) : nil
+    }
+
+    /// Runs read-modify-write commands as one transaction under the locks of all their keys; an
+    /// engine failure answers each of them with the error.
+    private func modifyTogether(_ commands: [[[UInt8]]]) -> [RESPReply] {
+        server.commandsProcessed.add(commands.count, ordering: .relaxed)
+        let entries = commands.compactMap { command in modifyCommand(command).map { (name: $0.0, info: $0.1, args: command) } }
+        do {
+            return try keyspace.atomically(entries.flatMap { $0.info.keys($0.args) }) { storage in
+                try entries.map { try run($0.name, $0.args, storage) }
+            }
+        } catch {
+            return Array(repeating: Self.reply(for: error), count: commands.count)
+        }
     }
 
     private func dispatch(_ name: String, _ info: RESPCommandInfo?, _ args: [[UInt8]], direct: RESPDirectStorage) -> RESPReply {
