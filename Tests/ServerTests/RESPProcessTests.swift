@@ -61,6 +61,20 @@ import VFS
         #expect(server.stop().status == 0)
     }
 
+    @Test func redisCliScanWalksEveryKeyWhateverItsLength() throws {
+        try Self.requireTools()
+        let directory = try TemporaryDirectory(prefix: "strata-resp-scan")
+        defer { withExtendedLifetime(directory) {} }
+        let server = try RESPServer(["--db", directory.path + "/db"])
+        let script = (0..<50).map { "SET \($0 % 2 == 0 ? "k\($0)" : "a-key-longer-than-six-bytes:\($0)") v\n" }.joined()
+        try PosixFileSystem().writeFile(directory.path + "/script", Array(script.utf8), sync: false)
+        _ = try shell("redis-cli -p \(server.port) < '\(directory.path)/script'")
+        // redis-cli parses cursors as 64-bit integers; it sees every key, in SCAN's batches of 10.
+        let scan = try shell("redis-cli -p \(server.port) --scan | sort -u | wc -l")
+        #expect(scan.output.filter { !$0.isWhitespace } == "50", "\(scan.output)\(scan.errors)")
+        #expect(server.stop().status == 0)
+    }
+
     @Test func redisPyAgreesWithADictModel() throws {
         try Self.requireTools()
         let directory = try TemporaryDirectory(prefix: "strata-resp-model")

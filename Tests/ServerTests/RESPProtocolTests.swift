@@ -81,14 +81,22 @@ import Server
         #expect(!match(String(repeating: "*a", count: 30) + "b", String(repeating: "a", count: 5000)))
     }
 
-    @Test func scanCursorsEncodeAnyKeyAsADecimalNumber() {
-        for key: [UInt8] in [[0], [255, 0, 7], Array("user:42".utf8), []] where !key.isEmpty {
-            let cursor = RESPSession.encodeCursor(key)
-            #expect(cursor.allSatisfy(\.isNumber) && cursor.first == "1")
-            #expect(RESPSession.decodeCursor(Array(cursor.utf8)) == key)
+    @Test func scanCursorsAreDecimalNumbersBelow2To64ForAnyKey() {
+        let cursors = RESPScanCursors(capacity: 3)
+        let keys: [[UInt8]] = [[0], [255, 0, 7], Array("user:1".utf8), Array("a much longer key than six bytes".utf8), Array(repeating: 0xFF, count: 300)]
+        for key in keys {
+            let cursor = cursors.cursor(resumingAt: key)
+            #expect(cursor.allSatisfy(\.isNumber) && UInt64(cursor) != nil, "\(cursor) must parse as a 64-bit integer")
+            #expect(cursors.key(for: Array(cursor.utf8)) == key)
         }
-        #expect(RESPSession.decodeCursor(Array("0".utf8)) == [])
-        for bad in ["", "2000", "1256", "10", "abc", "-1"] { #expect(RESPSession.decodeCursor(Array(bad.utf8)) == nil, "\(bad)") }
+        #expect(cursors.key(for: Array("0".utf8)) == [])
+        for bad in ["", "3000", "1256", "10", "abc", "-1", "2000000000000000000", "99999999999999999999"] {
+            #expect(cursors.key(for: Array(bad.utf8)) == nil, "\(bad)")
+        }
+        // Only the last `capacity` long-key cursors are remembered.
+        let first = cursors.cursor(resumingAt: Array("long key number 1".utf8))
+        for index in 2...4 { _ = cursors.cursor(resumingAt: Array("long key number \(index)".utf8)) }
+        #expect(cursors.key(for: Array(first.utf8)) == nil)
     }
 
     @Test func repliesEncodeInBothProtocolVersions() {

@@ -30,13 +30,9 @@ extension RESPSession {
         }
     }
 
-    /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]. The cursor is "0" to start (and when the
-    /// scan is complete); otherwise it encodes the next key to read: "1" followed by each byte
-    /// as three decimal digits — a decimal integer, as clients expect, that may exceed 64 bits.
-    /// Stateless: a cursor stays valid forever, and every key present for the whole scan is
-    /// returned exactly once.
+    /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]; cursors as `RESPScanCursors` describes.
     private func scan(_ args: [[UInt8]], now: UInt64) throws -> RESPReply {
-        guard let start = Self.decodeCursor(args[1]) else { return .error("ERR invalid cursor") }
+        guard let start = server.scanCursors.key(for: args[1]) else { return .error("ERR invalid cursor") }
         var pattern: [UInt8]? = nil
         var count = 10
         var typeFilter: String? = nil
@@ -68,7 +64,7 @@ extension RESPSession {
             }
             try cursor.next()
         }
-        let next = cursor.isValid ? Self.encodeCursor(RESPKeyspace.userKey(cursor.key)) : "0"
+        let next = cursor.isValid ? server.scanCursors.cursor(resumingAt: RESPKeyspace.userKey(cursor.key)) : "0"
         return .array([.text(next), .array(found)])
     }
 
@@ -102,32 +98,5 @@ extension RESPSession {
             try cursor.next()
         }
         return total
-    }
-
-    package static func encodeCursor(_ key: [UInt8]) -> String {
-        var text = "1"
-        text.reserveCapacity(1 + key.count * 3)
-        for byte in key {
-            text.append(Character(UnicodeScalar(48 + byte / 100)))
-            text.append(Character(UnicodeScalar(48 + byte / 10 % 10)))
-            text.append(Character(UnicodeScalar(48 + byte % 10)))
-        }
-        return text
-    }
-
-    /// The key a cursor starts at (empty for "0"), or `nil` for a malformed cursor.
-    package static func decodeCursor(_ bytes: [UInt8]) -> [UInt8]? {
-        if bytes == [UInt8(ascii: "0")] { return [] }
-        guard bytes.first == UInt8(ascii: "1"), (bytes.count - 1) % 3 == 0, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        var key: [UInt8] = []
-        key.reserveCapacity((bytes.count - 1) / 3)
-        var index = 1
-        while index < bytes.count {
-            let value = Int(bytes[index] - 48) * 100 + Int(bytes[index + 1] - 48) * 10 + Int(bytes[index + 2] - 48)
-            guard value <= 255 else { return nil }
-            key.append(UInt8(value))
-            index += 3
-        }
-        return key
     }
 }

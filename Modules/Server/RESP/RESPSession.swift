@@ -15,6 +15,8 @@ final class RESPServerState: Sendable {
     let commandsProcessed = Atomic<Int>(0)
     let connectionsReceived = Atomic<Int>(0)
     let rejectedConnections = Atomic<Int>(0)
+    /// SCAN cursors of long keys.
+    let scanCursors = RESPScanCursors()
     /// The port the listener is bound to (0 until it is).
     let port = Atomic<Int>(0)
 
