@@ -75,6 +75,33 @@ import VFS
         #expect(server.stop().status == 0)
     }
 
+    @Test func beyondLoopbackTheTokenIsRequiredAndClientsMustAuthenticate() throws {
+        try Self.requireTools()
+        let directory = try TemporaryDirectory(prefix: "strata-resp-auth")
+        defer { withExtendedLifetime(directory) {} }
+        let db = directory.path + "/db"
+        let refused = try runTool("strata-server", ["--db", db, "--listen", "127.0.0.1:0", "--resp-listen", "0.0.0.0:0"])
+        #expect(refused.status == 2)
+        #expect(refused.errors.contains("without authentication"))
+        let badMode = try runTool("strata-server", ["--db", db, "--listen", "127.0.0.1:0", "--resp-listen", "127.0.0.1:0", "--resp-fsync", "sometimes"])
+        #expect(badMode.status == 2 && badMode.errors.contains("respFsync"))
+        let tokenFile = try writeFile(directory, "token", testToken + "\n")
+        let server = try RESPServer(["--db", db, "--auth-token-file", tokenFile])
+        let script = "PING\nGET k\nAUTH wrong-token\nAUTH default \(testToken)x\nAUTH \(testToken)\nSET k v\nGET k\n"
+        try PosixFileSystem().writeFile(directory.path + "/script", Array(script.utf8), sync: false)
+        let session = try shell("redis-cli -p \(server.port) < '\(directory.path)/script'")
+        #expect(session.output.split(separator: "\n").map(String.init) == [
+            "NOAUTH Authentication required.", "NOAUTH Authentication required.",
+            "WRONGPASS invalid username-password pair or user is disabled.",
+            "WRONGPASS invalid username-password pair or user is disabled.",
+            "OK", "OK", "v",
+        ], "\(session.output)")
+        // HELLO with AUTH authenticates and switches protocol in one step.
+        let hello = try shell("redis-cli -p \(server.port) HELLO 3 AUTH default \(testToken)")
+        #expect(hello.output.contains("proto") && hello.output.contains("3"), "\(hello.output)")
+        #expect(server.stop().status == 0)
+    }
+
     @Test func redisPyAgreesWithADictModel() throws {
         try Self.requireTools()
         let directory = try TemporaryDirectory(prefix: "strata-resp-model")
