@@ -116,9 +116,12 @@ import Testing
     @Test func snapshotLeasesExpire() async throws {
         try await withServer { server in
             try await withClient(server) { client in
-                let snapshot = try await client.createSnapshot(ttlSeconds: 1)
+                // A lease long enough that a loaded machine still reads within it (with 1 s, a CI
+                // run under load reached the first read after the lease had lapsed).
+                let snapshot = try await client.createSnapshot(ttlSeconds: 5)
+                let created = ContinuousClock.now  // the lease began before this
                 #expect(try await client.get("k", at: snapshot) == nil)
-                try await Task.sleep(for: .milliseconds(1300))
+                try await Task.sleep(until: created + .milliseconds(5300))
                 #expect(await statusCode { _ = try await client.get("k", at: snapshot) } == .invalidArgument)
             }
         }
