@@ -226,31 +226,16 @@ public final class StrataServer: Service, Sendable {
                 try await self.grpc.serve()
                 return .grpc
             }
-            if let endpoint = metricsEndpoint {
-                do {
-                    let port = try await endpoint.start(group: .singletonMultiThreadedEventLoopGroup)
-                    metricsPortValue.set(port)
-                    logger.info("serving /metrics", metadata: ["address": "\(endpoint.address.host):\(port)"])
-                } catch {
-                    metricsPortValue.set(nil)
-                    group.cancelAll()
-                    throw StrataError.invalidArgument("cannot listen for /metrics on \(endpoint.address): \(error)")
+            do {
+                try await bindListener("/metrics", address: metricsEndpoint?.address, port: metricsPortValue) {
+                    try await metricsEndpoint?.start(group: .singletonMultiThreadedEventLoopGroup)
                 }
-            } else {
-                metricsPortValue.set(nil)
-            }
-            if let resp {
-                do {
-                    let port = try await resp.start(group: .singletonMultiThreadedEventLoopGroup)
-                    respPortValue.set(port)
-                    logger.info("serving RESP", metadata: ["address": "\(resp.settings.address.host):\(port)", "fsync": "\(resp.keyspace.fsync.rawValue)"])
-                } catch {
-                    respPortValue.set(nil)
-                    group.cancelAll()
-                    throw StrataError.invalidArgument("cannot listen for RESP on \(resp.settings.address): \(error)")
+                try await bindListener("RESP", address: resp?.settings.address, port: respPortValue) {
+                    try await resp?.start(group: .singletonMultiThreadedEventLoopGroup)
                 }
-            } else {
-                respPortValue.set(nil)
+            } catch {
+                group.cancelAll()
+                throw error
             }
             group.addTask {
                 // Expired snapshot leases release their snapshots.
@@ -281,6 +266,19 @@ public final class StrataServer: Service, Sendable {
                     break
                 }
             }
+        }
+    }
+
+    /// Binds one of the extra listeners (`start` returns its port, `nil` when it is not
+    /// configured) and publishes the port; a failure to bind says which listener and where.
+    private func bindListener(_ name: String, address: ListenAddress?, port: OnceValue<Int?>, _ start: () async throws -> Int?) async throws {
+        do {
+            let bound = try await start()
+            port.set(bound)
+            if let bound, let address { logger.info("serving \(name)", metadata: ["address": "\(address.host):\(bound)"]) }
+        } catch {
+            port.set(nil)
+            throw StrataError.invalidArgument("cannot listen for \(name) on \(address.map { "\($0)" } ?? "?"): \(error)")
         }
     }
 

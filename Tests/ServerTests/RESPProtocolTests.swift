@@ -109,7 +109,6 @@ import Server
         #expect(encoded(.nullArray, 2) == "*-1\r\n")
         #expect(encoded(.map([(.text("a"), .integer(1))]), 2) == "*2\r\n$1\r\na\r\n:1\r\n")
         #expect(encoded(.map([(.text("a"), .integer(1))]), 3) == "%1\r\n$1\r\na\r\n:1\r\n")
-        #expect(encoded(.double(1.5), 3) == ",1.5\r\n" && encoded(.double(1.5), 2) == "$3\r\n1.5\r\n")
         #expect(encoded(.error("ERR a\r\nb"), 2) == "-ERR a  b\r\n")  // no line break inside an error
     }
 }

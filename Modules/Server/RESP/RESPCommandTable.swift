@@ -42,6 +42,11 @@ struct RESPCommandInfo: Sendable {
 }
 
 enum RESPCommandTable {
+    /// The lower-case name of a command's first argument (ASCII folding, as Redis does).
+    static func name(_ command: [[UInt8]]) -> String {
+        String(decoding: command[0].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
     private static func info(_ name: String, _ arity: Int, _ flags: [String], _ first: Int = 0, _ last: Int = 0, _ step: Int = 0, _ kind: RESPCommandInfo.Kind) -> RESPCommandInfo {
         RESPCommandInfo(name: name, arity: arity, flags: flags, firstKey: first, lastKey: last, step: step, kind: kind)
     }

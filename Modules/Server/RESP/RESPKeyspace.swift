@@ -128,9 +128,10 @@ final class RESPDirectStorage: RESPStorage {
     /// Moves the command time forward (called before each command).
     func tick() { now = keyspace.now() }
 
+    /// Reads the latest data. The session commits collected writes before any command that
+    /// reads, so a read never misses a write of its own pipeline.
     func read(_ key: [UInt8]) throws -> RESPValue? {
-        try commit()
-        return try RESPKeyspace.live(keyspace.database.get(RESPKeyspace.storageKey(key)), now: now)
+        try RESPKeyspace.live(keyspace.database.get(RESPKeyspace.storageKey(key)), now: now)
     }
 
     func write(_ key: [UInt8], _ value: RESPValue) throws {

@@ -45,7 +45,7 @@ final class RESPListener: Sendable {
         self.settings = settings
         self.keyspace = keyspace
         self.logger = logger
-        state = RESPServerState(keyspace: keyspace, token: token, maxValue: settings.limits.maxBulkLength, manualClock: manualClock)
+        state = RESPServerState(keyspace: keyspace, token: token, manualClock: manualClock)
         pool = NIOThreadPool(numberOfThreads: max(1, settings.threads))
         readPool = NIOThreadPool(numberOfThreads: max(1, settings.readThreads))
     }

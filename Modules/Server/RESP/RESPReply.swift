@@ -19,8 +19,6 @@ package indirect enum RESPReply: Equatable, Sendable {
     case array([RESPReply])
     /// `%n …` in RESP3; a flat array of keys and values in RESP2.
     case map([(RESPReply, RESPReply)])
-    /// `,1.5` in RESP3; a bulk string in RESP2.
-    case double(Double)
 
     static let ok = RESPReply.simple("OK")
 
@@ -35,7 +33,6 @@ package indirect enum RESPReply: Equatable, Sendable {
         case (.null, .null), (.nullArray, .nullArray): return true
         case let (.array(a), .array(b)): return a == b
         case let (.map(a), .map(b)): return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        case let (.double(a), .double(b)): return a == b
         default: return false
         }
     }
@@ -77,14 +74,6 @@ package indirect enum RESPReply: Equatable, Sendable {
             for (key, value) in pairs {
                 key.write(to: &buffer, protocolVersion: protocolVersion)
                 value.write(to: &buffer, protocolVersion: protocolVersion)
-            }
-        case .double(let value):
-            if protocolVersion >= 3 {
-                buffer.writeInteger(UInt8(ascii: ","))
-                buffer.writeString(RESPNumber.format(value))
-                buffer.writeStaticString("\r\n")
-            } else {
-                RESPReply.text(RESPNumber.format(value)).write(to: &buffer, protocolVersion: protocolVersion)
             }
         }
     }

@@ -58,7 +58,7 @@ package struct RESPRequestDecoder: ByteToMessageDecoder {
         while true {
             guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
             if first == UInt8(ascii: "*") { return try parseMultibulk(&buffer, limits: limits) }
-            guard let (line, next) = try line(in: buffer, from: buffer.readerIndex, limit: limits.maxInlineLength, what: "inline request") else {
+            guard let (line, next) = try line(in: buffer, from: buffer.readerIndex, limit: limits.maxInlineLength, what: "inline request", bareNewlineEnds: true) else {
                 return nil
             }
             buffer.moveReaderIndex(to: next)
@@ -69,7 +69,7 @@ package struct RESPRequestDecoder: ByteToMessageDecoder {
 
     private static func parseMultibulk(_ buffer: inout ByteBuffer, limits: RESPRequestLimits) throws -> [[UInt8]]? {
         var index = buffer.readerIndex + 1
-        guard let (countLine, afterCount) = try line(in: buffer, from: index, limit: 32, what: "multibulk length") else { return nil }
+        guard let (countLine, afterCount) = try line(in: buffer, from: index, limit: 32, what: "multibulk length", bareNewlineEnds: false) else { return nil }
         guard let count = Int(decimal: countLine), count <= limits.maxArguments else {
             throw RESPProtocolError(message: "invalid multibulk length")
         }
@@ -86,7 +86,7 @@ package struct RESPRequestDecoder: ByteToMessageDecoder {
             guard marker == UInt8(ascii: "$") else {
                 throw RESPProtocolError(message: "expected '$', got '\(printable(marker))'")
             }
-            guard let (lengthLine, afterLength) = try line(in: buffer, from: index + 1, limit: 32, what: "bulk length") else { return nil }
+            guard let (lengthLine, afterLength) = try line(in: buffer, from: index + 1, limit: 32, what: "bulk length", bareNewlineEnds: false) else { return nil }
             guard let length = Int(decimal: lengthLine), length >= 0 else { throw RESPProtocolError(message: "invalid bulk length") }
             guard length <= limits.maxBulkLength else {
                 throw RESPProtocolError(message: "invalid bulk length (\(length) bytes is more than the limit, \(limits.maxBulkLength))")
@@ -105,8 +105,9 @@ package struct RESPRequestDecoder: ByteToMessageDecoder {
     }
 
     /// The bytes of the CRLF-terminated line starting at `start`, and the index after the CRLF;
-    /// `nil` when the line is incomplete.
-    private static func line(in buffer: ByteBuffer, from start: Int, limit: Int, what: String) throws -> ([UInt8], Int)? {
+    /// `nil` when the line is incomplete. Inline requests may end with a bare LF
+    /// (`bareNewlineEnds`); protocol headers may not.
+    private static func line(in buffer: ByteBuffer, from start: Int, limit: Int, what: String, bareNewlineEnds: Bool) throws -> ([UInt8], Int)? {
         let available = buffer.writerIndex - start
         guard available > 0 else { return nil }
         let scan = min(available, limit + 2)
@@ -125,7 +126,7 @@ package struct RESPRequestDecoder: ByteToMessageDecoder {
         }
         var length = newline
         if length > 0 && buffer.getInteger(at: start + length - 1, as: UInt8.self) == 13 { length -= 1 }
-        if what != "inline request" && length == newline {
+        if !bareNewlineEnds && length == newline {
             throw RESPProtocolError(message: "\(what) not terminated by CRLF")
         }
         return (buffer.getBytes(at: start, length: length) ?? [], start + newline + 1)

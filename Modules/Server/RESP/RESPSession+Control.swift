@@ -181,7 +181,7 @@ extension RESPSession {
         if watched.contains(where: { $0.epoch != keyspace.flushEpoch.load(ordering: .acquiring) }) { return .nullArray }
         var keys: [[UInt8]] = watched.flatMap(\.keys)
         for command in commands {
-            let name = RESPStringCommands.option(command[0]).lowercased()
+            let name = RESPCommandTable.name(command)
             if let info = RESPCommandTable.commands[name] { keys += info.keys(command) }
         }
         do {
@@ -195,7 +195,7 @@ extension RESPSession {
                 }
                 var replies: [RESPReply] = []
                 for command in commands {
-                    let name = RESPStringCommands.option(command[0]).lowercased()
+                    let name = RESPCommandTable.name(command)
                     switch RESPCommandTable.commands[name]?.kind {
                     case .read?, .write?, .modify?: replies.append(try run(name, command, storage))
                     case .keyspace?: replies.append(try keyspaceCommand(name, command, now: storage.now, transaction: storage.transaction))

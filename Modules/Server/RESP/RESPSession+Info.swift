@@ -39,7 +39,7 @@ extension RESPSession {
                     ("rdb_changes_since_last_save", "0"), ("wal_syncs", String(statistics.walSyncs)),
                 ]
             case "keyspace":
-                if let keys = try? keyspaceCommand("dbsize", [Array("dbsize".utf8)], now: keyspace.now()), case .integer(let count) = keys, count > 0 {
+                if let count = try? liveKeyCount(now: keyspace.now()), count > 0 {
                     lines = [("db0", "keys=\(count),expires=0,avg_ttl=0")]
                 }
             case "strata":

@@ -12,7 +12,7 @@ extension RESPSession {
         switch name {
         case "scan": return try scan(args, now: now)
         case "keys": return try keys(args, now: now)
-        case "dbsize": return .integer(try count(now: now))
+        case "dbsize": return .integer(try liveKeyCount(now: now))
         case "flushdb", "flushall":
             if args.count > 2 || (args.count == 2 && !["ASYNC", "SYNC"].contains(RESPStringCommands.option(args[1]))) {
                 return RESPStringCommands.syntaxError
@@ -84,7 +84,7 @@ extension RESPSession {
     }
 
     /// DBSIZE: exact — it counts the live keys, which takes time proportional to the keyspace.
-    private func count(now: UInt64) throws -> Int {
+    func liveKeyCount(now: UInt64) throws -> Int {
         let range = Self.keyspaceRange
         let cursor = try keyspace.database.cursor(ReadOptions(from: range.from, to: range.to))
         try cursor.seekToFirst()

@@ -6,6 +6,7 @@ import Synchronization
 final class RESPServerState: Sendable {
     let keyspace: RESPKeyspace
     let token: BearerToken?
+    /// The longest value a command may store: the engine's limit less the expiry header.
     let maxValue: Int
     /// The clock tests may set (`STRATA.CLOCK`); `nil` on a normal server.
     let manualClock: RESPManualClock?
@@ -20,10 +21,10 @@ final class RESPServerState: Sendable {
     /// The port the listener is bound to (0 until it is).
     let port = Atomic<Int>(0)
 
-    init(keyspace: RESPKeyspace, token: BearerToken?, maxValue: Int, manualClock: RESPManualClock?) {
+    init(keyspace: RESPKeyspace, token: BearerToken?, manualClock: RESPManualClock?) {
         self.keyspace = keyspace
         self.token = token
-        self.maxValue = maxValue
+        self.maxValue = keyspace.database.options.maxValueSize - ExpiringValue.expiringHeaderSize
         self.manualClock = manualClock
     }
 }
@@ -70,7 +71,7 @@ package final class RESPSession {
     func isReadOnly(_ commands: [[[UInt8]]]) -> Bool {
         guard queued == nil else { return false }
         return commands.allSatisfy { command in
-            let name = RESPStringCommands.option(command[0]).lowercased()
+            let name = RESPCommandTable.name(command)
             switch RESPCommandTable.commands[name]?.kind {
             case .read?: return true
             case .keyspace?: return name != "flushdb" && name != "flushall"
@@ -102,7 +103,7 @@ package final class RESPSession {
         var index = 0
         while index < commands.count && !closeRequested {
             let command = commands[index]
-            let name = RESPStringCommands.option(command[0]).lowercased()
+            let name = RESPCommandTable.name(command)
             let info = RESPCommandTable.commands[name]
             // Consecutive read-modify-writes of a pipeline run as one transaction (each is still
             // atomic; together they cost one commit).
@@ -134,7 +135,7 @@ package final class RESPSession {
     /// (outside MULTI, authenticated, well-formed); `nil` otherwise.
     private func modifyCommand(_ command: [[UInt8]]) -> (String, RESPCommandInfo)? {
         guard queued == nil, authenticated else { return nil }
-        let name = RESPStringCommands.option(command[0]).lowercased()
+        let name = RESPCommandTable.name(command)
         guard let info = RESPCommandTable.commands[name], info.accepts(count: command.count) else { return nil }
         let modifies = info.kind == .modify || (name == "set" && RESPStringCommands.setReads(command))
         return modifies ? (name, info) : nil
