@@ -15,7 +15,7 @@ import Memtable
 /// its inputs before the sequence was read. So a view without a snapshot checks that the
 /// current version did not change while it was taken, and takes it again if it did. (A read at
 /// a `Snapshot` is registered, so compactions keep what it sees.)
-struct ReadView {
+struct ReadView: Sendable {
     let sequence: SequenceNumber
     let active: Memtable
     let frozen: [FrozenMemtable]
@@ -23,29 +23,37 @@ struct ReadView {
 }
 
 extension Database {
-    /// Takes a read view at `snapshot` (the latest sequence when `nil`).
-    func readView(at snapshot: SequenceNumber?) -> ReadView {
+    /// Takes a read view at `snapshot` (the latest data when `nil`).
+    func readView(at snapshot: Snapshot?) -> ReadView {
         if let snapshot {
+            if let pinned = snapshot.pinnedView { return pinned }
             let set = memtables.withLock { $0 }
-            return ReadView(sequence: snapshot, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
+            return ReadView(sequence: snapshot.sequence, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
         }
         while true {
+            // A replica swaps its view wholesale when it installs a manifest (see
+            // `viewSwitches`): a view taken across a swap is taken again.
+            let switches = viewSwitches.load(ordering: .acquiring)
+            if switches & 1 == 1 {
+                replicaInstall.withLock { _ in }
+                continue
+            }
             let before = versionSet.currentVersion
             let sequence = SequenceNumber(rawValue: lastSequence.load(ordering: .acquiring))
             let set = memtables.withLock { $0 }
             let version = versionSet.currentVersion
             // Unchanged: every compaction behind `version` finished before `sequence` was read.
-            if version === before {
+            if version === before && viewSwitches.load(ordering: .acquiring) == switches {
                 return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: version)
             }
         }
     }
 
-    /// Point lookup at `sequence` (the latest data when `nil`).
+    /// Point lookup at `snapshot` (the latest data when `nil`).
     @usableFromInline
-    func get(rawKey key: UnsafeRawBufferPointer, sequence: SequenceNumber?) throws -> [UInt8]? {
+    func get(rawKey key: UnsafeRawBufferPointer, snapshot: Snapshot?) throws -> [UInt8]? {
         try checkOpen()
-        return try get(rawKey: key, in: readView(at: sequence))
+        return try get(rawKey: key, in: readView(at: snapshot))
     }
 
     /// Point lookup in `view`: active memtable → frozen memtables (newest first) → level 0

@@ -15,13 +15,13 @@ extension Database {
     ///   `.io` when a table cannot be read.
     @inlinable
     public func get(_ key: some BytesConvertible) throws -> [UInt8]? {
-        try key.withUnsafeBytes { try get(rawKey: $0, sequence: nil) }
+        try key.withUnsafeBytes { try get(rawKey: $0, snapshot: nil) }
     }
 
     /// The value of `key` as of `snapshot`.
     @inlinable
     public func get(_ key: some BytesConvertible, at snapshot: Snapshot) throws -> [UInt8]? {
-        try key.withUnsafeBytes { try get(rawKey: $0, sequence: snapshot.sequence) }
+        try key.withUnsafeBytes { try get(rawKey: $0, snapshot: snapshot) }
     }
 
     /// The value of `key` (as of `snapshot`, or the latest data), decoded as `Value`:
@@ -31,7 +31,7 @@ extension Database {
     ///   (a `String` that is not UTF-8).
     @inlinable
     public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type, at snapshot: Snapshot? = nil) throws -> Value? {
-        let bytes = try key.withUnsafeBytes { try get(rawKey: $0, sequence: snapshot?.sequence) }
+        let bytes = try key.withUnsafeBytes { try get(rawKey: $0, snapshot: snapshot) }
         return try bytes.map { try Value(strataBytes: $0) }
     }
 
@@ -41,7 +41,7 @@ extension Database {
     /// - Throws: as `get(_:)`; `.timedOut` when `minSequence` was not applied in time.
     public func get(_ key: some BytesConvertible, options: ReadOptions) throws -> [UInt8]? {
         if let minimum = options.minSequence { try waitForSequence(minimum, timeout: options.minSequenceTimeout) }
-        return try key.withUnsafeBytes { try get(rawKey: $0, sequence: options.snapshot?.sequence) }
+        return try key.withUnsafeBytes { try get(rawKey: $0, snapshot: options.snapshot) }
     }
 
     /// Waits until the database has applied `sequence` (`latestSequence` reaches it): on a
@@ -70,14 +70,18 @@ extension Database {
     /// - Throws: as `get(_:)`, for the first key that fails.
     public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) throws -> [[UInt8]?] {
         try checkOpen()
-        let view = readView(at: snapshot?.sequence)
+        let view = readView(at: snapshot)
         return try keys.map { key in try key.withUnsafeBytes { try get(rawKey: $0, in: view) } }
     }
 
     /// A snapshot of the latest data. Reads at it see exactly what was acknowledged before this
     /// call. Released when the last reference to it goes.
+    ///
+    /// On a replica the snapshot also holds the tables and memtables it reads (the replica
+    /// installs the primary's newer tables meanwhile), so it pins their memory and local files.
     public func snapshot() throws -> Snapshot {
         try checkOpen()
+        if isReplica { return Snapshot(pinning: readView(at: nil), list: snapshots) }
         return Snapshot(latest: { lastSequence.load(ordering: .acquiring) }, list: snapshots)
     }
 

@@ -80,6 +80,14 @@ public final class Database: Sendable {
     let replicaFollower = Locked<ReplicaFollower?>(nil)
     /// `true` once the database is a replica: user writes are refused.
     let refusesUserWrites = Atomic<Bool>(false)
+    /// A sequence lock over the read view: odd while a replica installs a manifest (its table
+    /// version, memtables and last sequence change together, not in the order a writer's
+    /// flushes and commits keep), bumped again when done. Readers of the latest data take their
+    /// view again when it moved; always even on a writer.
+    let viewSwitches = Atomic<UInt64>(0)
+    /// Held by a replica for the duration of an install: readers that find `viewSwitches` odd
+    /// wait on it instead of spinning.
+    let replicaInstall = Locked<Void>(())
     /// The commit leader's batch buffer, reused so that a group allocates nothing of its own
     /// (one leader at a time, handed over under the commit queue's lock: accesses never overlap).
     let commitScratch = UncheckedCell<[WriteBatch]>([])
@@ -194,14 +202,16 @@ public final class Database: Sendable {
         // written through a mapping, and a copy's stores need not become visible in order
         // (memcpy stores a record's head last), so a reader can see a fragment's bytes before
         // its header — corruption that is gone a moment later. Real damage persists through
-        // every attempt and is reported.
-        var attempt = 0
+        // every attempt (for two seconds: a writer that flushes continuously can win many races
+        // in a row on a loaded machine) and is reported.
+        let deadline = WallClock.monotonicNanoseconds() + 2_000_000_000
+        var attempt: UInt32 = 0
         while true {
             do {
                 return try Database(path: path, options: options)
-            } catch let error as StrataError where attempt < 10 && (Database.isVanishedFile(error) || error.isCorruption) {
+            } catch let error as StrataError where WallClock.monotonicNanoseconds() < deadline && (Database.isVanishedFile(error) || error.isCorruption) {
                 attempt += 1
-                usleep(UInt32(5_000 * attempt))
+                usleep(min(1_000 * attempt, 20_000))
             }
         }
     }

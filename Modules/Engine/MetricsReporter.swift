@@ -120,6 +120,7 @@ final class MetricsReporter: Sendable {
             Gauge(label: "strata_replica_primary_sequence", dimensions: dimensions, factory: factory).record(Double(replica.primarySequence))
             Gauge(label: "strata_replica_seconds_behind", dimensions: dimensions, factory: factory).record(replica.secondsBehind)
             Gauge(label: "strata_replica_stale", dimensions: dimensions, factory: factory).record(replica.stale == nil ? 0 : 1)
+            Gauge(label: "strata_replica_installed_manifest", dimensions: dimensions, factory: factory).record(Double(replica.installedManifest))
         }
         for (level, figures) in statistics.levels.enumerated() {
             let perLevel = dimensions + [("level", String(level))]

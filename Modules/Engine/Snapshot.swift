@@ -12,6 +12,11 @@ public final class Snapshot: Sendable {
     /// The sequence number the snapshot reads at.
     public let sequence: SequenceNumber
     let list: SnapshotList
+    /// A replica's snapshot holds its whole view — memtables and table version — because the
+    /// versions it reads are the primary's, compacted without regard to the replica's
+    /// snapshots: the next installed manifest may no longer hold what this sequence sees.
+    /// `nil` on a writer, whose compactions keep every version a registered snapshot sees.
+    let pinnedView: ReadView?
 
     /// A snapshot at the sequence `latest` returns, read and registered under the list's lock.
     ///
@@ -23,6 +28,14 @@ public final class Snapshot: Sendable {
     init(latest: () -> UInt64, list: SnapshotList) {
         self.sequence = SequenceNumber(rawValue: list.acquireLatest(latest))
         self.list = list
+        self.pinnedView = nil
+    }
+
+    /// A snapshot that reads `view` (a replica's), registered at its sequence.
+    init(pinning view: ReadView, list: SnapshotList) {
+        self.sequence = SequenceNumber(rawValue: list.acquireLatest { view.sequence.rawValue })
+        self.list = list
+        self.pinnedView = view
     }
 
     deinit {

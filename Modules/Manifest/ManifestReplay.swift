@@ -6,21 +6,21 @@ import WAL
 
 /// Replays a manifest into the state it describes, without building intermediate versions
 /// (files are tracked in dictionaries, so a long manifest replays in time linear in its edits).
-enum ManifestReplay {
-    struct Result {
-        var databaseID: DatabaseID
-        var levels: [[FileMetadata]]
-        var logNumber: UInt64 = 0
-        var nextFileNumber: UInt64 = 1
-        var lastSequence: SequenceNumber = .zero
-        var compactionPointers: [Int: [UInt8]] = [:]
-        var edits = 0
+package enum ManifestReplay {
+    package struct Result {
+        package var databaseID: DatabaseID
+        package var levels: [[FileMetadata]]
+        package var logNumber: UInt64 = 0
+        package var nextFileNumber: UInt64 = 1
+        package var lastSequence: SequenceNumber = .zero
+        package var compactionPointers: [Int: [UInt8]] = [:]
+        package var edits = 0
         /// Where replay stopped early: a damaged or cut last record (a crash during an append,
         /// tolerated because that edit was never acknowledged — or damage).
-        var tornTail: WALTornTail?
+        package var tornTail: WALTornTail?
     }
 
-    static func run(directory: String, manifestNumber: UInt64, fileSystem: any FileSystem) throws -> Result {
+    package static func run(directory: String, manifestNumber: UInt64, fileSystem: any FileSystem) throws -> Result {
         let path = Path.join(directory, DatabaseFiles.manifest(manifestNumber))
         // The manifest's header carries the database's identity; the first edit must agree.
         let file = try fileSystem.openReadable(path)

@@ -233,6 +233,9 @@ import VFS
         withExtendedLifetime(scratch) {}
     }
 
+    /// The lease keeps the tables of the manifest a replica reads while it has not moved on
+    /// (here: it polls rarely), however the primary compacts; catching up installs the
+    /// primary's new tables, and the lease then lets the old ones go.
     @Test func aLeasedReplicaKeepsReadingWhileThePrimaryCompactsItsTablesAway() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
@@ -248,28 +251,158 @@ import VFS
         var options = replicaOptions()
         options.localCacheBytes = 1 << 20
         options.compression = .none
+        options.replicaPollInterval = 30
+        options.replicaLeaseDuration = 120
         let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        let installedAtBootstrap = try #require(replica.replicaStatus).installedManifest
         var tablesAtBootstrap: Set<String> = []
         for try await object in store.objects(prefix: "tables/") { tablesAtBootstrap.insert(object.key) }
 
         // The primary rewrites every key's table and collects at once (grace 0): only the
-        // replica's lease keeps the tables it was bootstrapped from.
+        // replica's lease keeps the tables of the manifest it reads.
         for index in 0..<3000 where index % 2 == 0 { try await primary.delete("key\(index)") }
         try await primary.compactRange()
         for index in 0..<400 { try await primary.put("later\(index)", value, options: index % 100 == 99 ? Self.stored : WriteOptions()) }
+        // One more checkpoint, and its collection, before looking (the background ones may lag).
+        try await Threads.run { try primary.uploadCheckpoint() }
         var tablesAfter: Set<String> = []
         for try await object in store.objects(prefix: "tables/") { tablesAfter.insert(object.key) }
         // Every table of the bootstrap is obsolete to the primary now; garbage collection
-        // deleted the unleased ones and kept those the lease names.
+        // deleted the unleased ones and kept those of the manifest the lease names.
+        let kept = tablesAtBootstrap.intersection(tablesAfter)
         #expect(!tablesAtBootstrap.subtracting(tablesAfter).isEmpty, "the primary collected tables")
-        #expect(!tablesAtBootstrap.intersection(tablesAfter).isEmpty, "the lease kept the bootstrap manifest's tables")
-
-        try await replica.waitForSequence(primary.latestSequence.rawValue, timeout: 20)
-        for index in stride(from: 1, to: 3000, by: 2) {
+        #expect(!kept.isEmpty, "the lease kept the installed manifest's tables")
+        #expect(replica.replicaStatus?.installedManifest == installedAtBootstrap, "the replica has not polled")
+        // Reads fetch those tables from the store (the local cache holds 1 MiB of them).
+        for index in stride(from: 0, to: 3000, by: 7) {
             #expect(try await replica.get("key\(index)", as: String.self) == "old\(index)\(value)")
         }
-        #expect(try await replica.get("key0") == nil)
         #expect(replica.statistics.storeTableFetches > 0)
+
+        // Catching up installs the primary's compacted tables: the deletes show, and the
+        // replica holds no memtable of what the manifest covers.
+        try await Threads.run { try replica.catchUp() }
+        let status = try #require(replica.replicaStatus)
+        #expect(status.installedManifest > installedAtBootstrap && status.stale == nil)
+        #expect(status.appliedSequence == primary.latestSequence.rawValue)
+        for index in stride(from: 0, to: 3000, by: 7) {
+            #expect(try await replica.get("key\(index)", as: String.self) == (index % 2 == 0 ? nil : "old\(index)\(value)"))
+        }
+        #expect(try await replica.get("later399", as: String.self) == value)
+        // The lease moved on: the next collection deletes tables only the old manifest had.
+        for index in 0..<200 { try await primary.put("last\(index)", value, options: index % 100 == 99 ? Self.stored : WriteOptions()) }
+        try await Threads.run { try primary.uploadCheckpoint() }
+        var tablesFinally: Set<String> = []
+        for try await object in store.objects(prefix: "tables/") { tablesFinally.insert(object.key) }
+        #expect(tablesAtBootstrap.intersection(tablesFinally).count < kept.count, "the primary collected the tables the replica left")
+        try await replica.close()
+        try await primary.close()
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// A replica reads the primary's tables: after the primary checkpoints, the replica's
+    /// version is the primary's (same tables, same levels) and its memtables hold only what
+    /// came after the checkpoint.
+    @Test func aReplicaInstallsThePrimarysTablesAndDropsWhatTheyCover() async throws {
+        let scratch = try TemporaryDirectory()
+        let store = MemoryObjectStore()
+        var writerOptions = primaryOptions(store)
+        writerOptions.checkpointWALBytes = 1 << 30
+        writerOptions.writeBufferSize = 64 << 10
+        let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
+        var options = replicaOptions()
+        options.writeBufferSize = 64 << 10
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        let value = String(repeating: "x", count: 200)
+        for index in 0..<3000 { try await primary.put("key\(index)", "\(index)\(value)", options: index % 300 == 299 ? Self.stored : WriteOptions()) }
+        try await replica.waitForSequence(primary.latestSequence.rawValue, timeout: 20)
+        // No checkpoint yet: everything is in the replica's memtables, several of them.
+        #expect(replica.statistics.frozenMemtables > 0)
+        #expect(replica.statistics.levels.reduce(0) { $0 + $1.files } == 0)
+
+        // A checkpoint (the primary flushes, then uploads its manifest): the replica installs it.
+        try await Threads.run { try primary.uploadCheckpoint() }
+        try await Threads.run { try replica.catchUp() }
+        let primaryLevels = primary.statistics.levels.map(\.files)
+        #expect(replica.statistics.levels.map(\.files) == primaryLevels)
+        #expect(replica.statistics.frozenMemtables == 0 && replica.statistics.memtableBytes < 64 << 10)
+        for index in stride(from: 0, to: 3000, by: 11) {
+            #expect(try await replica.get("key\(index)", as: String.self) == "\(index)\(value)")
+        }
+        // Restarted, it opens at the installed manifest and applies the log after it again.
+        try await primary.put("after", "checkpoint", options: Self.stored)
+        try await replica.close()
+        let reopened = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        #expect(try await reopened.get("after", as: String.self) == "checkpoint")
+        #expect(try await reopened.get("key2999", as: String.self) == "2999\(value)")
+        #expect(reopened.statistics.levels.map(\.files) == primaryLevels)
+        try await reopened.close()
+        try await primary.close()
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// A running replica whose log the primary collected (its lease lapsed) continues from the
+    /// newest manifest at its next poll — no reopen — and never shows older data.
+    @Test func aRunningReplicaBehindGarbageCollectionContinuesFromTheNewestManifest() async throws {
+        let scratch = try TemporaryDirectory()
+        let store = MemoryObjectStore()
+        var writerOptions = primaryOptions(store)
+        writerOptions.checkpointWALBytes = 8 << 10
+        writerOptions.storeGarbageGracePeriod = 0
+        let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
+        let value = String(repeating: "v", count: 100)
+        for index in 0..<100 { try await primary.put("k\(index % 10)", "\(index)\(value)", options: Self.stored) }
+        var options = replicaOptions()
+        options.replicaPollInterval = 30
+        options.replicaLeaseDuration = 120
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        #expect(try await replica.get("k9", as: String.self) == "99\(value)")
+        let next = try #require(replica.replicaStatus).nextWALObject
+        // The lease vanishes (as if it lapsed); the primary checkpoints and collects the log.
+        for try await object in store.objects(prefix: "leases/") { try await store.delete(object.key) }
+        for index in 100..<600 { try await primary.put("k\(index % 10)", "\(index)\(value)", options: index % 20 == 19 ? Self.stored : WriteOptions()) }
+        // Checkpoints of our own too (the background ones may lag on a loaded machine): the
+        // retained manifests then start past the replica's position.
+        for _ in 0..<2 { try await Threads.run { try primary.uploadCheckpoint() } }
+        #expect(try await store.head("wal/" + String(repeating: "0", count: 20 - String(next).count) + String(next)) == nil,
+                "the primary collected the log the replica needs next")
+        try await Threads.run { try replica.catchUp() }
+        let status = try #require(replica.replicaStatus)
+        #expect(status.stale == nil && status.appliedSequence == primary.latestSequence.rawValue)
+        for index in 0..<10 { #expect(try await replica.get("k\(index)", as: String.self) == "\(590 + index)\(value)") }
+        try await replica.close()
+        try await primary.close()
+        withExtendedLifetime(scratch) {}
+    }
+
+    /// A snapshot on a replica keeps its view when the replica installs a manifest whose
+    /// tables no longer hold the versions it reads (the primary compacted them away).
+    @Test func aReplicaSnapshotKeepsItsViewAcrossAnInstall() async throws {
+        let scratch = try TemporaryDirectory()
+        let store = MemoryObjectStore()
+        let primary = try await Database.open(at: scratch.path + "/primary", options: primaryOptions(store))
+        for index in 0..<200 { try await primary.put("key\(index)", "old", options: index == 199 ? Self.stored : WriteOptions()) }
+        var options = replicaOptions()
+        options.replicaPollInterval = 30
+        options.replicaLeaseDuration = 120
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        let snapshot = try replica.snapshot()
+        let cursorOptions = ReadOptions(snapshot: snapshot)
+        for index in 0..<200 { try await primary.put("key\(index)", "new", options: index == 199 ? Self.stored : WriteOptions()) }
+        try await primary.compactRange()
+        try await Threads.run { try primary.uploadCheckpoint() }
+        try await Threads.run { try replica.catchUp() }
+        #expect(try await replica.get("key7", as: String.self) == "new")
+        #expect(try await replica.get("key7", as: String.self, at: snapshot) == "old")
+        let cursor = try replica.cursor(cursorOptions)
+        try cursor.seekToFirst()
+        var count = 0
+        while cursor.isValid {
+            #expect(String(decoding: cursor.value, as: UTF8.self) == "old")
+            count += 1
+            try cursor.next()
+        }
+        #expect(count == 200)
         try await replica.close()
         try await primary.close()
         withExtendedLifetime(scratch) {}

@@ -18,9 +18,11 @@ extension Database {
     /// shipping.
     ///
     /// `storedTables` replaces the current manifest's table list as the store objects local
-    /// tables may stand for — for a promoted replica, whose own tables are numbered
-    /// independently of the writer's, only the tables of the manifest it was bootstrapped from.
-    static func openAttached(path: String, options: Options, store: any ObjectStore, storedTables: [StoreManifest.File]? = nil) throws -> Database {
+    /// tables may stand for — for a promoted replica, which numbers the store's tables itself,
+    /// its map of them. `replayingFrom` is the first WAL object the directory may lack (a
+    /// promoted replica's installed manifest's, which may be older than the store's newest).
+    static func openAttached(path: String, options: Options, store: any ObjectStore, storedTables: [StoreManifest.File]? = nil,
+                             replayingFrom: UInt64? = nil) throws -> Database {
         let fileSystem = options.fileSystem
         let latest = try StoreOpening.latestManifest(in: store)
         let localExists = VersionSet.exists(directory: path, fileSystem: fileSystem)
@@ -100,7 +102,7 @@ extension Database {
         do {
             // Apply what the store holds beyond the local state (all of the log after the
             // checkpoint for a restore; what the local log lost otherwise).
-            let stored = try database.replayStoreWAL(from: current.firstWALObject, to: fence - 1, store: store)
+            let stored = try database.replayStoreWAL(from: min(current.firstWALObject, replayingFrom ?? .max), to: fence - 1, store: store)
             let session = StoreSession(
                 store: store, epoch: epoch, current: claimed, tables: tables, nextWALNumber: fence + 1,
                 shippedSequence: max(stored, claimed.lastSequence), options: options,
@@ -145,15 +147,44 @@ extension Database {
         return stored
     }
 
-    /// Makes a checkpoint in `.store-checkpoint/` and uploads it through `session`.
+    /// Applies a batch of the store's log (its sequence continues this database's) through the
+    /// commit path, so it is logged locally like any write.
+    func applyReplicated(_ batch: WriteBatch) throws {
+        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
+        try queue.submit(.write(batch, sync: false))
+    }
+
+    /// Makes a checkpoint in `.store-checkpoint/` and uploads it through `session` (one at a
+    /// time: the session's thread and `uploadCheckpoint()` share the directory).
     func uploadStoreCheckpoint(_ session: StoreSession) throws {
-        let directory = Path.join(path, Database.storeCheckpointDirectory)
-        try emptyStoreCheckpointDirectory(directory)
-        let (report, absentTables) = try checkpoint(to: directory, fetchingAbsentTables: false)
-        try session.uploadCheckpoint(directory: directory, absentTables: absentTables, lastSequence: report.lastSequence.rawValue, fileSystem: fileSystem)
-        try emptyStoreCheckpointDirectory(directory)
-        // The tables just uploaded may now leave the local disk.
-        session.tables.evictIfNeeded()
+        try session.checkpointing.withLock { _ in
+            let directory = Path.join(path, Database.storeCheckpointDirectory)
+            try emptyStoreCheckpointDirectory(directory)
+            let (report, absentTables) = try checkpoint(to: directory, fetchingAbsentTables: false)
+            try session.uploadCheckpoint(directory: directory, absentTables: absentTables, lastSequence: report.lastSequence.rawValue, fileSystem: fileSystem)
+            try emptyStoreCheckpointDirectory(directory)
+            // The tables just uploaded may now leave the local disk.
+            session.tables.evictIfNeeded()
+        }
+    }
+
+    /// Uploads a checkpoint of the current state now, as the writer does by itself every
+    /// `Options.checkpointWALBytes` of log: a new manifest that restores, new replicas and
+    /// running replicas start from (replicas then drop the memtables it covers), followed by
+    /// garbage collection of what no retained manifest or lease needs.
+    ///
+    /// - Throws: `.invalidArgument` without `Options.objectStore`; `.fenced`; the store's error.
+    public func uploadCheckpoint() throws {
+        try checkOpen()
+        guard let session = storeSession.withLock({ $0 }) else {
+            throw StrataError.invalidArgument("uploadCheckpoint() needs Options.objectStore")
+        }
+        do {
+            try uploadStoreCheckpoint(session)
+        } catch let error as StrataError {
+            if case .fenced = error { setFenced(error) }
+            throw error
+        }
     }
 
     private func emptyStoreCheckpointDirectory(_ directory: String) throws {

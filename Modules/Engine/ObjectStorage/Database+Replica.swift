@@ -9,14 +9,17 @@ import WAL
 extension Database {
     /// Opens a read replica of the database in `objectStore`, kept in `path`.
     ///
-    /// An empty or missing `path` is bootstrapped from the store's current manifest (its tables
-    /// downloaded, or fetched on first read with `Options.localCacheBytes`); a directory that
-    /// already holds this replica continues where it stopped. The replica then applies the
-    /// store's WAL objects in order — at open, and every `Options.replicaPollInterval` on a
-    /// thread of its own — so reads see a prefix of the primary's committed history: never half
-    /// a batch or transaction, never an older value after a newer one, also across restarts.
-    /// Writes throw `.readOnly`. The replica keeps a lease in the store (`leases/ID`) that the
-    /// writer's garbage collection honours while it is renewed.
+    /// The replica reads the primary's own tables: it installs each manifest the primary
+    /// uploads (the tables downloaded into `path`, or fetched on first read with
+    /// `Options.localCacheBytes`) and applies the store's WAL objects after it to memtables —
+    /// at open, and every `Options.replicaPollInterval` on a thread of its own. It never flushes
+    /// or compacts. Reads see a prefix of the primary's committed history: never half a batch or
+    /// transaction, never an older value after a newer one, also across restarts (a restart
+    /// applies the log after its installed manifest again before the open returns). A replica
+    /// that fell behind the store's garbage collection continues from the newest manifest.
+    /// Writes throw `.readOnly("replica")`. The replica keeps a lease in the store (`leases/ID`)
+    /// naming its manifest and log, which the writer's garbage collection honours while it is
+    /// renewed.
     ///
     /// - Throws: `.invalidArgument` when the store holds no database, or `path` holds a database
     ///   that is not a replica (a writer's directory); the store's error; `.corruption` for a
@@ -28,126 +31,79 @@ extension Database {
         guard !options.readOnly else { throw StrataError.invalidArgument("a replica is read-only by nature: open it without readOnly") }
         let store = retryingTransientFailures(objectStore)
         let fileSystem = options.fileSystem
-        // The engine underneath is an ordinary local database; the replica role is layered on.
+        // The engine underneath is a local database that holds the primary's tables under
+        // numbers of its own and never writes a table itself.
         var local = options
         local.objectStore = nil
         local.localCacheBytes = nil
         local.createIfMissing = true
+        local.backgroundWork = false
 
-        if VersionSet.exists(directory: path, fileSystem: fileSystem) {
-            guard let marker = try ReplicaMarker.read(directory: path, fileSystem: fileSystem) else {
-                throw StrataError.invalidArgument("\(path) holds a database that is not a replica (a writer's directory?); open a replica in an empty directory")
+        var marker = try ReplicaMarker.read(directory: path, fileSystem: fileSystem)
+        let exists = VersionSet.exists(directory: path, fileSystem: fileSystem)
+        if exists, marker == nil, try StoreMarker.read(directory: path, fileSystem: fileSystem) != nil {
+            throw StrataError.invalidArgument("\(path) holds a database that is not a replica (a writer's directory); open a replica in an empty directory")
+        }
+        if marker == nil {
+            if !exists, fileSystem.exists(path), try !fileSystem.listDirectory(path).filter({ $0 != DatabaseFiles.lock }).isEmpty {
+                throw StrataError.invalidArgument("\(path) holds files but no database; open a replica in an empty directory")
             }
-            do {
-                return try resumeReplica(objectStore: objectStore, store: store, marker: marker, path: path, options: options, local: local)
-            } catch let StrataError.corruption(file, offset, reason) where reason.hasPrefix(Database.replicaGoneReason) {
-                // The store collected what this replica needs (its lease lapsed while it was
-                // down): start over from the current manifest, which is newer than anything
-                // the replica served, so reads stay monotonic.
-                options.logger.warning("replica re-bootstraps from the store", metadata: ["reason": "\(reason)", "file": "\(file)", "offset": "\(offset)"])
-                try removeDatabaseFiles(in: path, fileSystem: fileSystem)
-            }
-        }
-        return try bootstrapReplica(objectStore: objectStore, store: store, path: path, options: options, local: local)
-    }
-
-    /// The start of a corruption reason meaning "what the replica needs is gone from the store".
-    static let replicaGoneReason = "replica cannot continue"
-
-    private static func bootstrapReplica(objectStore: any ObjectStore, store: any ObjectStore, path: String, options: Options, local: Options) throws -> Database {
-        let fileSystem = options.fileSystem
-        if fileSystem.exists(path), try !fileSystem.listDirectory(path).filter({ $0 != DatabaseFiles.lock }).isEmpty {
-            throw StrataError.invalidArgument("\(path) holds files but no database; open a replica in an empty directory")
-        }
-        guard let manifest = try StoreOpening.latestManifest(in: store) else {
-            throw StrataError.invalidArgument("\(store) holds no database to follow")
-        }
-        let marker = ReplicaMarker(id: ReplicaMarker.newID(), manifest: manifest.number, nextWALObject: manifest.firstWALObject)
-        let follower = ReplicaFollower(
-            originalStore: objectStore, store: store, directory: path, fileSystem: fileSystem, marker: marker, options: options,
-            leasesManifest: true)
-        // The lease first: garbage collection keeps the manifest's files and the log from here.
-        try follower.renewLease()
-        try StoreOpening.download(manifest, from: store, into: path, fileSystem: fileSystem, includingTables: options.localCacheBytes == nil)
-        try marker.write(directory: path, fileSystem: fileSystem)
-        return try startReplica(follower: follower, manifest: manifest, path: path, options: options, local: local)
-    }
-
-    private static func resumeReplica(objectStore: any ObjectStore, store: any ObjectStore, marker: ReplicaMarker, path: String, options: Options,
-                                      local: Options) throws -> Database {
-        var manifest: StoreManifest? = nil
-        if options.localCacheBytes != nil {
-            // Absent tables come from the bootstrap manifest: it must still be there.
-            let key = StoreLayout.manifestKey(marker.manifest)
-            do {
-                let bytes = try blockingAwait { try await store.get(key, range: nil) }
-                manifest = try StoreManifest(decoding: bytes, key: "\(store)/\(key)")
-            } catch StrataError.objectStore(let failure) where failure.kind == .notFound {
-                throw StrataError.corruption(file: "\(store)/\(key)", offset: 0, reason: "\(replicaGoneReason): its bootstrap manifest was collected")
+            guard try StoreOpening.latestManifest(in: store) != nil else {
+                throw StrataError.invalidArgument("\(store) holds no database to follow")
             }
         }
-        let follower = ReplicaFollower(
-            originalStore: objectStore, store: store, directory: path, fileSystem: options.fileSystem, marker: marker, options: options,
-            leasesManifest: options.localCacheBytes != nil)
-        try follower.renewLease()
-        return try startReplica(follower: follower, manifest: manifest, path: path, options: options, local: local)
-    }
-
-    /// Opens the local database under the replica, catches up once, and starts following.
-    private static func startReplica(follower: ReplicaFollower, manifest: StoreManifest?, path: String, options: Options, local: Options) throws -> Database {
-        let tables = options.localCacheBytes.map { budget in
-            StoreTables(store: follower.store, directory: path, fileSystem: options.fileSystem, budget: budget, stored: manifest?.files ?? [])
-        }
-        let database = try Database(path: path, options: local, storeTables: tables)
+        let tables = try ReplicaTableMap.read(directory: path, fileSystem: fileSystem)
+        let storeTables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: [])
+        let database = try Database(path: path, options: local, storeTables: storeTables)
+        var follower: ReplicaFollower? = nil
         do {
-            database.replicaFollower.withLock { $0 = follower }
-            database.refusesUserWrites.store(true, ordering: .releasing)
-            let following = try database.pollReplica(follower)
-            if !following, let reason = follower.status(appliedSequence: 0).stale {
-                throw StrataError.corruption(file: "\(follower.store)", offset: 0, reason: "\(replicaGoneReason): \(reason)")
+            if marker == nil {
+                // A new replica, or one whose bootstrap stopped before anything was installed
+                // (a database without a marker that holds nothing).
+                let version = database.versionSet.currentVersion
+                guard version.allFileNumbers.isEmpty, database.latestSequence == .zero else {
+                    throw StrataError.invalidArgument("\(path) holds a database that is not a replica; open a replica in an empty directory")
+                }
+                let fresh = ReplicaMarker(id: ReplicaMarker.newID(), manifest: 0, nextWALObject: 0)
+                try fresh.write(directory: path, fileSystem: fileSystem)
+                marker = fresh
             }
-            follower.start(
-                latest: { [weak database] in database?.latestSequence.rawValue ?? 0 },
-                apply: { [weak database] batch in
-                    guard let database else { throw StrataError.closed }
-                    try database.applyReplicated(batch)
-                },
-                sync: { [weak database] in try database?.syncReplicated() })
+            // The local tables are store objects: a fetch (with a cache) or a promotion's
+            // checkpoint finds them by the map.
+            let sizes = Dictionary(database.versionSet.currentVersion.levels.joined().map { ($0.fileNumber, $0.fileSize) }, uniquingKeysWith: { a, _ in a })
+            for (key, number) in tables.numbers {
+                guard let size = sizes[number] else { continue }
+                storeTables.recordStored(StoreManifest.File(name: DatabaseFiles.tableName(number), key: key, size: size))
+            }
+            let started = ReplicaFollower(
+                originalStore: objectStore, store: store, directory: path, fileSystem: fileSystem, marker: marker!, tables: tables,
+                options: options, callerOptions: options)
+            follower = started
+            database.replicaFollower.withLock { $0 = started }
+            database.refusesUserWrites.store(true, ordering: .releasing)
+            try database.followStore(started)
+            database.startFollowing(started)
         } catch {
-            follower.stop()
+            follower?.stop()
             try? database.close()
             throw error
         }
         return database
     }
 
-    /// One poll of `follower` against this database.
-    @discardableResult
-    func pollReplica(_ follower: ReplicaFollower) throws -> Bool {
-        try follower.poll(
-            latest: { latestSequence.rawValue },
-            apply: { try applyReplicated($0) },
-            sync: { try syncReplicated() })
-    }
-
-    /// Applies a batch the primary committed (its sequence continues this database's), through
-    /// the commit path but past the replica's refusal of writes.
-    func applyReplicated(_ batch: WriteBatch) throws {
-        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
-        try queue.submit(.write(batch, sync: false))
-    }
-
-    /// Syncs the local log (the replica's applied batches).
-    func syncReplicated() throws {
-        guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
-        try queue.submit(.sync)
+    /// Starts `follower`'s polling thread on this database.
+    func startFollowing(_ follower: ReplicaFollower) {
+        follower.start { [weak self] in
+            guard let self else { throw StrataError.closed }
+            try self.followStore(follower)
+        }
     }
 
     /// `true` for a database opened with `openReplica`.
     public var isReplica: Bool { replicaFollower.withLock { $0 } != nil }
 
-    /// Where a replica stands: applied and seen sequences, lag, and whether it stopped
-    /// following; `nil` for a database that is not a replica.
+    /// Where a replica stands: applied and seen sequences, lag, the installed manifest, and
+    /// whether it can continue the log; `nil` for a database that is not a replica.
     public var replicaStatus: ReplicaStatus? {
         replicaFollower.withLock { $0 }?.status(appliedSequence: latestSequence.rawValue)
     }
@@ -158,47 +114,50 @@ extension Database {
     public func catchUp() throws {
         try checkOpen()
         guard let follower = replicaFollower.withLock({ $0 }) else { throw StrataError.invalidArgument("catchUp() is for replicas") }
-        try pollReplica(follower)
+        try followStore(follower)
     }
 
     /// Turns this replica into the writer of its store and returns the writer; this handle is
-    /// closed. The replica opens its directory as the writer: it claims the next epoch and fences the
-    /// old primary (whose next upload fails with `.fenced`), and continues from the last WAL
-    /// object in the store (Docs/OBJECT-STORAGE.md, "Promotion").
+    /// closed. The replica catches up once more, then opens its directory as the writer: it
+    /// claims the next epoch and fences the old primary (whose next upload fails with
+    /// `.fenced`), and applies every WAL object after its installed manifest up to the fence
+    /// (Docs/OBJECT-STORAGE.md, "Promotion").
     ///
-    /// - Parameter options: the writer's options (`objectStore` is set to the replica's store).
-    /// - Throws: `.invalidArgument` for a database that is not a replica; the store's error;
-    ///   `.fenced` when another process keeps claiming the store.
+    /// - Parameter options: the writer's options (`objectStore` is set to the replica's store);
+    ///   by default those the replica was opened with.
+    /// - Throws: `.invalidArgument` for a database that is not a replica; the store's error
+    ///   (the replica then keeps following); `.fenced` when another process keeps claiming the
+    ///   store.
     public func promote(options writerOptions: Options? = nil) throws -> Database {
         try checkOpen()
         guard let follower = replicaFollower.withLock({ $0 }) else { throw StrataError.invalidArgument("promote() is for replicas") }
-        // No last poll here: the writer's open applies every WAL object up to its fence anyway.
         follower.stop()
-        // Local tables the writer may take for store objects: with a cache, those of the
-        // bootstrap manifest (leased, so still in the store; the replica's own tables are
-        // numbered independently of the primary's and must not be confused with its objects).
-        // Without one, none: the first checkpoint uploads every table.
-        let inherited = tableCache.fileSource != nil ? (storeTables?.storedFiles ?? []) : []
-        guard let current = try StoreOpening.latestManifest(in: follower.store) else {
-            throw StrataError.invalidArgument("\(follower.store) holds no database")
+        let current: StoreManifest
+        do {
+            // The newest manifest installed: the writer continues from its tables.
+            try followStore(follower)
+            guard let latest = try StoreOpening.latestManifest(in: follower.store) else {
+                throw StrataError.invalidArgument("\(follower.store) holds no database")
+            }
+            current = latest
+        } catch {
+            follower.restart()
+            startFollowing(follower)
+            throw error
         }
+        let resumeAt = follower.marker.nextWALObject
+        // Every local table is a store object (the map says which): the writer's checkpoints
+        // refer to them instead of uploading them again.
+        let inherited = storeTables?.storedFiles ?? []
         try close()
-        var options = writerOptions ?? self.options
+        var options = writerOptions ?? follower.callerOptions
         options.objectStore = follower.originalStore
         options.readOnly = false
-        if writerOptions == nil { options.localCacheBytes = tableCache.fileSource == nil ? nil : (self.storeTables?.budget) }
         // The directory holds a prefix of the store's history at the current epoch.
         try StoreMarker(epoch: current.epoch, claiming: current.epoch).write(directory: path, fileSystem: fileSystem)
         try fileSystem.removeFile(Path.join(path, ReplicaMarker.fileName))
-        return try Database.openAttached(path: path, options: options, store: retryingTransientFailures(follower.originalStore), storedTables: inherited)
-    }
-
-    /// Deletes the files of a database directory Strata owns (before a re-bootstrap).
-    private static func removeDatabaseFiles(in path: String, fileSystem: any FileSystem) throws {
-        for name in try fileSystem.listDirectory(path) where DatabaseFiles.kind(of: name) != nil || name == ReplicaMarker.fileName
-            || name.hasSuffix(".tmp") || name == StoreMarker.fileName {
-            guard name != DatabaseFiles.lock else { continue }
-            try fileSystem.removeFile(Path.join(path, name))
-        }
+        if fileSystem.exists(Path.join(path, ReplicaTableMap.fileName)) { try fileSystem.removeFile(Path.join(path, ReplicaTableMap.fileName)) }
+        return try Database.openAttached(
+            path: path, options: options, store: retryingTransientFailures(follower.originalStore), storedTables: inherited, replayingFrom: resumeAt)
     }
 }

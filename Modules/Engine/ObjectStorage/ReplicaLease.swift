@@ -13,9 +13,9 @@ struct ReplicaLease: Sendable, Equatable {
     static let version: UInt16 = 1
     static let size = 48
 
-    /// The manifest whose tables the replica may still fetch (0: none).
+    /// The manifest whose tables the replica reads (0: none installed yet).
     var manifest: UInt64
-    /// The first WAL object the replica has not applied yet.
+    /// The first WAL object a restart of the replica replays.
     var nextWALObject: UInt64
     /// Wall-clock expiry, milliseconds since 1970.
     var expiryMilliseconds: UInt64

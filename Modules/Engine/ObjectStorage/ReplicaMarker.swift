@@ -1,17 +1,18 @@
 import Encoding
 import VFS
 
-/// `REPLICA` in a replica's directory: its id (the name of its lease), the manifest it was
-/// bootstrapped from, and the next WAL object it will apply — written only after the objects
-/// before it are applied and synced to the local log, so a restart never skips one.
+/// `REPLICA` in a replica's directory: its id (the name of its lease), the primary's manifest
+/// whose tables it installed, and the WAL object a restart resumes at (that manifest's first;
+/// the replica keeps no log of its own: the applied batches are in memory, and a restart
+/// applies them again from the store). Written before the manifest's tables are installed.
 struct ReplicaMarker: Sendable, Equatable {
     static let fileName = "REPLICA"
 
     /// 16 lowercase hex digits.
     var id: String
-    /// The manifest the replica was bootstrapped from.
+    /// The installed manifest (0: none yet).
     var manifest: UInt64
-    /// The first WAL object not yet applied.
+    /// The WAL object a restart resumes at.
     var nextWALObject: UInt64
 
     static func read(directory: String, fileSystem: any FileSystem) throws -> ReplicaMarker? {

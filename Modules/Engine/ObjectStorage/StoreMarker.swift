@@ -26,7 +26,7 @@ struct StoreMarker: Sendable, Equatable {
 }
 
 /// The small text files beside a database that say how it relates to an object store
-/// (`OBJECT-STORE`, `REPLICA`): one `name value` pair per line, replaced atomically.
+/// (`OBJECT-STORE`, `REPLICA`, `REPLICA-TABLES`): one `name value` pair per line, replaced atomically.
 enum MarkerFile {
     /// The pairs in `path`, or `nil` when there is no such file.
     static func read(_ path: String, fileSystem: any FileSystem) throws -> [String: String]? {
@@ -41,7 +41,7 @@ enum MarkerFile {
 
     /// Replaces `name` in `directory` with `pairs`, in order: write, sync, rename, sync the
     /// directory.
-    static func write(_ pairs: KeyValuePairs<String, String>, to name: String, in directory: String, fileSystem: any FileSystem) throws {
+    static func write(_ pairs: some Sequence<(key: String, value: String)>, to name: String, in directory: String, fileSystem: any FileSystem) throws {
         let temporary = Path.join(directory, name + ".tmp")
         let text = pairs.map { "\($0.key) \($0.value)\n" }.joined()
         try fileSystem.writeFile(temporary, Array(text.utf8), sync: true)

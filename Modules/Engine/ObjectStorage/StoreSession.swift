@@ -23,6 +23,8 @@ final class StoreSession: Sendable {
     /// The store's tables (a checkpoint reuses their objects) and the local cache of them.
     let tables: StoreTables
     let shipper: WALShipper
+    /// Held while a checkpoint is made and uploaded (they share one directory).
+    let checkpointing = Locked<Void>(())
     let state: Monitor<State>
     private let logger: Logger
     private let retainedCount: Int

@@ -1,0 +1,190 @@
+import Encoding
+import Manifest
+import Memtable
+import ObjectStore
+import VFS
+import WAL
+
+// See Docs/OBJECT-STORAGE.md ("Read replicas").
+
+extension Database {
+    /// The directory (inside a replica's) where a primary's manifest file is replayed.
+    static let replicaIncomingDirectory = ".replica-incoming"
+
+    /// One poll of a replica: applies the WAL objects after its position, installs the newest
+    /// manifest if the primary uploaded one, and — when the log it needs next is gone (a lapsed
+    /// lease, or a replica behind the store's garbage collection) — continues from that
+    /// manifest instead. Polls never overlap.
+    func followStore(_ follower: ReplicaFollower) throws {
+        try follower.polling.withLock { _ in
+            try follower.renewLeaseIfDue()
+            var gap: String? = follower.marker.manifest == 0 ? "no manifest installed yet" : try applyStoreWAL(follower)
+            let installed = follower.marker.manifest
+            let store = follower.store
+            if let number = try blockingAwait({ try await StoreLayout.highest(in: store, prefix: StoreLayout.manifestPrefix, from: installed + 1) }),
+                number > installed
+            {
+                let key = StoreLayout.manifestKey(number)
+                let bytes = try blockingAwait { try await store.get(key, range: nil) }
+                try installReplicaManifest(try StoreManifest(decoding: bytes, key: "\(store)/\(key)"), follower: follower)
+                gap = try applyStoreWAL(follower)
+            }
+            follower.finishPoll(stale: gap, latest: latestSequence.rawValue)
+        }
+    }
+
+    /// Applies the store's WAL objects from the follower's position on, in order.
+    ///
+    /// - Returns: `nil` when every object the store lists was applied; otherwise why the log
+    ///   cannot continue (the next object is gone, or does not continue the applied sequence).
+    private func applyStoreWAL(_ follower: ReplicaFollower) throws -> String? {
+        let store = follower.store
+        var next = follower.state.withLock { $0.next }
+        var startAfter: String? = next > 1 ? StoreLayout.walKey(next - 1) : nil
+        while true {
+            let page = try blockingAwait { [startAfter] in
+                try await store.list(prefix: StoreLayout.walPrefix, startAfter: startAfter, limit: ObjectStoreLimits.maximumListLimit)
+            }
+            for listed in page.objects {
+                guard let number = StoreLayout.number(of: listed.key, prefix: StoreLayout.walPrefix), number >= next else { continue }
+                guard number == next else { return "WAL object \(next) is gone from \(store) (collected after the lease lapsed)" }
+                let key = listed.key
+                let bytes = try blockingAwait { try await store.get(key, range: nil) }
+                let object: WALObject
+                do {
+                    object = try StoreLogApply.apply(bytes, number: number, key: "\(store)/\(key)", latest: { latestSequence.rawValue }) {
+                        try applyFollowed($0)
+                    }
+                } catch let gap as StoreLogApply.Gap {
+                    return gap.reason
+                }
+                next = number + 1
+                follower.state.withLock { state in
+                    state.next = next
+                    if object.kind == .records { state.primarySequence = max(state.primarySequence, object.lastSequence) }
+                }
+            }
+            guard page.isTruncated, let last = page.objects.last else { return nil }
+            startAfter = last.key
+        }
+    }
+
+    /// Applies one batch of the primary's log (its sequence continues this database's) to the
+    /// memtables and publishes it. The follower's thread only: a replica has no other writer.
+    /// Nothing is logged locally; full memtables are frozen and stay until a manifest covers
+    /// them (the primary's checkpoint cadence, `checkpointWALBytes`, bounds them).
+    func applyFollowed(_ batch: WriteBatch) throws {
+        var active = state.withLock { $0.active }
+        if active.approximateMemoryUsage >= options.writeBufferSize || !active.canHold(bytes: batch.byteSize, entries: batch.count) {
+            let fresh = try Memtable(capacity: memtableCapacity)
+            state.withLock { state in
+                fresh.injectMaxSequence(state.active.maxSequence)
+                state.frozen.insert(state.active.freeze(), at: 0)
+                state.active = fresh
+                publishMemtables(state)
+            }
+            active = fresh
+        }
+        try active.apply(batch)
+        lastSequence.store(batch.lastSequence.rawValue, ordering: .releasing)
+    }
+
+    /// Makes `manifest` (newer than the installed one) the replica's table version: replays the
+    /// primary's manifest file, gives each table a local number (by object key, so a table
+    /// already held is reused), downloads the new ones (without a local cache), records the
+    /// map and the marker, then swaps the version and drops the memtables it covers — all
+    /// inside `viewSwitches`, so no read mixes the two. A manifest newer than everything applied
+    /// (the replica was behind) moves the last sequence up to it and the log position back to
+    /// its first WAL object.
+    private func installReplicaManifest(_ manifest: StoreManifest, follower: ReplicaFollower) throws {
+        let store = follower.store
+        let manifestKey = "\(store)/\(StoreLayout.manifestKey(manifest.number))"
+        guard let manifestFile = manifest.files.first(where: { if case .manifest? = DatabaseFiles.kind(of: $0.name) { return true } else { return false } }),
+            case .manifest(let manifestNumber)? = DatabaseFiles.kind(of: manifestFile.name)
+        else {
+            throw StrataError.corruption(file: manifestKey, offset: 0, reason: "the checkpoint holds no manifest file")
+        }
+        let incoming = Path.join(path, Database.replicaIncomingDirectory)
+        try fileSystem.createDirectory(incoming)
+        let replayedPath = Path.join(incoming, manifestFile.name)
+        try StoreOpening.download(manifestFile, from: store, to: replayedPath, fileSystem: fileSystem)
+        defer { try? fileSystem.removeFile(replayedPath) }
+        let replayed = try ManifestReplay.run(directory: incoming, manifestNumber: manifestNumber, fileSystem: fileSystem)
+
+        let objects = Dictionary(manifest.files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var map = follower.state.withLock { $0.tables }
+        var added: [FileMetadata] = []
+        var localFiles: [StoreManifest.File] = []
+        for file in replayed.levels.joined() {
+            let name = DatabaseFiles.tableName(file.fileNumber)
+            guard let object = objects[name], object.key.hasPrefix(StoreLayout.tablePrefix) else {
+                throw StrataError.corruption(file: manifestKey, offset: 0, reason: "its manifest names table \(name), which the checkpoint does not list")
+            }
+            let number = map.numbers[object.key] ?? versionSet.newFileNumber()
+            map.numbers[object.key] = number
+            var local = file
+            local.fileNumber = number
+            added.append(local)
+            localFiles.append(StoreManifest.File(name: DatabaseFiles.tableName(number), key: object.key, size: object.size))
+        }
+        // Without a local cache every table is local before a version names it.
+        if storeTables?.budget == nil {
+            for file in localFiles where !fileSystem.exists(Path.join(path, file.name)) {
+                try StoreOpening.download(file, from: store, to: Path.join(path, file.name), fileSystem: fileSystem)
+            }
+        }
+        for file in localFiles { storeTables?.recordStored(file) }
+        // The map covers the tables of every version still in use and of the new one.
+        let installing = Set(added.map(\.fileNumber))
+        map.numbers = map.numbers.filter { installing.contains($0.value) || versionSet.references.isLive($0.value) }
+        try map.write(directory: path, fileSystem: fileSystem)
+        var marker = follower.marker
+        marker.manifest = manifest.number
+        marker.nextWALObject = manifest.firstWALObject
+        try marker.write(directory: path, fileSystem: fileSystem)
+
+        let fresh = try Memtable(capacity: memtableCapacity)
+        let covered = SequenceNumber(rawValue: manifest.lastSequence)
+        let jump = manifest.lastSequence > lastSequence.load(ordering: .relaxed)
+        try replicaInstall.withLock { _ in
+            viewSwitches.add(1, ordering: .acquiringAndReleasing)
+            defer { viewSwitches.add(1, ordering: .acquiringAndReleasing) }
+            var edit = VersionEdit()
+            for (level, files) in versionSet.currentVersion.levels.enumerated() {
+                for file in files { edit.delete(level: level, fileNumber: file.fileNumber) }
+            }
+            for file in added { edit.add(file) }
+            // The tables hold everything up to `covered` (not what the memtables hold beyond:
+            // a restart or a promotion applies that from the store again).
+            edit.lastSequence = covered
+            try versionSet.logAndApply(edit)
+            state.withLock { state in
+                // The active memtable is frozen so the part the manifest covers can go.
+                if jump || state.active.entryCount + state.active.rangeTombstoneCount > 0 {
+                    fresh.injectMaxSequence(max(state.active.maxSequence, covered))
+                    state.frozen.insert(state.active.freeze(), at: 0)
+                    state.active = fresh
+                }
+                state.frozen.removeAll { $0.maxSequence <= covered }
+                publishMemtables(state)
+            }
+            if jump { lastSequence.store(manifest.lastSequence, ordering: .releasing) }
+        }
+        follower.state.withLock { state in
+            state.marker = marker
+            state.tables = map
+            // Objects before the manifest's first hold nothing it lacks: skip them (and after a
+            // jump, go back to it: the objects after the applied position are past `covered`).
+            state.next = jump ? manifest.firstWALObject : max(state.next, manifest.firstWALObject)
+            state.primarySequence = max(state.primarySequence, manifest.lastSequence)
+        }
+        // The lease moves to the new manifest: the primary may collect the old one's tables.
+        try follower.renewLease()
+        let garbage = try versionSet.collectGarbage()
+        for table in garbage.tables { tableCache.evict(table) }
+        storeTables?.retainStored(keys: Set(map.numbers.keys))
+        logger.debug("replica installed manifest", metadata: [
+            "manifest": "\(manifest.number)", "tables": "\(added.count)", "lastSequence": "\(manifest.lastSequence)", "caughtUp": "\(!jump)",
+        ])
+    }
+}
