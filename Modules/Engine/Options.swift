@@ -131,6 +131,11 @@ public struct Options: Sendable {
     /// A replica's lease in the store lasts this long after each renewal (renewed every third of
     /// it), in seconds; the writer's garbage collection keeps what a live lease names. Default 60.
     public var replicaLeaseDuration: Double = 60
+    /// A replica keeps up to this many bytes of the log after its installed manifest in
+    /// memtables (default 64 MiB); beyond that — the writer's checkpoints lag, or a new replica
+    /// replays a long log — it writes the oldest memtable to a local level-0 table, kept until a
+    /// manifest covers it. Bounds a replica's memory whatever the writer does.
+    public var replicaMemtableBytes = 64 << 20
     /// Checkpoints kept in the store (at least 1; default 2). Older ones, the tables only they
     /// use and the WAL objects they alone needed are deleted.
     public var checkpointsRetained = 2
@@ -197,6 +202,7 @@ public struct Options: Sendable {
         try require(checkpointsRetained >= 1, "checkpointsRetained must be at least 1")
         try require(localCacheBytes == nil || objectStore != nil, "localCacheBytes needs an objectStore")
         try require(replicaPollInterval >= 0.05 && replicaPollInterval <= 3600, "replicaPollInterval must be between 0.05 and 3600 seconds")
+        try require(replicaMemtableBytes >= 64 << 10, "replicaMemtableBytes must be at least 64 KiB")
         try require(replicaLeaseDuration >= 1 && replicaLeaseDuration <= 86_400, "replicaLeaseDuration must be between 1 second and 1 day")
         // The lease is renewed by the polls, every third of it: a poll must come at least that often.
         try require(replicaPollInterval * 3 <= replicaLeaseDuration, "replicaLeaseDuration must be at least three replicaPollIntervals")

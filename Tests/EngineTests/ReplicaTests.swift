@@ -341,6 +341,44 @@ import VFS
         withExtendedLifetime(scratch) {}
     }
 
+    /// Past `replicaMemtableBytes` a replica writes its oldest memtables to local tables (its
+    /// memory stays bounded while the writer does not checkpoint); the next manifest that covers
+    /// them replaces them with the writer's tables.
+    @Test func aReplicaBoundsItsMemtablesWhileTheWriterDoesNotCheckpoint() async throws {
+        let scratch = try TemporaryDirectory()
+        let store = MemoryObjectStore()
+        var writerOptions = primaryOptions(store)
+        writerOptions.checkpointWALBytes = 1 << 30
+        let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
+        var options = replicaOptions()
+        options.writeBufferSize = 16 << 10
+        options.replicaMemtableBytes = 64 << 10
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        let value = String(repeating: "y", count: 200)
+        for index in 0..<3000 { try await primary.put("key\(index)", "\(index)\(value)", options: index % 500 == 499 ? Self.stored : WriteOptions()) }
+        try await replica.waitForSequence(primary.latestSequence.rawValue, timeout: 20)
+        let bounded = replica.statistics
+        #expect(bounded.flushes > 0 && bounded.levels[0].files > 0, "the replica wrote local tables")
+        #expect(bounded.memtableBytes < (64 << 10) + 3 * (16 << 10) + (1 << 20), "\(bounded.memtableBytes) bytes in memtables")
+        for index in stride(from: 0, to: 3000, by: 13) {
+            #expect(try await replica.get("key\(index)", as: String.self) == "\(index)\(value)")
+        }
+        // A restart keeps the local tables and replays only the log after them.
+        try await replica.close()
+        let reopened = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
+        #expect(try await reopened.get("key2999", as: String.self) == "2999\(value)")
+        // The writer checkpoints: the replica's own tables give way to the writer's.
+        try await Threads.run { try primary.uploadCheckpoint() }
+        try await Threads.run { try reopened.catchUp() }
+        #expect(reopened.statistics.levels.map(\.files) == primary.statistics.levels.map(\.files))
+        for index in stride(from: 0, to: 3000, by: 13) {
+            #expect(try await reopened.get("key\(index)", as: String.self) == "\(index)\(value)")
+        }
+        try await reopened.close()
+        try await primary.close()
+        withExtendedLifetime(scratch) {}
+    }
+
     /// A running replica whose log the primary collected (its lease lapsed) continues from the
     /// newest manifest at its next poll — no reopen — and never shows older data.
     @Test func aRunningReplicaBehindGarbageCollectionContinuesFromTheNewestManifest() async throws {

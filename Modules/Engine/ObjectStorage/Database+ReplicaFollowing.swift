@@ -71,10 +71,12 @@ extension Database {
 
     /// Applies one batch of the primary's log (its sequence continues this database's) to the
     /// memtables and publishes it. The follower's thread only: a replica has no other writer.
-    /// Nothing is logged locally; full memtables are frozen and stay until a manifest covers
-    /// them (the primary's checkpoint cadence, `checkpointWALBytes`, bounds them).
+    /// Nothing is logged locally. Full memtables are frozen and stay until a manifest covers
+    /// them, up to `Options.replicaMemtableBytes`; past that the oldest becomes a local level-0
+    /// table (a manifest that covers it drops it too).
     func applyFollowed(_ batch: WriteBatch) throws {
         var active = state.withLock { $0.active }
+        var froze = false
         if active.approximateMemoryUsage >= options.writeBufferSize || !active.canHold(bytes: batch.byteSize, entries: batch.count) {
             let fresh = try Memtable(capacity: memtableCapacity)
             state.withLock { state in
@@ -84,9 +86,13 @@ extension Database {
                 publishMemtables(state)
             }
             active = fresh
+            froze = true
         }
         try active.apply(batch)
         lastSequence.store(batch.lastSequence.rawValue, ordering: .releasing)
+        while froze, state.withLock({ $0.frozen.reduce(0) { $0 + $1.approximateMemoryUsage } }) > options.replicaMemtableBytes {
+            guard try flushOldest() else { break }
+        }
     }
 
     /// Makes `manifest` (newer than the installed one) the replica's table version: replays the
@@ -113,6 +119,7 @@ extension Database {
 
         let objects = Dictionary(manifest.files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var map = follower.state.withLock { $0.tables }
+        let storeNumbers = Set(map.numbers.values)
         var added: [FileMetadata] = []
         var localFiles: [StoreManifest.File] = []
         for file in replayed.levels.joined() {
@@ -151,7 +158,11 @@ extension Database {
             defer { viewSwitches.add(1, ordering: .acquiringAndReleasing) }
             var edit = VersionEdit()
             for (level, files) in versionSet.currentVersion.levels.enumerated() {
-                for file in files { edit.delete(level: level, fileNumber: file.fileNumber) }
+                // The replica's own tables (memtables written out past `replicaMemtableBytes`)
+                // stay while they hold something the manifest does not.
+                for file in files where storeNumbers.contains(file.fileNumber) || file.largestSequence <= covered {
+                    edit.delete(level: level, fileNumber: file.fileNumber)
+                }
             }
             for file in added { edit.add(file) }
             // The tables hold everything up to `covered` (not what the memtables hold beyond:
