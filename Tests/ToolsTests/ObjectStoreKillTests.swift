@@ -34,7 +34,7 @@ import VFS
 }
 
 /// The primary dies mid-load; a replica is promoted (`ReplicaPromotionCheck`, with a local
-/// store; `S3PromotionTests` runs it against moto).
+/// store; `S3ReplicaProcessTests` runs it against moto).
 @Suite struct ReplicaPromotionKillTests {
     @Test func aReplicaPromotedAfterThePrimaryIsKilledHasEveryStoredWrite() throws {
         let scratch = try TemporaryDirectory(prefix: "strata-promote-kill")
@@ -44,58 +44,14 @@ import VFS
     }
 }
 
-/// A replica process killed with SIGKILL and restarted: it catches up, and what it shows never
-/// goes back, across the restarts either.
+/// A replica process killed with SIGKILL and restarted (`ReplicaRestartCheck`, with a local
+/// store; `S3ReplicaProcessTests` runs it against moto): it catches up, and what it shows never goes
+/// back, across the restarts either.
 @Suite struct ReplicaKillTests {
     @Test func aKilledReplicaRestartsCatchesUpAndNeverGoesBack() throws {
         let scratch = try TemporaryDirectory(prefix: "strata-replica-kill")
-        let store = "file://" + scratch.path + "/store"
-        let primary = try ChildProcess(Products.path("strata"), [
-            "exec", "--db", scratch.path + "/primary", "--object-store", store, "--durability", "store", "--wal-upload-interval-ms", "5",
-            "--checkpoint-wal-bytes", "8192", "--write-buffer-size", "65536",
-        ])
-        var counter = 0
-        func write(_ count: Int) {
-            for _ in 0..<count {
-                counter += 1
-                primary.send("put counter \(counter)")
-                _ = primary.readLine(timeout: 30)
-            }
-        }
-        write(20)
-        var lastSeen = 0
-        var generator = SystemRandomNumberGenerator()
-        for round in 0..<5 {
-            let replica = try ChildProcess(Products.path("strata"), [
-                "exec", "--replica", "--db", scratch.path + "/replica", "--object-store", store, "--replica-poll-ms", "50",
-            ])
-            for _ in 0..<10 {
-                write(3)
-                replica.send("get counter")
-                guard let line = replica.readLine(timeout: 30), line.hasPrefix("VALUE "), let value = Int(line.dropFirst(6)) else {
-                    Issue.record("round \(round): the replica did not answer: \(replica.finish(timeout: 5).errors)")
-                    return
-                }
-                #expect(value >= lastSeen, "round \(round): the replica went back from \(lastSeen) to \(value)")
-                #expect(value <= counter)
-                lastSeen = max(lastSeen, value)
-            }
-            usleep(UInt32.random(in: 0...30_000, using: &generator))
-            kill(replica.pid, SIGKILL)
-            _ = replica.finish(timeout: 10)
-        }
-        // Restarted once more, it reaches the primary's last write.
-        primary.send("get counter")
-        _ = primary.readLine(timeout: 30)
-        var caughtUp = false
-        for _ in 0..<100 where !caughtUp {
-            let read = try runTool("strata", ["exec", "--replica", "--db", scratch.path + "/replica", "--object-store", store], input: "get counter\n")
-            caughtUp = read.output == "VALUE \(counter)\n"
-            if !caughtUp { usleep(100_000) }
-        }
-        #expect(caughtUp, "the replica reached \(counter)")
-        primary.send("quit")
-        _ = primary.finish(timeout: 30)
+        let failures = try ReplicaRestartCheck(store: "file://" + scratch.path + "/store", scratch: scratch.path).run()
+        #expect(failures.isEmpty, "\(failures.prefix(20))")
         withExtendedLifetime(scratch) {}
     }
 }
