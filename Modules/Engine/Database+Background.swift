@@ -7,11 +7,16 @@ import SSTable
 // See Docs/ARCHITECTURE.md ("Background work").
 
 extension Database {
-    /// Starts one flush thread and one compaction thread.
+    /// Starts one flush thread and one compaction thread (and, with `Options.maxMemtableAge`, one
+    /// that watches the active memtable's age).
     func startBackgroundWork() {
         let flusher = Threads.start { [weak self] in self?.flushLoop() }
         let compacter = Threads.start { [weak self] in self?.compactionLoop() }
-        background.withLock { $0 = [flusher, compacter] }
+        var threads = [flusher, compacter]
+        if let age = options.maxMemtableAge {
+            threads.append(Threads.start { [weak self] in self?.memtableAgeLoop(maxAge: age) })
+        }
+        background.withLock { $0 = threads }
         requestCompaction()
     }
 
@@ -47,6 +52,31 @@ extension Database {
             }
             state.withLock { $0.flushing = false }
             state.broadcast()
+        }
+    }
+
+    /// Freezes the active memtable (so the flush thread writes it out) once its first write is
+    /// `maxAge` seconds old. A thread of its own: the switch goes through the commit queue and
+    /// may wait behind a stalled writer, which only the flush and compaction threads can free.
+    private func memtableAgeLoop(maxAge: Double) {
+        let maxAgeNanoseconds = UInt64(maxAge * 1e9)
+        // Checks often enough that a memtable is flushed within about a quarter of the age late.
+        let interval = max(maxAgeNanoseconds / 4, 5_000_000)
+        while true {
+            let stopping = state.wait(until: { $0.shutdown }, timeoutNanoseconds: min(interval, 1_000_000_000)) { $0.shutdown }
+            if stopping { return }
+            let birth = activeMemtableBirth.load(ordering: .relaxed)
+            guard birth != 0, WallClock.monotonicNanoseconds() - birth >= maxAgeNanoseconds else { continue }
+            do {
+                try switchMemtableForFlush()
+                counters.ageFlushes.add(1, ordering: .relaxed)
+            } catch StrataError.closed {
+                return
+            } catch {
+                // A write failure already made the database read-only; nothing more to do here.
+                logger.warning("flushing an old memtable failed", metadata: ["error": "\(error)"])
+                return
+            }
         }
     }
 

@@ -117,6 +117,7 @@ extension Database {
             throw error
         }
         lastSequence.store(next - 1, ordering: .releasing)
+        if activeMemtableBirth.load(ordering: .relaxed) == 0 { activeMemtableBirth.store(WallClock.monotonicNanoseconds(), ordering: .relaxed) }
 
         counters.writeGroups.add(1, ordering: .relaxed)
         counters.batches.add(UInt64(batches.count), ordering: .relaxed)
@@ -205,6 +206,7 @@ extension Database {
             state.active = fresh
             publishMemtables(state)
         }
+        activeMemtableBirth.store(0, ordering: .relaxed)
         counters.memtableSwitches.add(1, ordering: .relaxed)
         state.broadcast()
         if !options.backgroundWork {

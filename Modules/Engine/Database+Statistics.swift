@@ -72,6 +72,8 @@ public struct Statistics: Sendable, Equatable {
     public var lastSequence: UInt64
     /// Levels 0…6.
     public var levels: [Level]
+    /// Memtables frozen for flush because they were older than `Options.maxMemtableAge`.
+    public var ageFlushes: UInt64 = 0
     /// Transactions committed.
     public var transactionCommits: UInt64 = 0
     /// Transaction commits refused because of a conflict (nothing written).
@@ -156,6 +158,7 @@ extension Database {
             frozenMemtables: memtableSet.frozen.count, snapshots: snapshots.count,
             lastSequence: lastSequence.load(ordering: .relaxed), levels: levels,
             isReadOnly: options.readOnly || refusesUserWrites.load(ordering: .relaxed) || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
+        statistics.ageFlushes = counters.ageFlushes.load(ordering: .relaxed)
         statistics.transactionCommits = counters.transactionCommits.load(ordering: .relaxed)
         statistics.transactionConflicts = counters.transactionConflicts.load(ordering: .relaxed)
         statistics.transactionRollbacks = counters.transactionRollbacks.load(ordering: .relaxed)
@@ -199,7 +202,7 @@ extension Database {
                 ("batches", "\(stats.batches)"), ("write groups", "\(stats.writeGroups)"), ("gets", "\(stats.gets)"),
                 ("get hits", "\(stats.getHits)"), ("user bytes written", "\(stats.userBytesWritten)"),
                 ("WAL bytes written", "\(stats.walBytesWritten)"), ("WAL syncs", "\(stats.walSyncs)"),
-                ("flushes", "\(stats.flushes)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
+                ("flushes", "\(stats.flushes)"), ("age flushes", "\(stats.ageFlushes)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
                 ("compaction bytes read", "\(stats.compactionBytesRead)"), ("compaction bytes written", "\(stats.compactionBytesWritten)"),
                 ("write amplification", fixed(stats.writeAmplification)), ("block cache hits", "\(stats.blockCacheHits)"),
                 ("block cache misses", "\(stats.blockCacheMisses)"), ("bloom filter useful", "\(stats.bloomUseful)"),

@@ -80,6 +80,10 @@ public final class Database: Sendable {
     let replicaFollower = Locked<ReplicaFollower?>(nil)
     /// `true` once the database is a replica: user writes are refused.
     let refusesUserWrites = Atomic<Bool>(false)
+    /// When the active memtable took its first write (monotonic nanoseconds; 0 while it is
+    /// empty): `Options.maxMemtableAge` flushes it once that is long enough ago. Written by the
+    /// commit leader only.
+    let activeMemtableBirth = Atomic<UInt64>(0)
     /// A sequence lock over the read view: odd while a replica installs a manifest (its table
     /// version, memtables and last sequence change together, not in the order a writer's
     /// flushes and commits keep), bumped again when done. Readers of the latest data take their

@@ -18,6 +18,10 @@ public struct Options: Sendable {
     public var writeBufferSize = 64 << 20
     /// Memtables (active + waiting for flush) before writers stall. Default 2.
     public var maxWriteBufferNumber = 2
+    /// Flush the active memtable once it has held data this long, in seconds, however little
+    /// it holds: bounds how much log a recovery replays (and how long the log segments stay) on a
+    /// quiet database. `nil` (the default) flushes only when full. At least 0.01.
+    public var maxMemtableAge: Double? = nil
     /// Make every write durable against power loss by default (`WriteOptions.sync`). Default `false`.
     public var syncWrites = false
     /// Open for reading only: no lock, nothing written, the log replayed into memory
@@ -189,6 +193,7 @@ public struct Options: Sendable {
         try require(writeBufferSize >= 4096, "writeBufferSize must be at least 4 KiB")
         try require(writeBufferSize <= 1 << 30, "writeBufferSize must be at most 1 GiB")
         try require(maxWriteBufferNumber >= 2, "maxWriteBufferNumber must be at least 2")
+        try require(maxMemtableAge.map { $0 >= 0.01 && $0 <= 86_400 * 365 } ?? true, "maxMemtableAge must be between 0.01 seconds and a year")
         try require(maxKeySize >= 1, "maxKeySize must be at least 1 byte")
         try require(maxValueSize >= 0, "maxValueSize must not be negative")
         try require(maxBatchSize >= 1024 && maxBatchSize <= 1 << 30, "maxBatchSize must be between 1 KiB and 1 GiB")

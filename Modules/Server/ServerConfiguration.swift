@@ -47,6 +47,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
 
     /// Memtable bytes before a flush.
     public var writeBufferSize: Int? = nil
+    /// Seconds after its first write that a memtable is flushed however little it holds
+    /// (`Options.maxMemtableAge`).
+    public var maxMemtableAge: Double? = nil
     /// Table data block bytes.
     public var blockSize: Int? = nil
     /// Table compression: `none`, `lz4` or `zstd`.
@@ -147,6 +150,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try read(.snapshotTTL, into: &snapshotTTL)
         try read(.maxSnapshotTTL, into: &maxSnapshotTTL)
         try readOptional(.writeBufferSize, into: &writeBufferSize)
+        try readOptional(.maxMemtableAge, into: &maxMemtableAge)
         try readOptional(.blockSize, into: &blockSize)
         try readOptional(.compression, into: &compression)
         try readOptional(.bloomBits, into: &bloomBits)
@@ -202,6 +206,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public func databaseOptions() throws -> Options {
         var options = Options()
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
+        if let maxMemtableAge { options.maxMemtableAge = maxMemtableAge }
         if let blockSize { options.blockSize = blockSize }
         if let bloomBits { options.bloomBitsPerKey = bloomBits }
         if let blockCacheSize { options.blockCacheSize = blockCacheSize }

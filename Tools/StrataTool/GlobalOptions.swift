@@ -170,6 +170,9 @@ public struct TuningOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("write-buffer-size"), help: "Memtable size in bytes before a flush.")
     public var writeBufferSize: Int?
 
+    @Option(name: .customLong("max-memtable-age"), help: "Flush a memtable this many seconds after its first write, however little it holds.")
+    public var maxMemtableAge: Double?
+
     @Option(name: .customLong("wal-upload-interval-ms"), help: "With --object-store: upload gathered writes at most this often (milliseconds; default 100).")
     public var walUploadIntervalMilliseconds: Double?
 
@@ -209,6 +212,7 @@ public struct TuningOptions: ParsableArguments, Sendable {
     public func options() throws -> Options {
         var options = Options()
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
+        if let maxMemtableAge { options.maxMemtableAge = maxMemtableAge }
         if let walUploadIntervalMilliseconds { options.walUploadInterval = walUploadIntervalMilliseconds / 1000 }
         if let checkpointWALBytes { options.checkpointWALBytes = checkpointWALBytes }
         if let storeGarbageGraceSeconds { options.storeGarbageGracePeriod = storeGarbageGraceSeconds }

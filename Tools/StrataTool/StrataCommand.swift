@@ -69,7 +69,7 @@ public struct StrataCommand: ParsableCommand {
 
     /// Options every command shares that take a value (the rest are flags).
     static let valueOptions: Set<String> = [
-        "--db", "--server", "--token-file", "--tls-ca", "--write-buffer-size", "--block-size", "--compression", "--bloom-bits",
+        "--db", "--server", "--token-file", "--tls-ca", "--write-buffer-size", "--max-memtable-age", "--block-size", "--compression", "--bloom-bits",
         "--target-file-size", "--level0-compaction-trigger", "--block-cache-size",
         "--object-store", "--s3-endpoint", "--s3-region", "--durability", "--wal-upload-interval-ms", "--checkpoint-wal-bytes",
         "--object-store-faults", "--local-cache-bytes", "--store-garbage-grace-seconds", "--replica-poll-ms",
