@@ -65,6 +65,10 @@ struct BenchFlags: ParsableArguments, Sendable {
     var level0StopWritesTrigger = 36
     @Option(name: .customLong("mmap_read"), help: "1: read tables through read-only mappings (the engine's default); 0: pread into the block cache.")
     var mmapRead = BenchBool(true)
+    @Option(name: .customLong("warm_up_tables"), help: "1: open the tables in the background after each open (Options.warmUpTablesOnOpen).")
+    var warmUpTables = BenchBool(false)
+    @Option(name: .customLong("reopen_wait_ms"), help: "reopen: milliseconds to wait after the open before the next benchmark.")
+    var reopenWaitMilliseconds = 0
     @Option(name: .customLong("batch_size"), help: "Entries per write batch.")
     var batchSize = 1
     @Option(name: .customLong("seek_nexts"), help: "next() calls after each seek in seekrandom.")
@@ -170,6 +174,7 @@ struct BenchFlags: ParsableArguments, Sendable {
         options.compression = try compression()
         options.blockSize = blockSize
         options.useMappedReads = mmapRead.value
+        options.warmUpTablesOnOpen = warmUpTables.value
         if let objectStore {
             options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint)
             options.walUploadInterval = walUploadIntervalMilliseconds / 1000

@@ -15,7 +15,7 @@ final class BenchRunner {
         "fillseq", "fillrandom", "overwrite", "fillsync", "fillbatch", "deleteseq", "deleterandom",
         "readrandom", "readmissing", "readseq", "readreverse", "seekrandom", "readwhilewriting",
         "compact", "flush", "ycsba", "ycsbb", "ycsbc", "ycsbd", "ycsbe", "ycsbf", "randomtransaction",
-        "replicalag", "replicareadrandom",
+        "replicalag", "replicareadrandom", "reopen",
     ]
 
     let flags: BenchFlags
@@ -49,6 +49,11 @@ final class BenchRunner {
         for (index, name) in names.enumerated() {
             if name == "replicalag" {
                 print(try replicaLag())
+                fflush(nil)
+                continue
+            }
+            if name == "reopen" {
+                print(try reopen())
                 fflush(nil)
                 continue
             }
@@ -235,6 +240,25 @@ final class BenchRunner {
         print("Engine bytes written: user \(megabytes(totals.userBytes)), WAL \(megabytes(totals.walBytes)), flush \(megabytes(totals.flushBytes)), compaction \(megabytes(totals.compactionBytes))"
             + cFormat("; write amplification %.2f ((flush + compaction) / user)", amplification))
         fflush(nil)
+    }
+
+    /// `reopen`: closes the database and opens it again (a restart), timing the open, then waits
+    /// `--reopen_wait_ms` (traffic arriving a moment after a restart) — so the benchmarks after
+    /// it show the first reads after a restart, with or without `--warm_up_tables`.
+    private func reopen() throws -> String {
+        if let database {
+            closedTotals.add(database.statistics)
+            try database.close()
+            self.database = nil
+        }
+        let started = WallClock.monotonicNanoseconds()
+        let reopened = try Database.open(at: path, options: flags.options())
+        let openMilliseconds = Double(WallClock.monotonicNanoseconds() - started) / 1e6
+        database = reopened
+        if flags.reopenWaitMilliseconds > 0 { usleep(UInt32(flags.reopenWaitMilliseconds * 1000)) }
+        let statistics = reopened.statistics
+        return "reopen       : opened in \(cFormat("%.1f", openMilliseconds)) ms, then waited \(flags.reopenWaitMilliseconds) ms; "
+            + "\(statistics.tablesWarmedUp) tables warmed up, \(statistics.levels.reduce(0) { $0 + $1.files }) in the version"
     }
 
     private func reopenFresh() throws {

@@ -3,6 +3,7 @@ import Encoding
 import Logging
 import Manifest
 import SSTable
+import VFS
 
 // See Docs/ARCHITECTURE.md ("Background work").
 
@@ -29,6 +30,40 @@ extension Database {
             return threads
         }
         for thread in threads { thread.join() }
+    }
+
+    /// Starts the thread of `Options.warmUpTablesOnOpen` (joined by `stopBackgroundWork`).
+    func startTableWarmUp() {
+        let version = versionSet.currentVersion
+        let thread = Threads.start { [weak self] in self?.warmUpTables(of: version) }
+        background.withLock { $0.append(thread) }
+    }
+
+    /// Opens the tables of `version`, upper levels first, until `maxOpenFiles` are open or the
+    /// database shuts down. A table that fails to open is skipped: the read that needs it
+    /// reports the error.
+    private func warmUpTables(of version: Version) {
+        let started = WallClock.monotonicNanoseconds()
+        var opened = 0
+        warming: for level in version.levels {
+            for file in level {
+                guard tableCache.openCount < options.maxOpenFiles, state.withLock({ !$0.shutdown }) else { break warming }
+                // A table only the object store holds stays there until a read needs it.
+                if tableCache.fileSource != nil && !fileSystem.exists(Path.join(path, DatabaseFiles.tableName(file.fileNumber))) { continue }
+                do {
+                    _ = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+                    opened += 1
+                    counters.tablesWarmedUp.add(1, ordering: .relaxed)
+                } catch where versionSet.currentVersion.allFileNumbers.contains(file.fileNumber) {
+                    logger.warning("warming up a table failed", metadata: ["table": "\(file.fileNumber)", "error": "\(error)"])
+                } catch {
+                    // Compacted away since the warm-up began: nothing to open.
+                }
+            }
+        }
+        logger.debug("warmed up tables", metadata: [
+            "tables": "\(opened)", "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)",
+        ])
     }
 
     /// Asks the compaction thread to look for work.

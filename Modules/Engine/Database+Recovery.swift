@@ -36,6 +36,7 @@ extension Database {
             throw error
         }
         if options.backgroundWork && !options.readOnly { startBackgroundWork() }
+        if options.warmUpTablesOnOpen && !options.readOnly { startTableWarmUp() }
         if let interval = options.metricsInterval {
             metrics.start(every: interval) { [weak self] in self?.statistics }
         }

@@ -74,6 +74,10 @@ public struct Statistics: Sendable, Equatable {
     public var levels: [Level]
     /// Memtables frozen for flush because they were older than `Options.maxMemtableAge`.
     public var ageFlushes: UInt64 = 0
+    /// Table files opened since the database was (misses of the open-table cache).
+    public var tableOpens: UInt64 = 0
+    /// Tables opened by `Options.warmUpTablesOnOpen` so far.
+    public var tablesWarmedUp: UInt64 = 0
     /// Transactions committed.
     public var transactionCommits: UInt64 = 0
     /// Transaction commits refused because of a conflict (nothing written).
@@ -159,6 +163,8 @@ extension Database {
             lastSequence: lastSequence.load(ordering: .relaxed), levels: levels,
             isReadOnly: options.readOnly || refusesUserWrites.load(ordering: .relaxed) || backgroundError != nil, backgroundError: backgroundError.map { "\($0)" })
         statistics.ageFlushes = counters.ageFlushes.load(ordering: .relaxed)
+        statistics.tableOpens = tableCache.opens
+        statistics.tablesWarmedUp = counters.tablesWarmedUp.load(ordering: .relaxed)
         statistics.transactionCommits = counters.transactionCommits.load(ordering: .relaxed)
         statistics.transactionConflicts = counters.transactionConflicts.load(ordering: .relaxed)
         statistics.transactionRollbacks = counters.transactionRollbacks.load(ordering: .relaxed)
@@ -202,7 +208,8 @@ extension Database {
                 ("batches", "\(stats.batches)"), ("write groups", "\(stats.writeGroups)"), ("gets", "\(stats.gets)"),
                 ("get hits", "\(stats.getHits)"), ("user bytes written", "\(stats.userBytesWritten)"),
                 ("WAL bytes written", "\(stats.walBytesWritten)"), ("WAL syncs", "\(stats.walSyncs)"),
-                ("flushes", "\(stats.flushes)"), ("age flushes", "\(stats.ageFlushes)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
+                ("flushes", "\(stats.flushes)"), ("age flushes", "\(stats.ageFlushes)"), ("table opens", "\(stats.tableOpens)"),
+                ("tables warmed up", "\(stats.tablesWarmedUp)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
                 ("compaction bytes read", "\(stats.compactionBytesRead)"), ("compaction bytes written", "\(stats.compactionBytesWritten)"),
                 ("write amplification", fixed(stats.writeAmplification)), ("block cache hits", "\(stats.blockCacheHits)"),
                 ("block cache misses", "\(stats.blockCacheMisses)"), ("bloom filter useful", "\(stats.bloomUseful)"),

@@ -18,6 +18,7 @@ final class EngineCounters: Sendable {
     let stallMicros = Atomic<UInt64>(0)
     let memtableSwitches = Atomic<UInt64>(0)
     let ageFlushes = Atomic<UInt64>(0)
+    let tablesWarmedUp = Atomic<UInt64>(0)
     let transactionCommits = Atomic<UInt64>(0)
     let transactionConflicts = Atomic<UInt64>(0)
     let transactionRollbacks = Atomic<UInt64>(0)

@@ -55,6 +55,13 @@ public struct Options: Sendable {
     public var cacheIndexAndFilterBlocks = false
     /// Table files kept open. Default 1000.
     public var maxOpenFiles = 1000
+    /// On open, a background thread opens the tables of the current version — level 0 first,
+    /// then each deeper level, up to `maxOpenFiles` — loading their index and filter blocks
+    /// (into the block cache with `cacheIndexAndFilterBlocks`), so the first reads after a
+    /// restart do not each pay for opening a table. Tables only an object store holds (with
+    /// `localCacheBytes`) are not fetched for it. Reads and writes proceed meanwhile. Default
+    /// `false`.
+    public var warmUpTablesOnOpen = false
 
     /// Compaction output file size. `nil` (the default): a tenth of level 1's target, between
     /// 2 MiB and 64 MiB, so that compactions below level 0 move small slices of a level rather

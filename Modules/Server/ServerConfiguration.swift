@@ -50,6 +50,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// Seconds after its first write that a memtable is flushed however little it holds
     /// (`Options.maxMemtableAge`).
     public var maxMemtableAge: Double? = nil
+    /// Open the tables in the background at start (`Options.warmUpTablesOnOpen`).
+    public var warmUpTables: Bool? = nil
     /// Table data block bytes.
     public var blockSize: Int? = nil
     /// Table compression: `none`, `lz4` or `zstd`.
@@ -151,6 +153,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         try read(.maxSnapshotTTL, into: &maxSnapshotTTL)
         try readOptional(.writeBufferSize, into: &writeBufferSize)
         try readOptional(.maxMemtableAge, into: &maxMemtableAge)
+        try readOptional(.warmUpTables, into: &warmUpTables)
         try readOptional(.blockSize, into: &blockSize)
         try readOptional(.compression, into: &compression)
         try readOptional(.bloomBits, into: &bloomBits)
@@ -207,6 +210,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         var options = Options()
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
         if let maxMemtableAge { options.maxMemtableAge = maxMemtableAge }
+        if let warmUpTables { options.warmUpTablesOnOpen = warmUpTables }
         if let blockSize { options.blockSize = blockSize }
         if let bloomBits { options.bloomBitsPerKey = bloomBits }
         if let blockCacheSize { options.blockCacheSize = blockCacheSize }

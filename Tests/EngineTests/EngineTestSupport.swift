@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Encoding
 import Strata
 import VFS
@@ -62,4 +65,14 @@ struct ReferenceDatabase {
     func entries(from: Int, to: Int, at snapshot: UInt64) -> [(key: [UInt8], value: [UInt8])] {
         (from..<to).compactMap { index in value(index, at: snapshot).map { (keys[index], $0) } }
     }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; its last answer.
+func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = WallClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
+    while WallClock.monotonicNanoseconds() < deadline {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return try condition()
 }

@@ -9,16 +9,6 @@ import VFS
 /// `Options.maxMemtableAge`: a quiet database flushes what it holds once it is old enough, so a
 /// recovery has little or nothing to replay.
 @Suite struct MemtableAgeTests {
-    /// Polls `condition` every 10 ms for up to `seconds`.
-    func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = WallClock.monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while WallClock.monotonicNanoseconds() < deadline {
-            if try condition() { return true }
-            usleep(10_000)
-        }
-        return try condition()
-    }
-
     @Test func anOldMemtableIsFlushedAndARecoveryReplaysNothing() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/db"

@@ -173,6 +173,9 @@ public struct TuningOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("max-memtable-age"), help: "Flush a memtable this many seconds after its first write, however little it holds.")
     public var maxMemtableAge: Double?
 
+    @Flag(name: .customLong("warm-up-tables"), help: "Open the tables (index and filter blocks) in the background at open.")
+    public var warmUpTables = false
+
     @Option(name: .customLong("wal-upload-interval-ms"), help: "With --object-store: upload gathered writes at most this often (milliseconds; default 100).")
     public var walUploadIntervalMilliseconds: Double?
 
@@ -213,6 +216,7 @@ public struct TuningOptions: ParsableArguments, Sendable {
         var options = Options()
         if let writeBufferSize { options.writeBufferSize = writeBufferSize }
         if let maxMemtableAge { options.maxMemtableAge = maxMemtableAge }
+        if warmUpTables { options.warmUpTablesOnOpen = true }
         if let walUploadIntervalMilliseconds { options.walUploadInterval = walUploadIntervalMilliseconds / 1000 }
         if let checkpointWALBytes { options.checkpointWALBytes = checkpointWALBytes }
         if let storeGarbageGraceSeconds { options.storeGarbageGracePeriod = storeGarbageGraceSeconds }

@@ -41,6 +41,7 @@ struct StrataServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-snapshot-ttl"), help: "Longest snapshot lease in seconds.") var maxSnapshotTTL: Double?
     @Option(name: .customLong("write-buffer-size"), help: "Memtable size in bytes before a flush.") var writeBufferSize: Int?
     @Option(name: .customLong("max-memtable-age"), help: "Flush a memtable this many seconds after its first write, however little it holds.") var maxMemtableAge: Double?
+    @Flag(name: .customLong("warm-up-tables"), help: "Open the tables (index and filter blocks) in the background at start.") var warmUpTables = false
     @Option(name: .customLong("block-size"), help: "Table data block size in bytes.") var blockSize: Int?
     @Option(help: "Table compression: none, lz4 or zstd.") var compression: String?
     @Option(name: .customLong("bloom-bits"), help: "Bloom filter bits per key.") var bloomBits: Int?
@@ -88,6 +89,7 @@ struct StrataServerCommand: AsyncParsableCommand {
         if let maxSnapshotTTL { settings.maxSnapshotTTL = maxSnapshotTTL }
         if let writeBufferSize { settings.writeBufferSize = writeBufferSize }
         if let maxMemtableAge { settings.maxMemtableAge = maxMemtableAge }
+        if warmUpTables { settings.warmUpTables = true }
         if let blockSize { settings.blockSize = blockSize }
         if let compression { settings.compression = compression }
         if let bloomBits { settings.bloomBits = bloomBits }
