@@ -65,6 +65,8 @@ struct BenchFlags: ParsableArguments, Sendable {
     var level0StopWritesTrigger = 36
     @Option(name: .customLong("mmap_read"), help: "1: read tables through read-only mappings (the engine's default); 0: pread into the block cache.")
     var mmapRead = BenchBool(true)
+    @Option(name: .customLong("max_auto_readahead_size"), help: "Largest automatic read-ahead window of a scan, bytes (0 disables; RocksDB's flag).")
+    var maxAutoReadaheadSize = 256 << 10
     @Option(name: .customLong("warm_up_tables"), help: "1: open the tables in the background after each open (Options.warmUpTablesOnOpen).")
     var warmUpTables = BenchBool(false)
     @Option(name: .customLong("reopen_wait_ms"), help: "reopen: milliseconds to wait after the open before the next benchmark.")
@@ -175,6 +177,7 @@ struct BenchFlags: ParsableArguments, Sendable {
         options.blockSize = blockSize
         options.useMappedReads = mmapRead.value
         options.warmUpTablesOnOpen = warmUpTables.value
+        options.maxReadaheadBytes = maxAutoReadaheadSize
         if let objectStore {
             options.objectStore = try ObjectStoreURL.open(objectStore, endpoint: s3Endpoint)
             options.walUploadInterval = walUploadIntervalMilliseconds / 1000

@@ -78,6 +78,8 @@ public struct Statistics: Sendable, Equatable {
     public var tableOpens: UInt64 = 0
     /// Tables opened by `Options.warmUpTablesOnOpen` so far.
     public var tablesWarmedUp: UInt64 = 0
+    /// Read-ahead hints scans gave (`Options.maxReadaheadBytes`).
+    public var readaheads: UInt64 = 0
     /// Transactions committed.
     public var transactionCommits: UInt64 = 0
     /// Transaction commits refused because of a conflict (nothing written).
@@ -165,6 +167,7 @@ extension Database {
         statistics.ageFlushes = counters.ageFlushes.load(ordering: .relaxed)
         statistics.tableOpens = tableCache.opens
         statistics.tablesWarmedUp = counters.tablesWarmedUp.load(ordering: .relaxed)
+        statistics.readaheads = readStatistics.readaheads.load(ordering: .relaxed)
         statistics.transactionCommits = counters.transactionCommits.load(ordering: .relaxed)
         statistics.transactionConflicts = counters.transactionConflicts.load(ordering: .relaxed)
         statistics.transactionRollbacks = counters.transactionRollbacks.load(ordering: .relaxed)
@@ -209,7 +212,7 @@ extension Database {
                 ("get hits", "\(stats.getHits)"), ("user bytes written", "\(stats.userBytesWritten)"),
                 ("WAL bytes written", "\(stats.walBytesWritten)"), ("WAL syncs", "\(stats.walSyncs)"),
                 ("flushes", "\(stats.flushes)"), ("age flushes", "\(stats.ageFlushes)"), ("table opens", "\(stats.tableOpens)"),
-                ("tables warmed up", "\(stats.tablesWarmedUp)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
+                ("tables warmed up", "\(stats.tablesWarmedUp)"), ("read-ahead hints", "\(stats.readaheads)"), ("flush bytes written", "\(stats.flushBytesWritten)"),
                 ("compaction bytes read", "\(stats.compactionBytesRead)"), ("compaction bytes written", "\(stats.compactionBytesWritten)"),
                 ("write amplification", fixed(stats.writeAmplification)), ("block cache hits", "\(stats.blockCacheHits)"),
                 ("block cache misses", "\(stats.blockCacheMisses)"), ("bloom filter useful", "\(stats.bloomUseful)"),

@@ -163,6 +163,7 @@ public final class Database: Sendable {
         readerOptions.statistics = readStatistics
         readerOptions.useMappedReads = options.useMappedReads
         readerOptions.cacheIndexAndFilterBlocks = options.cacheIndexAndFilterBlocks
+        readerOptions.maxReadaheadBytes = options.maxReadaheadBytes
         // A read-only open keeps every table of its version open (another process may delete the
         // files once it compacts them away), so its cache never evicts.
         self.tableCache = TableCache(

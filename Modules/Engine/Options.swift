@@ -53,6 +53,11 @@ public struct Options: Sendable {
     /// many open tables this bounds their memory by the cache size; a lookup whose index or
     /// filter was evicted reads it again. Default `false`.
     public var cacheIndexAndFilterBlocks = false
+    /// The largest automatic read-ahead of a scan (RocksDB's `max_auto_readahead_size`): a
+    /// cursor that reads data blocks in file order asks the system to prefetch the bytes ahead —
+    /// `posix_fadvise(WILLNEED)` with `pread`, `madvise(WILLNEED)` with mappings — in a window
+    /// that starts at 8 KiB and doubles up to this. 0 disables it. Default 256 KiB.
+    public var maxReadaheadBytes = 256 << 10
     /// Table files kept open. Default 1000.
     public var maxOpenFiles = 1000
     /// On open, a background thread opens the tables of the current version — level 0 first,
@@ -221,6 +226,7 @@ public struct Options: Sendable {
         try require(storeGarbageGracePeriod >= 0 && storeGarbageGracePeriod <= 30 * 86_400, "storeGarbageGracePeriod must be between 0 and 30 days")
         try require(localCacheBytes.map { $0 >= 1 << 20 } ?? true, "localCacheBytes must be at least 1 MiB")
         try require(maxOpenFiles >= 10, "maxOpenFiles must be at least 10")
+        try require(maxReadaheadBytes >= 0 && maxReadaheadBytes <= 64 << 20, "maxReadaheadBytes must be between 0 and 64 MiB")
         try require(asyncThreads >= 1 && asyncThreads <= 1024, "asyncThreads must be between 1 and 1024")
         try require(metricsInterval.map { $0 > 0 && $0.isFinite } ?? true, "metricsInterval must be a positive number of seconds")
         try require(effectiveTargetFileSize >= 1024, "targetFileSize must be at least 1 KiB")

@@ -133,9 +133,17 @@ public protocol ReadableFile: AnyObject, Sendable {
     /// file that is about to stop being read; the bytes stay readable and are faulted back in
     /// if read again. A no-op for ordinary files (the default).
     func releaseResidentPages()
+
+    /// Hints that `count` bytes from `offset` will be read soon, so the system can start
+    /// reading them into memory in the background (read-ahead for a scan). Never fails and
+    /// never blocks on the read; bytes outside the file are ignored. A no-op by default.
+    func prefetch(at offset: UInt64, count: Int)
 }
 
 extension ReadableFile {
+    /// No read-ahead hint by default.
+    public func prefetch(at offset: UInt64, count: Int) {}
+
     /// Ordinary files are not mapped.
     public var mappedBytes: UnsafeRawBufferPointer? { nil }
 

@@ -46,6 +46,17 @@ public final class MemoryFileSystem: FileSystem {
         var generation = 0
         var syncCount = 0
         var bytesWritten = 0
+        var prefetches: [Prefetch] = []
+    }
+
+    /// A read-ahead hint a reader gave (`ReadableFile.prefetch(at:count:)`).
+    public struct Prefetch: Sendable, Equatable {
+        /// The file's path.
+        public var path: String
+        /// Where the hinted bytes start.
+        public var offset: UInt64
+        /// How many bytes were hinted.
+        public var count: Int
     }
 
     let state = Locked(State())
@@ -60,6 +71,9 @@ public final class MemoryFileSystem: FileSystem {
 
     /// How many bytes have been appended in total.
     public var bytesWritten: Int { state.withLock { $0.bytesWritten } }
+
+    /// Every read-ahead hint given so far, in order (the file system only records them).
+    public var prefetches: [Prefetch] { state.withLock { $0.prefetches } }
 
     /// The live contents of the file at `path`, or `nil` when there is none.
     public func contents(of path: String) -> [UInt8]? {
@@ -371,6 +385,10 @@ final class MemoryReadableFile: ReadableFile {
             }
             return count
         }
+    }
+
+    func prefetch(at offset: UInt64, count: Int) {
+        fileSystem.state.withLock { $0.prefetches.append(MemoryFileSystem.Prefetch(path: path, offset: offset, count: count)) }
     }
 }
 

@@ -94,6 +94,12 @@ final class PosixReadableFile: ReadableFile {
         }
         return total
     }
+
+    func prefetch(at offset: UInt64, count: Int) {
+        guard count > 0, offset < UInt64(Int64.max) else { return }
+        // Asynchronous: the kernel queues the reads into the page cache and returns.
+        _ = posix_fadvise(descriptor, off_t(offset), off_t(count), POSIX_FADV_WILLNEED)
+    }
 }
 
 /// A held `flock`; the descriptor is closed (releasing the lock) on `unlock()` or deinit.

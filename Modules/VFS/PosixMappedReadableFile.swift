@@ -39,6 +39,16 @@ final class PosixMappedReadableFile: ReadableFile, @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: mapping), length, MADV_DONTNEED)
     }
 
+    func prefetch(at offset: UInt64, count: Int) {
+        guard count > 0, offset < UInt64(length) else { return }
+        // madvise needs a page-aligned start; the range is clipped to the mapping.
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(offset) / pageSize * pageSize
+        let end = min(length, Int(offset) + count)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: mapping + start), end - start, MADV_WILLNEED)
+    }
+
     func size() throws -> UInt64 { UInt64(length) }
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -12,6 +12,7 @@ public struct TableIterator: InternalIterator {
     private var index: BlockIterator?
     private var data: BlockIterator?
     private var dataOffset: UInt64?
+    private var readahead = Readahead()
     /// Inclusive lower bound on user keys.
     public let lowerBound: [UInt8]?
     /// Exclusive upper bound on user keys.
@@ -134,6 +135,7 @@ public struct TableIterator: InternalIterator {
         }
         let handle = try BlockHandle(decoding: index!.value, file: reader.file.path, offset: Int(index!.block.fileOffset))
         if dataOffset != handle.offset || data == nil {
+            readahead.noteRead(handle, reader: reader)
             data = BlockIterator(block: try reader.dataBlock(handle))
             dataOffset = handle.offset
         }
@@ -184,5 +186,46 @@ public struct TableIterator: InternalIterator {
         isValid = false
         key = UnsafeRawBufferPointer(start: nil, count: 0)
         value = key
+    }
+}
+
+/// An iterator's automatic read-ahead: after two data blocks read back to back in file order,
+/// it hints the file to prefetch the bytes beyond the current block, a window that starts at
+/// 8 KiB and doubles per hint up to `TableReaderOptions.maxReadaheadBytes`; any other access
+/// pattern (a seek elsewhere, reading backwards) starts over. The next hint goes out when the
+/// reads are halfway through the previous window, so a long scan costs one system call per
+/// window and finds its blocks already read.
+struct Readahead {
+    static let initialWindow = 8 << 10
+
+    /// Where the next block starts if the reads stay sequential.
+    private var expected: UInt64 = .max
+    private var sequentialReads = 0
+    /// The end of the bytes already hinted.
+    private var prefetchedEnd: UInt64 = 0
+    private var window = Readahead.initialWindow
+
+    mutating func noteRead(_ handle: BlockHandle, reader: TableReader) {
+        let limit = reader.options.maxReadaheadBytes
+        guard limit > 0 else { return }
+        if handle.offset == expected {
+            sequentialReads += 1
+        } else {
+            sequentialReads = 0
+            prefetchedEnd = 0
+            window = Readahead.initialWindow
+        }
+        let end = handle.offset + handle.size + UInt64(TableFormat.blockTrailerSize)
+        expected = end
+        guard sequentialReads >= 2, end < reader.fileSize else { return }
+        let count = min(window, limit)
+        // The next window is asked for once the reads are halfway through the previous one, so
+        // its bytes arrive before they are needed.
+        guard end + UInt64(count / 2) >= prefetchedEnd else { return }
+        let start = max(end, prefetchedEnd)
+        reader.file.prefetch(at: start, count: count)
+        reader.options.statistics?.readaheads.add(1, ordering: .relaxed)
+        prefetchedEnd = start + UInt64(count)
+        window = min(window * 2, limit)
     }
 }

@@ -19,6 +19,11 @@ public struct TableReaderOptions: Sendable {
     /// each is used after the open — while compressed
     /// blocks are decompressed from the mapping into the block cache as before.
     public var useMappedReads = true
+    /// The largest read-ahead window of an iterator that reads data blocks one after another
+    /// (RocksDB's auto read-ahead): from the third consecutive block on, it asks the file to
+    /// prefetch the bytes ahead, starting at 8 KiB and doubling up to this. 0 disables it.
+    /// Default 256 KiB.
+    public var maxReadaheadBytes = 256 << 10
 
     /// Default options.
     public init(blockCache: BlockCache? = nil) {
@@ -38,6 +43,8 @@ package final class TableReadStatistics: Sendable {
     package let blocksRead = Atomic<UInt64>(0)
     /// Bytes read from files.
     package let bytesRead = Atomic<UInt64>(0)
+    /// Read-ahead hints iterators gave (`TableReaderOptions.maxReadaheadBytes`).
+    package let readaheads = Atomic<UInt64>(0)
 
     /// Zeroed counters.
     package init() {}
