@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "Compaction", targets: ["Compaction"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Strata", targets: ["Strata"]),
+        .library(name: "Tables", targets: ["Tables"]),
         .library(name: "ObjectStore", targets: ["ObjectStore"]),
         .library(name: "ObjectStoreS3", targets: ["ObjectStoreS3"]),
         .library(name: "Server", targets: ["Server"]),
@@ -125,6 +126,8 @@ let package = Package(
             path: "Modules/Engine", swiftSettings: strictSettings),
         // The umbrella product: `import Strata` gives the Engine API.
         .target(name: "Strata", dependencies: ["Engine"], path: "Modules/Strata", swiftSettings: strictSettings),
+        // Typed tables over the Engine (issue 21); so far the order-preserving key encodings.
+        .target(name: "Tables", dependencies: ["Encoding"], path: "Modules/Tables", swiftSettings: strictSettings),
 
         // MARK: Object storage: the protocol and local stores (no networking), and the S3 client (trait S3)
         .target(
@@ -234,6 +237,8 @@ let package = Package(
             name: "ManifestTests", dependencies: ["Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "TablesTests", dependencies: ["Tables", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
             dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],

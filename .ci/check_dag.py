@@ -40,6 +40,7 @@ CAPABILITIES = {
     "ObjectStore": {"Encoding", "VFS"},
     "ObjectStoreS3": {"ObjectStore", "Encoding", "VFS"},
     "Server": set(CHAIN) | {"Strata", "ObjectStore", "ObjectStoreS3"},
+    "Tables": set(CHAIN) | {"Strata"},
 }
 # Capabilities a chain module may depend on.
 ENGINE_MAY_USE = {"Engine": {"ObjectStore"}}
