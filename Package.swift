@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "TablesTests", dependencies: ["Tables", "Encoding"], swiftSettings: strictSettings),
+            name: "TablesTests", dependencies: ["Tables", "Encoding", "VFS"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
             dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],

@@ -9,17 +9,24 @@ import VFS
 @Suite struct ReplicaTests {
     static let stored = WriteOptions(durability: .objectStore)
 
-    func primaryOptions(_ store: any ObjectStore) -> Options {
+    /// A primary's options: uploads every 5 ms; with `checkpointWALBytes`, checkpoints that often;
+    /// with `collectAtOnce`, no garbage grace period.
+    func primaryOptions(_ store: any ObjectStore, checkpointWALBytes: UInt64? = nil, collectAtOnce: Bool = false) -> Options {
         var options = testOptions(PosixFileSystem())
         options.objectStore = store
         options.walUploadInterval = 0.005
         options.metricsInterval = nil
+        if let checkpointWALBytes { options.checkpointWALBytes = checkpointWALBytes }
+        if collectAtOnce { options.storeGarbageGracePeriod = 0 }
         return options
     }
 
-    func replicaOptions() -> Options {
+    /// A replica's options: polls every 50 ms, or — `pollingRarely` — every 30 s with a 120 s
+    /// lease, so a test decides when it catches up (`catchUp()`).
+    func replicaOptions(pollingRarely: Bool = false) -> Options {
         var options = testOptions(PosixFileSystem())
-        options.replicaPollInterval = 0.05
+        options.replicaPollInterval = pollingRarely ? 30 : 0.05
+        if pollingRarely { options.replicaLeaseDuration = 120 }
         options.metricsInterval = nil
         return options
     }
@@ -67,8 +74,7 @@ import VFS
     @Test func theReplicaSeesAPrefixOfThePrimarysHistory() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 16 << 10
+        let writerOptions = primaryOptions(store, checkpointWALBytes: 16 << 10)
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         var replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: replicaOptions())
         let keys = 20
@@ -122,9 +128,7 @@ import VFS
     @Test func aLeaseKeepsTheLogAndALapsedReplicaReBootstraps() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 8 << 10
-        writerOptions.storeGarbageGracePeriod = 0
+        let writerOptions = primaryOptions(store, checkpointWALBytes: 8 << 10, collectAtOnce: true)
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         let value = String(repeating: "v", count: 100)
         for index in 0..<100 { try await primary.put("a\(index)", value, options: Self.stored) }
@@ -194,8 +198,7 @@ import VFS
     @Test func aCachedReplicaBootstrapsWithoutTables() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 16 << 10
+        var writerOptions = primaryOptions(store, checkpointWALBytes: 16 << 10)
         writerOptions.compression = .none
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         let value = String(repeating: "v", count: 300)
@@ -239,20 +242,16 @@ import VFS
     @Test func aLeasedReplicaKeepsReadingWhileThePrimaryCompactsItsTablesAway() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 16 << 10
-        writerOptions.storeGarbageGracePeriod = 0
+        var writerOptions = primaryOptions(store, checkpointWALBytes: 16 << 10, collectAtOnce: true)
         writerOptions.compression = .none
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         let value = String(repeating: "v", count: 300)
         for index in 0..<3000 { try await primary.put("key\(index)", "old\(index)\(value)", options: index % 500 == 499 ? Self.stored : WriteOptions()) }
         try await primary.compactRange()
         for index in 0..<100 { try await primary.put("pad\(index)", value, options: index == 99 ? Self.stored : WriteOptions()) }
-        var options = replicaOptions()
+        var options = replicaOptions(pollingRarely: true)
         options.localCacheBytes = 1 << 20
         options.compression = .none
-        options.replicaPollInterval = 30
-        options.replicaLeaseDuration = 120
         let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
         let installedAtBootstrap = try #require(replica.replicaStatus).installedManifest
         var tablesAtBootstrap: Set<String> = []
@@ -306,8 +305,7 @@ import VFS
     @Test func aReplicaInstallsThePrimarysTablesAndDropsWhatTheyCover() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 1 << 30
+        var writerOptions = primaryOptions(store, checkpointWALBytes: 1 << 30)
         writerOptions.writeBufferSize = 64 << 10
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         var options = replicaOptions()
@@ -347,8 +345,7 @@ import VFS
     @Test func aReplicaBoundsItsMemtablesWhileTheWriterDoesNotCheckpoint() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 1 << 30
+        let writerOptions = primaryOptions(store, checkpointWALBytes: 1 << 30)
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         var options = replicaOptions()
         options.writeBufferSize = 16 << 10
@@ -384,15 +381,11 @@ import VFS
     @Test func aRunningReplicaBehindGarbageCollectionContinuesFromTheNewestManifest() async throws {
         let scratch = try TemporaryDirectory()
         let store = MemoryObjectStore()
-        var writerOptions = primaryOptions(store)
-        writerOptions.checkpointWALBytes = 8 << 10
-        writerOptions.storeGarbageGracePeriod = 0
+        let writerOptions = primaryOptions(store, checkpointWALBytes: 8 << 10, collectAtOnce: true)
         let primary = try await Database.open(at: scratch.path + "/primary", options: writerOptions)
         let value = String(repeating: "v", count: 100)
         for index in 0..<100 { try await primary.put("k\(index % 10)", "\(index)\(value)", options: Self.stored) }
-        var options = replicaOptions()
-        options.replicaPollInterval = 30
-        options.replicaLeaseDuration = 120
+        let options = replicaOptions(pollingRarely: true)
         let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
         #expect(try await replica.get("k9", as: String.self) == "99\(value)")
         let next = try #require(replica.replicaStatus).nextWALObject
@@ -420,9 +413,7 @@ import VFS
         let store = MemoryObjectStore()
         let primary = try await Database.open(at: scratch.path + "/primary", options: primaryOptions(store))
         for index in 0..<200 { try await primary.put("key\(index)", "old", options: index == 199 ? Self.stored : WriteOptions()) }
-        var options = replicaOptions()
-        options.replicaPollInterval = 30
-        options.replicaLeaseDuration = 120
+        let options = replicaOptions(pollingRarely: true)
         let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: options)
         let snapshot = try replica.snapshot()
         let cursorOptions = ReadOptions(snapshot: snapshot)

@@ -6,6 +6,7 @@ import Foundation
 import Encoding
 import Tables
 import Testing
+import VFS
 
 /// The ordered-key encodings (Docs/formats/ordered-keys.md): byte order is value order, values
 /// round-trip, tuples sort field by field with prefixes as prefixes, bad bytes throw.
@@ -31,7 +32,7 @@ import Testing
         }
     }
 
-    func integers<Value: FixedWidthInteger>(_: Value.Type, _ generator: inout KeyTestRandom) -> [Value] {
+    func integers<Value: FixedWidthInteger>(_: Value.Type, _ generator: inout SplitMix64) -> [Value] {
         var values: [Value] = [.min, .max, 0, 1, .min + 1, .max - 1]
         if Value.isSigned { values.append(-1) }
         for _ in 0..<60 { values.append(Value(truncatingIfNeeded: generator.next())) }
@@ -40,7 +41,7 @@ import Testing
     }
 
     @Test func integersOfEveryWidthSortNumerically() throws {
-        var generator = KeyTestRandom(seed: 1)
+        var generator = SplitMix64(seed: 1)
         try checkOrder(integers(Int8.self, &generator))
         try checkOrder(integers(Int16.self, &generator))
         try checkOrder(integers(Int32.self, &generator))
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func floatingPointSortsNumericallyAndRoundTripsExactly() throws {
-        var generator = KeyTestRandom(seed: 2)
+        var generator = SplitMix64(seed: 2)
         var doubles: [Double] = [-.infinity, -.greatestFiniteMagnitude, -1, -.leastNonzeroMagnitude, 0, .leastNonzeroMagnitude, 1, .pi, .greatestFiniteMagnitude, .infinity]
         for _ in 0..<60 { doubles.append(Double(bitPattern: generator.next())) }
         // NaN is unordered and -0 == +0 as values (their encodings order them: below).
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func stringsAndBytesSortBytewiseWithZerosInside() throws {
-        var generator = KeyTestRandom(seed: 3)
+        var generator = SplitMix64(seed: 3)
         var byteStrings: [[UInt8]] = [[], [0], [0, 0], [0, 0xFF], [0xFF], [1], [0, 1], [1, 0], [0xFF, 0xFF, 0]]
         for _ in 0..<80 {
             let length = Int(generator.next() % 6)
@@ -140,24 +141,11 @@ import Testing
         #expect(throws: StrataError.self) { _ = try String(orderedKeyBytes: [0x61, 0, 0x01]) }
         #expect(throws: StrataError.self) { _ = try String(orderedKeyBytes: [0xC3, 0x28, 0, 0]) }
         #expect(throws: StrataError.self) { _ = try Bool(orderedKeyBytes: [2]) }
-        var generator = KeyTestRandom(seed: 4)
+        var generator = SplitMix64(seed: 4)
         for _ in 0..<2000 {
             let random = (0..<Int(generator.next() % 24)).map { _ in UInt8(truncatingIfNeeded: generator.next() % 3 == 0 ? 0 : generator.next()) }
             _ = try? KeyTuple<String, Int64, [UInt8]>(orderedKeyBytes: random)
             _ = try? KeyTuple<Bool, Double, String>(orderedKeyBytes: random)
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for the tests' random values.
-struct KeyTestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

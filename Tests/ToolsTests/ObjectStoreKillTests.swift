@@ -33,24 +33,24 @@ import VFS
     }
 }
 
-/// The primary dies mid-load; a replica is promoted (`ReplicaPromotionCheck`, with a local
-/// store; `S3ReplicaProcessTests` runs it against moto).
+/// The primary dies mid-load; a replica is promoted (`ReplicaProcessChecks.promotionAfterKill`,
+/// with a local store; `S3ReplicaProcessTests` runs it against moto).
 @Suite struct ReplicaPromotionKillTests {
     @Test func aReplicaPromotedAfterThePrimaryIsKilledHasEveryStoredWrite() throws {
         let scratch = try TemporaryDirectory(prefix: "strata-promote-kill")
-        let failures = try ReplicaPromotionCheck(store: "file://" + scratch.path + "/store", scratch: scratch.path).run()
+        let failures = try ReplicaProcessChecks(store: "file://" + scratch.path + "/store", scratch: scratch.path).promotionAfterKill()
         #expect(failures.isEmpty, "\(failures.prefix(20))")
         withExtendedLifetime(scratch) {}
     }
 }
 
-/// A replica process killed with SIGKILL and restarted (`ReplicaRestartCheck`, with a local
-/// store; `S3ReplicaProcessTests` runs it against moto): it catches up, and what it shows never goes
-/// back, across the restarts either.
+/// A replica process killed with SIGKILL and restarted (`ReplicaProcessChecks.restartAfterKill`,
+/// with a local store; `S3ReplicaProcessTests` runs it against moto): it catches up, and what it
+/// shows never goes back, across the restarts either.
 @Suite struct ReplicaKillTests {
     @Test func aKilledReplicaRestartsCatchesUpAndNeverGoesBack() throws {
         let scratch = try TemporaryDirectory(prefix: "strata-replica-kill")
-        let failures = try ReplicaRestartCheck(store: "file://" + scratch.path + "/store", scratch: scratch.path).run()
+        let failures = try ReplicaProcessChecks(store: "file://" + scratch.path + "/store", scratch: scratch.path).restartAfterKill()
         #expect(failures.isEmpty, "\(failures.prefix(20))")
         withExtendedLifetime(scratch) {}
     }

@@ -2,15 +2,9 @@
 import Glibc
 #endif
 
-/// Promotion after the primary dies, black-box, shared by the tests against each kind of store:
-/// a `strata exec --durability store` primary writes two-key batches under load, a replica joins
-/// mid-load, the primary is killed with SIGKILL with batches in flight, and the replica is
-/// promoted (`strata promote`).
-///
-/// Checked: every batch the primary acknowledged is present on the promoted writer; nothing that
-/// was never written appears; every batch is whole; the old primary, restarted, is refused as
-/// diverged and writes nothing; `strata objects verify` passes.
-public struct ReplicaPromotionCheck: Sendable {
+/// Black-box checks of read replicas through the `strata` binary, shared by the tests against
+/// each kind of store (a local directory, moto's S3 server).
+public struct ReplicaProcessChecks: Sendable {
     /// The store's URL (`file://…` or `s3://…`).
     public var store: String
     /// Arguments every `strata` run gets besides `--object-store` (an endpoint…).
@@ -20,7 +14,7 @@ public struct ReplicaPromotionCheck: Sendable {
     /// Where the database directories go.
     public var scratch: String
 
-    /// A check over `store`, with directories under `scratch`.
+    /// Checks over `store`, with directories under `scratch`.
     public init(store: String, scratch: String) {
         self.store = store
         self.scratch = scratch
@@ -30,8 +24,13 @@ public struct ReplicaPromotionCheck: Sendable {
         try runTool("strata", arguments + ["--object-store", store] + storeArguments, input: input, environment: environment)
     }
 
-    /// Runs the check; returns each broken promise, in words (empty when all held).
-    public func run() throws -> [String] {
+    /// Promotion after the primary dies: a `strata exec --durability store` primary writes
+    /// two-key batches under load, a replica joins mid-load, the primary is killed with SIGKILL
+    /// with batches in flight, and the replica is promoted (`strata promote`). Every batch the
+    /// primary acknowledged must be on the promoted writer, whole, with nothing never written;
+    /// the old primary, restarted, must be refused as diverged and write nothing; `strata objects
+    /// verify` must pass. Returns each broken promise, in words (empty when all held).
+    public func promotionAfterKill() throws -> [String] {
         var failures: [String] = []
         let primaryPath = scratch + "/primary"
         let replicaPath = scratch + "/replica"
@@ -81,6 +80,61 @@ public struct ReplicaPromotionCheck: Sendable {
         if check.output != "NOTFOUND\n" { failures.append("the old primary's write is visible: \(check.output)\(check.errors)") }
         let verify = try strata(["objects", "verify"])
         if verify.status != 0 { failures.append("objects verify: \(verify.output)\(verify.errors)") }
+        return failures
+    }
+
+    /// A replica process killed with SIGKILL and restarted, five times, while a `strata exec
+    /// --durability store` primary keeps incrementing a counter: what the replica shows must
+    /// never go back (also across its restarts) nor run ahead of the primary, and restarted once
+    /// more it must reach the primary's last write. Returns each broken promise, in words.
+    public func restartAfterKill() throws -> [String] {
+        var failures: [String] = []
+        let primary = try ChildProcess(Products.path("strata"), [
+            "exec", "--db", scratch + "/primary", "--object-store", store, "--durability", "store", "--wal-upload-interval-ms", "5",
+            "--checkpoint-wal-bytes", "8192", "--write-buffer-size", "65536",
+        ] + storeArguments, environment: environment)
+        var counter = 0
+        func write(_ count: Int) {
+            for _ in 0..<count {
+                counter += 1
+                primary.send("put counter \(counter)")
+                _ = primary.readLine(timeout: 30)
+            }
+        }
+        write(20)
+        var lastSeen = 0
+        var generator = SystemRandomNumberGenerator()
+        rounds: for round in 0..<5 {
+            let replica = try ChildProcess(Products.path("strata"), [
+                "exec", "--replica", "--db", scratch + "/replica", "--object-store", store, "--replica-poll-ms", "50",
+            ] + storeArguments, environment: environment)
+            for _ in 0..<10 {
+                write(3)
+                replica.send("get counter")
+                guard let line = replica.readLine(timeout: 30), line.hasPrefix("VALUE "), let value = Int(line.dropFirst(6)) else {
+                    failures.append("round \(round): the replica did not answer: \(replica.finish(timeout: 5).errors)")
+                    break rounds
+                }
+                if value < lastSeen { failures.append("round \(round): the replica went back from \(lastSeen) to \(value)") }
+                if value > counter { failures.append("round \(round): the replica shows \(value), beyond the primary's \(counter)") }
+                lastSeen = max(lastSeen, value)
+            }
+            usleep(UInt32.random(in: 0...30_000, using: &generator))
+            kill(replica.pid, SIGKILL)
+            _ = replica.finish(timeout: 10)
+        }
+        // Restarted once more, it reaches the primary's last write.
+        primary.send("get counter")
+        _ = primary.readLine(timeout: 30)
+        var caughtUp = false
+        for _ in 0..<100 where !caughtUp && failures.isEmpty {
+            let read = try strata(["exec", "--replica", "--db", scratch + "/replica"], input: "get counter\n")
+            caughtUp = read.output == "VALUE \(counter)\n"
+            if !caughtUp { usleep(100_000) }
+        }
+        if !caughtUp { failures.append("the replica did not reach \(counter)") }
+        primary.send("quit")
+        _ = primary.finish(timeout: 30)
         return failures
     }
 }
