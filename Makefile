@@ -29,7 +29,7 @@ help:
 	@echo "make docs       the DocC documentation of every library module (swift-docc-plugin), into .build-docs/Strata.doccarchive"
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
-	@echo "make bench-peers  the same suite interleaved with RocksDB's db_bench and LevelDB (REPS=3, SUITE=standard|transactions|all, DB_BENCH=release db_bench)"
+	@echo "make bench-peers  the same suite interleaved with RocksDB's db_bench and LevelDB (REPS=3, SUITE=standard|matrix|transactions|all, LARGE_NUM=10000000 adds the 10M rows to matrix, DB_BENCH=release db_bench)"
 	@echo "make bench-resp   redis-benchmark against strata-server's RESP front door and redis-server (AOF everysec), interleaved (REPS=3)"
 	@echo "make micro-bench  every component micro-benchmark (encoding, WAL, memtable, SSTable, compaction)"
 	@echo "make bench-wal  WAL append/sync/group-commit rates next to a raw sequential write"
@@ -182,12 +182,15 @@ bench-results/bin/leveldb_bench: Benchmarks/LevelDBDriver/leveldb_bench.c
 	@mkdir -p bench-results/bin
 	cc -O2 -Wall -Wextra -o $@ $< -lleveldb
 
-# SUITE=standard|transactions|all; DB_BENCH=path to a release db_bench built from RocksDB's
+# SUITE=standard|matrix|transactions|all (matrix: issue 17's table — both read modes, 1 KB values,
+# threads, fillsync, lz4/zstd, p99 and peak RSS; LARGE_NUM=10000000 adds the 10M-key rows);
+# DB_BENCH=path to a release db_bench built from RocksDB's
 # sources (`make DEBUG_LEVEL=0 PORTABLE=1 db_bench` in a RocksDB checkout; see Docs/BENCHMARKS.md),
 # else Debian's assertion-enabled one.
 SUITE ?= standard
+LARGE_NUM ?= 0
 bench-peers: release peer-deps bench-results/bin/leveldb_bench
-	python3 Benchmarks/Peers/bench_peers.py --reps $(REPS) --suite $(SUITE)
+	LARGE_NUM=$(LARGE_NUM) python3 Benchmarks/Peers/bench_peers.py --reps $(REPS) --suite $(SUITE)
 
 # redis-benchmark against strata-server's RESP front door and redis-server (AOF everysec),
 # interleaved; needs Debian's redis-server (installed here when missing).

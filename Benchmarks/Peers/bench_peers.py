@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs db_bench workloads against Strata, RocksDB and LevelDB, interleaved.
 
-    python3 Benchmarks/Peers/bench_peers.py [--suite standard|transactions|all] [--reps N] [--num N] [--out DIR]
+    python3 Benchmarks/Peers/bench_peers.py [--suite standard|matrix|transactions|all] [--reps N] [--num N] [--out DIR]
 
 Each repetition runs every configuration of the chosen suites on every engine that supports it,
 one after the other, each on a fresh database, with identical flags: strata-bench, RocksDB's
@@ -13,6 +13,13 @@ in the same run. Prints a table per suite and writes it, with every raw line, to
 Suites:
 - standard: fillseq, fillrandom, overwrite, readrandom, readseq, seekrandom; 16 B keys, 100 B
   values, no compression, 8 MiB cache, 4 MiB write buffer, 10 Bloom bits; all three engines.
+- matrix (issue 17's table): the standard workloads' reads in both read modes — tables through
+  mmap (Strata and RocksDB `--mmap_read=1`; LevelDB's only mode) and through pread + the 8 MiB
+  block cache (`--mmap_read=0`, Strata and RocksDB); 1 KB values over NUM/2 keys; 2 threads
+  (fillseq, readwhilewriting, readrandom) and 4-thread fillrandom; fillsync with 1 and 4
+  threads; lz4 and zstd (Strata and RocksDB: LevelDB has only snappy); and, when LARGE_NUM is set
+  (e.g. 10000000), fillrandom, readrandom and seekrandom at that size. Every row also reports
+  p99 latency (`--histogram=1`) and peak RSS per engine.
 - transactions: db_bench's randomtransaction (two sets) with optimistic and with pessimistic
   transactions, 1 and 4 threads; Strata and RocksDB (LevelDB has no transactions).
 
@@ -32,6 +39,8 @@ import sys
 import tempfile
 
 LINE = re.compile(r"^(\w+)\s+:\s+([\d.]+) micros/op (\d+) ops/sec ([\d.]+) seconds (\d+) operations;")
+# A histogram's percentile line (db_bench and strata-bench with --histogram=1), after its workload's line.
+P99 = re.compile(r"^Percentiles:.*\bP99: ([\d.]+)")
 STANDARD = ["fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "seekrandom"]
 
 
@@ -43,6 +52,38 @@ def standard_configurations(num):
     ]
     return [{"suite": "standard", "label": "", "workloads": STANDARD, "flags": flags,
              "engines": ["strata", "rocksdb", "leveldb"]}]
+
+
+def common_flags(num, value_size=100, compression="none", threads=1):
+    return [f"--num={num}", f"--value_size={value_size}", "--key_size=16", f"--compression_type={compression}",
+            "--cache_size=8388608", "--write_buffer_size=4194304", "--bloom_bits=10", f"--threads={threads}", "--histogram=1"]
+
+
+def matrix_configurations(num, large_num):
+    """Issue 17's table: one configuration per row group; engine_flags are per-engine extras."""
+    def configuration(label, workloads, flags, engines, engine_flags=None):
+        return {"suite": "matrix", "label": label, "workloads": workloads, "engines": engines,
+                "flags": ["--benchmarks=" + ",".join(workloads)] + flags, "engine_flags": engine_flags or {}}
+
+    reads = ["fillrandom", "readrandom", "readseq", "seekrandom"]
+    rows = [
+        configuration("mmap reads", reads, common_flags(num), ["strata", "rocksdb", "leveldb"],
+                      {"strata": ["--mmap_read=1"], "rocksdb": ["--mmap_read=1"]}),
+        configuration("pread + block cache", reads, common_flags(num), ["strata", "rocksdb"],
+                      {"strata": ["--mmap_read=0"], "rocksdb": ["--mmap_read=0"]}),
+        configuration("1 KB values", ["fillrandom", "overwrite", "readrandom", "seekrandom"], common_flags(max(1, num // 2), value_size=1000),
+                      ["strata", "rocksdb", "leveldb"]),
+        configuration("2 threads", ["fillseq", "readwhilewriting", "readrandom"], common_flags(num, threads=2), ["strata", "rocksdb"]),
+        configuration("4 threads", ["fillrandom"], common_flags(num, threads=4), ["strata", "rocksdb"]),
+        configuration("fillsync, 1 thread", ["fillsync"], common_flags(num), ["strata", "rocksdb", "leveldb"]),
+        configuration("fillsync, 4 threads", ["fillsync"], common_flags(num, threads=4), ["strata", "rocksdb"]),
+        configuration("lz4", ["fillrandom", "readrandom", "seekrandom"], common_flags(num, compression="lz4"), ["strata", "rocksdb"]),
+        configuration("zstd", ["fillrandom", "readrandom", "seekrandom"], common_flags(num, compression="zstd"), ["strata", "rocksdb"]),
+    ]
+    if large_num:
+        rows.append(configuration(f"{large_num:,} keys", ["fillrandom", "readrandom", "seekrandom"],
+                                  common_flags(large_num) + [f"--reads={max(1, num)}"], ["strata", "rocksdb", "leveldb"]))
+    return rows
 
 
 def transaction_configurations(num):
@@ -77,14 +118,21 @@ def run_engine(name, command, db, workloads):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{name} failed ({os.waitstatus_to_exitcode(status)}):\n{text}\n{errors[-2000:]}")
     results = {}
+    p99 = {}
+    current = None
     for line in text.splitlines():
         match = LINE.match(line)
         if match and match.group(1) in workloads:
-            results[match.group(1)] = float(match.group(2))
+            current = match.group(1)
+            results[current] = float(match.group(2))
+            continue
+        percentile = P99.match(line)
+        if percentile and current is not None and current not in p99:
+            p99[current] = float(percentile.group(1))
     missing = [w for w in workloads if w not in results]
     if missing:
         sys.exit(f"{name} printed no result for {missing}:\n{text}")
-    return results, usage.ru_maxrss * 1024, text
+    return results, p99, usage.ru_maxrss * 1024, text
 
 
 def describe_rocksdb(binary):
@@ -100,9 +148,11 @@ def describe_rocksdb(binary):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", default=os.environ.get("SUITE", "standard"), choices=["standard", "transactions", "all"])
+    parser.add_argument("--suite", default=os.environ.get("SUITE", "standard"), choices=["standard", "matrix", "transactions", "all"])
     parser.add_argument("--reps", type=int, default=int(os.environ.get("REPS", "3")))
     parser.add_argument("--num", type=int, default=int(os.environ.get("NUM", "1000000")))
+    parser.add_argument("--large-num", type=int, default=int(os.environ.get("LARGE_NUM", "0")),
+                        help="matrix: also run fillrandom, readrandom, seekrandom at this many keys (0: not)")
     parser.add_argument("--strata", default=".build/release/strata-bench")
     parser.add_argument("--rocksdb", default=os.environ.get("DB_BENCH") or shutil.which("db_bench") or "/usr/bin/db_bench")
     parser.add_argument("--leveldb", default="bench-results/bin/leveldb_bench")
@@ -114,6 +164,8 @@ def main():
     configurations = []
     if args.suite in ("standard", "all"):
         configurations += standard_configurations(args.num)
+    if args.suite in ("matrix", "all"):
+        configurations += matrix_configurations(args.num, args.large_num)
     if args.suite in ("transactions", "all"):
         configurations += transaction_configurations(args.num)
     needed = sorted({engine for configuration in configurations for engine in configuration["engines"]})
@@ -123,16 +175,19 @@ def main():
     print(f"RocksDB: {describe_rocksdb(args.rocksdb)}", file=sys.stderr)
 
     samples = {}  # (configuration index, engine, workload) -> [µs/op]
+    p99_samples = {}  # (configuration index, engine, workload) -> [p99 µs]
     peak_rss = {}  # (configuration index, engine) -> [bytes]
     raw = []
     for rep in range(1, args.reps + 1):
         for index, configuration in enumerate(configurations):
             for name in configuration["engines"]:
                 print(f"[{rep}/{args.reps}] {configuration['suite']} {configuration['label']} {name} ...", file=sys.stderr, flush=True)
-                results, rss, text = run_engine(
-                    name, [binaries[name]] + configuration["flags"], os.path.join(args.scratch, name), configuration["workloads"])
+                command = [binaries[name]] + configuration["flags"] + configuration.get("engine_flags", {}).get(name, [])
+                results, p99, rss, text = run_engine(name, command, os.path.join(args.scratch, name), configuration["workloads"])
                 for workload, micros in results.items():
                     samples.setdefault((index, name, workload), []).append(micros)
+                for workload, micros in p99.items():
+                    p99_samples.setdefault((index, name, workload), []).append(micros)
                 peak_rss.setdefault((index, name), []).append(rss)
                 raw.append({"rep": rep, "configuration": configuration, "engine": name, "results": results,
                             "peak_rss": rss, "output": text})
@@ -142,7 +197,8 @@ def main():
     for index, configuration in enumerate(configurations):
         engines = configuration["engines"]
         peers = [engine for engine in engines if engine != "strata"]
-        lines.append(f"Command: {' '.join(['<engine>'] + configuration['flags'])}")
+        extras = "; ".join(f"{engine}: {' '.join(flags)}" for engine, flags in configuration.get("engine_flags", {}).items())
+        lines.append(f"Command: {' '.join(['<engine>'] + configuration['flags'])}" + (f" (plus {extras})" if extras else ""))
         lines.append("")
         header = "| workload | " + " | ".join(f"{engine} µs/op" for engine in engines) + " | " + " | ".join(f"strata/{peer}" for peer in peers) + " |"
         lines.append(header)
@@ -154,6 +210,10 @@ def main():
             label = workload + (f" ({configuration['label']})" if configuration["label"] else "")
             lines.append(f"| {label} | " + " | ".join(f"{values[engine]:.3f}" for engine in engines) + " | "
                          + " | ".join(f"{values[peer] / values['strata']:.2f}" for peer in peers) + " |")
+            tails = {engine: p99_samples.get((index, engine, workload)) for engine in engines}
+            if any(tails.values()):
+                lines.append(f"| {label} p99 µs | " + " | ".join(f"{statistics.median(tails[engine]):.2f}" if tails[engine] else "–" for engine in engines)
+                             + " | " + " | ".join("" for _ in peers) + " |")
         rss = {engine: statistics.median(peak_rss[(index, engine)]) for engine in engines}
         lines.append("| peak RSS (MB) | " + " | ".join(f"{rss[engine] / 1e6:.1f}" for engine in engines) + " | "
                      + " | ".join(f"{rss['strata'] / rss[peer]:.2f}×" for peer in peers) + " |")

@@ -6,10 +6,17 @@ import ObjectStoreS3
 import StrataTestSupport
 
 /// moto's S3 server (PyPI `moto[server]`, installed by `make deps`) on a free 127.0.0.1 port,
-/// started for one test and stopped at its end.
+/// started for one test and stopped at its end — through `moto_atomic_server.py`, which makes
+/// moto's conditional writes atomic as S3's are (moto checks and stores without a lock).
 final class MotoServer {
     let port: Int
     private let process: ChildProcess
+
+    /// The wrapper script beside this file.
+    static let script: String = {
+        let file = "\(#filePath)"
+        return String(file[..<(file.lastIndex(of: "/") ?? file.startIndex)]) + "/moto_atomic_server.py"
+    }()
 
     /// The endpoint URL.
     var endpoint: String { "http://127.0.0.1:\(port)" }
@@ -25,7 +32,7 @@ final class MotoServer {
             let port = try Self.freePort()
             var environment = pythonEnvironment()
             if authenticating { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "0" }
-            let process = try ChildProcess("/bin/sh", ["-c", "exec moto_server -H 127.0.0.1 -p \(port) >/dev/null 2>&1"], environment: environment)
+            let process = try ChildProcess("/bin/sh", ["-c", "exec python3 '\(Self.script)' 127.0.0.1 \(port) >/dev/null 2>&1"], environment: environment)
             if Self.waitUntilListening(port: port, process: process, seconds: 30) {
                 self.port = port
                 self.process = process
