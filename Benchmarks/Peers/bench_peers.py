@@ -158,6 +158,8 @@ def main():
     parser.add_argument("--leveldb", default="bench-results/bin/leveldb_bench")
     parser.add_argument("--out", default="bench-results")
     parser.add_argument("--scratch", default=os.path.join(tempfile.gettempdir(), f"strata-peers-{os.getuid()}"))
+    parser.add_argument("--exclude", default=os.environ.get("EXCLUDE", ""),
+                        help="semicolon-separated configuration labels to leave out, e.g. 'fillsync, 4 threads;zstd'")
     args = parser.parse_args()
 
     binaries = {"strata": args.strata, "rocksdb": args.rocksdb, "leveldb": args.leveldb}
@@ -168,6 +170,8 @@ def main():
         configurations += matrix_configurations(args.num, args.large_num)
     if args.suite in ("transactions", "all"):
         configurations += transaction_configurations(args.num)
+    excluded = {label.strip() for label in args.exclude.split(";") if label.strip()}
+    configurations = [configuration for configuration in configurations if configuration["label"] not in excluded]
     needed = sorted({engine for configuration in configurations for engine in configuration["engines"]})
     for name in needed:
         if not os.access(binaries[name], os.X_OK):
