@@ -110,28 +110,33 @@ extension Bool: OrderedKey {
 /// NaNs) or before -infinity (negative ones). The bits round-trip exactly.
 extension Double: OrderedKey {
     /// Eight bytes (see the type's note).
-    public func encode(to encoder: inout OrderedKeyEncoder) {
-        let bits = bitPattern
-        encoder.appendBigEndian(bits & (1 << 63) == 0 ? bits | (1 << 63) : ~bits)
-    }
+    public func encode(to encoder: inout OrderedKeyEncoder) { encoder.appendBigEndian(orderedBits(bitPattern)) }
     /// Reads eight bytes.
     public static func decode(from decoder: inout OrderedKeyDecoder) throws -> Double {
-        let stored = try decoder.readBigEndian(UInt64.self, "Double")
-        return Double(bitPattern: stored & (1 << 63) != 0 ? stored & ~(1 << 63) : ~stored)
+        Double(bitPattern: floatBits(fromOrdered: try decoder.readBigEndian(UInt64.self, "Double")))
     }
 }
 
 extension Float: OrderedKey {
     /// Four bytes, as for `Double`.
-    public func encode(to encoder: inout OrderedKeyEncoder) {
-        let bits = bitPattern
-        encoder.appendBigEndian(bits & (1 << 31) == 0 ? bits | (1 << 31) : ~bits)
-    }
+    public func encode(to encoder: inout OrderedKeyEncoder) { encoder.appendBigEndian(orderedBits(bitPattern)) }
     /// Reads four bytes.
     public static func decode(from decoder: inout OrderedKeyDecoder) throws -> Float {
-        let stored = try decoder.readBigEndian(UInt32.self, "Float")
-        return Float(bitPattern: stored & (1 << 31) != 0 ? stored & ~(1 << 31) : ~stored)
+        Float(bitPattern: floatBits(fromOrdered: try decoder.readBigEndian(UInt32.self, "Float")))
     }
+}
+
+/// An IEEE 754 bit pattern made to sort numerically: the sign bit set for a positive value,
+/// every bit flipped for a negative one.
+private func orderedBits<Bits: FixedWidthInteger & UnsignedInteger>(_ bits: Bits) -> Bits {
+    let sign: Bits = 1 << (Bits.bitWidth - 1)
+    return bits & sign == 0 ? bits | sign : ~bits
+}
+
+/// The bit pattern `orderedBits` came from.
+private func floatBits<Bits: FixedWidthInteger & UnsignedInteger>(fromOrdered stored: Bits) -> Bits {
+    let sign: Bits = 1 << (Bits.bitWidth - 1)
+    return stored & sign != 0 ? stored & ~sign : ~stored
 }
 
 extension UUID: OrderedKey {

@@ -236,8 +236,13 @@ extension Database {
 /// The steps of opening against a store that need no database yet.
 enum StoreOpening {
     /// The highest-numbered manifest object, decoded, or `nil` for an empty store.
-    static func latestManifest(in store: any ObjectStore) throws -> StoreManifest? {
-        guard let number = try blockingAwait({ try await StoreLayout.highest(in: store, prefix: StoreLayout.manifestPrefix) }) else {
+    ///
+    /// - Parameter after: only manifests numbered above this count (a replica's installed one):
+    ///   the listing starts there, and `nil` means there is none newer.
+    static func latestManifest(in store: any ObjectStore, after: UInt64 = 0) throws -> StoreManifest? {
+        guard let number = try blockingAwait({ try await StoreLayout.highest(in: store, prefix: StoreLayout.manifestPrefix, from: after + 1) }),
+            number > after
+        else {
             return nil
         }
         let key = StoreLayout.manifestKey(number)

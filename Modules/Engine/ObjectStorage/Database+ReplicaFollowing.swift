@@ -19,14 +19,8 @@ extension Database {
         try follower.polling.withLock { _ in
             try follower.renewLeaseIfDue()
             var gap: String? = follower.marker.manifest == 0 ? "no manifest installed yet" : try applyStoreWAL(follower)
-            let installed = follower.marker.manifest
-            let store = follower.store
-            if let number = try blockingAwait({ try await StoreLayout.highest(in: store, prefix: StoreLayout.manifestPrefix, from: installed + 1) }),
-                number > installed
-            {
-                let key = StoreLayout.manifestKey(number)
-                let bytes = try blockingAwait { try await store.get(key, range: nil) }
-                try installReplicaManifest(try StoreManifest(decoding: bytes, key: "\(store)/\(key)"), follower: follower)
+            if let newer = try StoreOpening.latestManifest(in: follower.store, after: follower.marker.manifest) {
+                try installReplicaManifest(newer, follower: follower)
                 gap = try applyStoreWAL(follower)
             }
             follower.finishPoll(stale: gap, latest: latestSequence.rawValue)
