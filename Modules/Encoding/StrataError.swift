@@ -84,6 +84,12 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// - Parameter reason: what was awaited and for how long.
     case timedOut(reason: String)
 
+    /// A write would break a constraint the caller declared — a table's unique index already
+    /// holds the value for another record, or `insert` found the key taken. Nothing was written.
+    ///
+    /// - Parameter reason: the table, the index or key and the value, in words.
+    case constraintViolation(reason: String)
+
     /// `true` for `.corruption`.
     public var isCorruption: Bool {
         if case .corruption = self { return true }
@@ -122,6 +128,8 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "fenced: \(reason)"
         case let .timedOut(reason):
             return "timed out: \(reason)"
+        case let .constraintViolation(reason):
+            return "constraint violation: \(reason)"
         }
     }
 

@@ -15,6 +15,7 @@ extension RPCError {
         case .corruption, .incompatible: code = .dataLoss
         case .io: code = .internalError
         case .timedOut: code = .deadlineExceeded
+        case .constraintViolation: code = .alreadyExists
         case .objectStore(let failure):
             switch failure.kind {
             case .throttled: code = .resourceExhausted

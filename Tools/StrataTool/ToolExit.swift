@@ -20,6 +20,7 @@ public enum ToolExit: Int32, Sendable {
         case .io, .locked, .closed, .readOnly: return .io
         case .invalidArgument: return .usage
         case .transactionConflict, .lockTimeout, .deadlock, .objectStore, .fenced, .timedOut: return .io
+        case .constraintViolation: return .usage
         }
     }
 }

@@ -1,0 +1,442 @@
+import Foundation
+
+/// Decodes the binary record format (`BinaryRecordCodec`) into `Decodable` values, reading the
+/// bytes in place: a keyed container finds its fields once, nested values are decoded where
+/// they lie. Every read is bounds-checked: bytes that are not an encoding of the requested type
+/// throw `DecodingError`, never trap.
+final class BinaryRecordDecoder: Decoder {
+    let bytes: [UInt8]
+    /// Where this decoder's value (its tag) starts.
+    let start: Int
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(bytes: [UInt8], start: Int, codingPath: [any CodingKey]) {
+        self.bytes = bytes
+        self.start = start
+        self.codingPath = codingPath
+    }
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
+        var reader = RecordReader(bytes: bytes, position: 0, end: bytes.count, codingPath: [])
+        let end = try reader.skipValue()
+        guard end == bytes.count else { throw reader.corrupted("\(bytes.count - end) bytes after the value") }
+        return try value(type, at: 0, in: bytes, path: [])
+    }
+
+    /// Decodes the value starting at `start` (special cases as in `BinaryRecordEncoder.node`).
+    static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], path: [any CodingKey]) throws -> Value {
+        if type == Data.self || type == [UInt8].self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            let raw = try reader.readByteString()
+            return (type == Data.self ? Data(raw) as Any : raw as Any) as! Value  // checked just above
+        }
+        if type == Date.self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            return Date(timeIntervalSinceReferenceDate: try reader.readFloatingPoint(Double.self)) as! Value  // checked just above
+        }
+        return try Value(from: BinaryRecordDecoder(bytes: bytes, start: start, codingPath: path))
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(try KeyedRecordDecoding<Key>(bytes: bytes, start: start, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try UnkeyedRecordDecoding(bytes: bytes, start: start, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleRecordDecoding(reader: RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: codingPath))
+    }
+}
+
+/// A bounds-checked position in a record's bytes, reading one value at a time.
+struct RecordReader {
+    let bytes: [UInt8]
+    var position: Int
+    /// The end of the enclosing container (reads never pass it).
+    let end: Int
+    let codingPath: [any CodingKey]
+
+    func corrupted(_ reason: String) -> DecodingError {
+        .dataCorrupted(DecodingError.Context(codingPath: codingPath, debugDescription: "byte \(position): \(reason)"))
+    }
+
+    func mismatch(_ type: Any.Type, _ found: String) -> DecodingError {
+        .typeMismatch(type, DecodingError.Context(codingPath: codingPath, debugDescription: "byte \(position): expected \(type), found \(found)"))
+    }
+
+    mutating func byte() throws -> UInt8 {
+        guard position < end else { throw corrupted("the value ends early") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let next = try byte()
+            guard shift < 64, shift < 63 || next <= 1 else { throw corrupted("a varint longer than 64 bits") }
+            value |= UInt64(next & 0x7F) << shift
+            if next & 0x80 == 0 { return value }
+            shift += 7
+        }
+    }
+
+    /// A varint length that fits in what is left of the container.
+    mutating func length() throws -> Int {
+        let length = try varint()
+        guard length <= UInt64(end - position) else { throw corrupted("a length of \(length) with \(end - position) bytes left") }
+        return Int(length)
+    }
+
+    mutating func fixed(_ width: Int) throws -> UInt64 {
+        guard end - position >= width else { throw corrupted("\(width) bytes needed, \(end - position) left") }
+        var value: UInt64 = 0
+        for index in (0..<width).reversed() { value = value << 8 | UInt64(bytes[position + index]) }
+        position += width
+        return value
+    }
+
+    func tagName(_ raw: UInt8) -> String {
+        RecordTag(rawValue: raw).map { "\($0)" } ?? "tag 0x\(String(raw, radix: 16))"
+    }
+
+    mutating func tag() throws -> RecordTag {
+        let raw = try byte()
+        guard let tag = RecordTag(rawValue: raw) else {
+            position -= 1
+            throw corrupted("unknown tag 0x\(String(raw, radix: 16))")
+        }
+        return tag
+    }
+
+    /// Skips one value and returns where it ended.
+    mutating func skipValue() throws -> Int {
+        switch try tag() {
+        case .null, .false, .true: break
+        case .signed, .unsigned: _ = try varint()
+        case .float: _ = try fixed(4)
+        case .double: _ = try fixed(8)
+        case .string, .bytes, .array, .object: position += try length()
+        }
+        return position
+    }
+
+    /// Whether the next value is `nil` (consumes it if so).
+    mutating func decodeNil() throws -> Bool {
+        guard position < end else { throw corrupted("no value left") }
+        guard bytes[position] == RecordTag.null.rawValue else { return false }
+        position += 1
+        return true
+    }
+
+    mutating func readBool() throws -> Bool {
+        let start = position
+        switch try tag() {
+        case .true: return true
+        case .false: return false
+        case let other:
+            position = start
+            throw mismatch(Bool.self, "\(other)")
+        }
+    }
+
+    /// An integer of `Value`'s type: signed and unsigned encodings both decode when the number
+    /// fits (so a field may change between `Int` and `UInt` types).
+    mutating func readInteger<Value: FixedWidthInteger>(_ type: Value.Type) throws -> Value {
+        let start = position
+        let result: Value?
+        switch try tag() {
+        case .signed:
+            let raw = try varint()
+            result = Value(exactly: Int64(bitPattern: (raw >> 1)) ^ -Int64(bitPattern: raw & 1))
+        case .unsigned:
+            result = Value(exactly: try varint())
+        case let other:
+            position = start
+            throw mismatch(type, "\(other)")
+        }
+        guard let result else {
+            position = start
+            throw corrupted("the number does not fit in \(type)")
+        }
+        return result
+    }
+
+    /// A `Double` or `Float` from either floating-point encoding, or from an integer.
+    mutating func readFloatingPoint<Value: BinaryFloatingPoint>(_ type: Value.Type) throws -> Value {
+        let start = position
+        switch try tag() {
+        case .float: return Value(Float(bitPattern: UInt32(try fixed(4))))
+        case .double: return Value(Double(bitPattern: try fixed(8)))
+        case .signed, .unsigned:
+            position = start
+            return Value(try readInteger(Int64.self))
+        case let other:
+            position = start
+            throw mismatch(type, "\(other)")
+        }
+    }
+
+    mutating func readString() throws -> String {
+        let start = position
+        guard try tag() == .string else {
+            position = start
+            throw mismatch(String.self, tagName(bytes[start]))
+        }
+        let count = try length()
+        defer { position += count }
+        guard let string = String(validating: bytes[position..<(position + count)], as: UTF8.self) else {
+            throw corrupted("a string that is not UTF-8")
+        }
+        return string
+    }
+
+    mutating func readByteString() throws -> [UInt8] {
+        let start = position
+        guard try tag() == .bytes else {
+            position = start
+            throw mismatch([UInt8].self, tagName(bytes[start]))
+        }
+        let count = try length()
+        defer { position += count }
+        return Array(bytes[position..<(position + count)])
+    }
+
+    /// Enters a container with `expected` tag: returns the end of its body and reads its count.
+    mutating func enter(_ expected: RecordTag, as type: Any.Type) throws -> (end: Int, count: Int) {
+        let start = position
+        guard position < end else { throw corrupted("no value left") }
+        guard bytes[position] == expected.rawValue else { throw mismatch(type, tagName(bytes[start])) }
+        position += 1
+        let bodyLength = try length()
+        let bodyEnd = position + bodyLength
+        var body = RecordReader(bytes: bytes, position: position, end: bodyEnd, codingPath: codingPath)
+        let count = try body.varint()
+        guard count <= UInt64(bodyLength) else { throw body.corrupted("\(count) elements in \(bodyLength) bytes") }
+        position = body.position
+        return (bodyEnd, Int(count))
+    }
+}
+
+/// A keyed container: the object's fields, found once.
+private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let bytes: [UInt8]
+    let codingPath: [any CodingKey]
+    /// Each field's name (UTF-8 byte range) and where its value starts.
+    let fields: [(name: Range<Int>, value: Int)]
+    let end: Int
+
+    init(bytes: [UInt8], start: Int, codingPath: [any CodingKey]) throws {
+        self.bytes = bytes
+        self.codingPath = codingPath
+        var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: codingPath)
+        let (bodyEnd, count) = try reader.enter(.object, as: [String: Any].self)
+        reader = RecordReader(bytes: bytes, position: reader.position, end: bodyEnd, codingPath: codingPath)
+        var fields: [(name: Range<Int>, value: Int)] = []
+        fields.reserveCapacity(count)
+        for _ in 0..<count {
+            let nameLength = try reader.length()
+            let name = reader.position..<(reader.position + nameLength)
+            reader.position += nameLength
+            fields.append((name, reader.position))
+            _ = try reader.skipValue()
+        }
+        guard reader.position == bodyEnd else { throw reader.corrupted("\(bodyEnd - reader.position) bytes after the last field") }
+        self.fields = fields
+        self.end = bodyEnd
+    }
+
+    var allKeys: [Key] {
+        fields.compactMap { field in String(validating: bytes[field.name], as: UTF8.self).flatMap { Key(stringValue: $0) } }
+    }
+
+    func position(of key: Key) -> Int? {
+        var name = key.stringValue
+        return name.withUTF8 { utf8 in
+            fields.first { field in field.name.count == utf8.count && bytes[field.name].elementsEqual(utf8) }?.value
+        }
+    }
+
+    func reader(for key: Key) throws -> RecordReader {
+        guard let start = position(of: key) else {
+            throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no field \"\(key.stringValue)\""))
+        }
+        return RecordReader(bytes: bytes, position: start, end: end, codingPath: codingPath + [key])
+    }
+
+    func contains(_ key: Key) -> Bool { position(of: key) != nil }
+    func decodeNil(forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.decodeNil() }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.readBool() }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { var reader = try reader(for: key); return try reader.readString() }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { var reader = try reader(for: key); return try reader.readFloatingPoint(type) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { var reader = try reader(for: key); return try reader.readFloatingPoint(type) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let reader = try reader(for: key)
+        return try BinaryRecordDecoder.value(type, at: reader.position, in: bytes, path: reader.codingPath)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        let reader = try reader(for: key)
+        return KeyedDecodingContainer(try KeyedRecordDecoding<NestedKey>(bytes: bytes, start: reader.position, codingPath: reader.codingPath))
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        let reader = try reader(for: key)
+        return try UnkeyedRecordDecoding(bytes: bytes, start: reader.position, codingPath: reader.codingPath)
+    }
+
+    func superDecoder() throws -> any Decoder { try superDecoder(named: "super") }
+    func superDecoder(forKey key: Key) throws -> any Decoder { try superDecoder(named: key.stringValue) }
+
+    private func superDecoder(named name: String) throws -> any Decoder {
+        guard let key = Key(stringValue: name), let start = position(of: key) else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: codingPath, debugDescription: "no field \"\(name)\" for the superclass"))
+        }
+        return BinaryRecordDecoder(bytes: bytes, start: start, codingPath: codingPath)
+    }
+}
+
+/// An unkeyed container: its elements in order.
+private struct UnkeyedRecordDecoding: UnkeyedDecodingContainer {
+    let bytes: [UInt8]
+    let codingPath: [any CodingKey]
+    let count: Int?
+    private(set) var currentIndex = 0
+    private var reader: RecordReader
+
+    init(bytes: [UInt8], start: Int, codingPath: [any CodingKey]) throws {
+        self.bytes = bytes
+        self.codingPath = codingPath
+        var outer = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: codingPath)
+        let (bodyEnd, count) = try outer.enter(.array, as: [Any].self)
+        self.count = count
+        self.reader = RecordReader(bytes: bytes, position: outer.position, end: bodyEnd, codingPath: codingPath)
+    }
+
+    var isAtEnd: Bool { currentIndex >= count ?? 0 }
+
+    /// A reader at the next element, after checking there is one.
+    private mutating func next(_ type: Any.Type) throws -> RecordReader {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(type, DecodingError.Context(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "the array has \(count ?? 0) elements"))
+        }
+        return RecordReader(bytes: bytes, position: reader.position, end: reader.end, codingPath: codingPath + [IndexKey(currentIndex)])
+    }
+
+    /// Moves past the element `element` read.
+    private mutating func advance(_ element: RecordReader) {
+        reader.position = element.position
+        currentIndex += 1
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        var element = try next(Never.self)
+        guard try element.decodeNil() else { return false }
+        advance(element)
+        return true
+    }
+
+    private mutating func read<T>(_ type: T.Type, _ body: (inout RecordReader) throws -> T) throws -> T {
+        var element = try next(type)
+        let value = try body(&element)
+        advance(element)
+        return value
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try read(type) { try $0.readBool() } }
+    mutating func decode(_ type: String.Type) throws -> String { try read(type) { try $0.readString() } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try read(type) { try $0.readFloatingPoint(type) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try read(type) { try $0.readFloatingPoint(type) } }
+    mutating func decode(_ type: Int.Type) throws -> Int { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try read(type) { try $0.readInteger(type) } }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let bytes = self.bytes
+        return try read(type) { element in
+            let value = try BinaryRecordDecoder.value(type, at: element.position, in: bytes, path: element.codingPath)
+            _ = try element.skipValue()
+            return value
+        }
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        let bytes = self.bytes
+        return try read(KeyedDecodingContainer<NestedKey>.self) { element in
+            let container = try KeyedRecordDecoding<NestedKey>(bytes: bytes, start: element.position, codingPath: element.codingPath)
+            _ = try element.skipValue()
+            return KeyedDecodingContainer(container)
+        }
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let bytes = self.bytes
+        return try read((any UnkeyedDecodingContainer).self) { element in
+            let container = try UnkeyedRecordDecoding(bytes: bytes, start: element.position, codingPath: element.codingPath)
+            _ = try element.skipValue()
+            return container
+        }
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let bytes = self.bytes
+        return try read((any Decoder).self) { element in
+            let decoder = BinaryRecordDecoder(bytes: bytes, start: element.position, codingPath: element.codingPath)
+            _ = try element.skipValue()
+            return decoder
+        }
+    }
+}
+
+/// A single-value container over one value.
+private struct SingleRecordDecoding: SingleValueDecodingContainer {
+    var reader: RecordReader
+    var codingPath: [any CodingKey] { reader.codingPath }
+
+    func decodeNil() -> Bool {
+        reader.position < reader.end && reader.bytes[reader.position] == RecordTag.null.rawValue
+    }
+
+    private func read<T>(_ body: (inout RecordReader) throws -> T) throws -> T {
+        var copy = reader
+        return try body(&copy)
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try read { try $0.readBool() } }
+    func decode(_ type: String.Type) throws -> String { try read { try $0.readString() } }
+    func decode(_ type: Double.Type) throws -> Double { try read { try $0.readFloatingPoint(type) } }
+    func decode(_ type: Float.Type) throws -> Float { try read { try $0.readFloatingPoint(type) } }
+    func decode(_ type: Int.Type) throws -> Int { try read { try $0.readInteger(type) } }
+    func decode(_ type: Int8.Type) throws -> Int8 { try read { try $0.readInteger(type) } }
+    func decode(_ type: Int16.Type) throws -> Int16 { try read { try $0.readInteger(type) } }
+    func decode(_ type: Int32.Type) throws -> Int32 { try read { try $0.readInteger(type) } }
+    func decode(_ type: Int64.Type) throws -> Int64 { try read { try $0.readInteger(type) } }
+    func decode(_ type: UInt.Type) throws -> UInt { try read { try $0.readInteger(type) } }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try read { try $0.readInteger(type) } }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try read { try $0.readInteger(type) } }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try read { try $0.readInteger(type) } }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try read { try $0.readInteger(type) } }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try BinaryRecordDecoder.value(type, at: reader.position, in: reader.bytes, path: reader.codingPath)
+    }
+}

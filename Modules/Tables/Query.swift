@@ -1,0 +1,372 @@
+import Encoding
+import Engine
+
+/// A streaming read of a table: over its primary keys or one of its indexes, between half-open
+/// bounds, with a filter, a limit, in either direction, resumable from a page token. Built with
+/// `Table.query()` / `Table.query(_:)` and refined by methods that return a new query; nothing
+/// is read until `rows()`, `collect()`, `page(size:)` or `forEachKey(_:)`.
+///
+/// ```swift
+/// let adults = try users.query(byAge).from(18).filter { $0.country == "fr" }.limit(100).collect()
+/// print(users.query(byAge).from(18).explain())
+/// ```
+///
+/// Results are read at one snapshot (taken when reading starts, or the one given with `at(_:)`):
+/// index entries and records always agree. Memory is bounded by one row at a time, whatever
+/// the range.
+public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: OrderedKey>: Sendable {
+    let table: Table<Key, Value>
+    /// The index read, `nil` for the primary keys.
+    let index: AnyTableIndex<Value>?
+    /// Bounds on the encoded index value (or primary key): `[lower, upper)`; `nil` is open.
+    var lower: [UInt8]?
+    var upper: [UInt8]?
+    var predicates: [@Sendable (Value) -> Bool] = []
+    var limitCount: Int?
+    var isReversed = false
+    var resumeAfter: [UInt8]?
+    var snapshot: Snapshot?
+
+    init(table: Table<Key, Value>, index: AnyTableIndex<Value>?) {
+        self.table = table
+        self.index = index
+    }
+
+    // MARK: - Refining
+
+    /// Only rows whose value (index value or primary key) is at least `value`.
+    public func from(_ value: IndexKey) -> Self { narrowed(lower: value.orderedKeyBytes, upper: nil) }
+
+    /// Only rows whose value is below `value` (half-open, as every range in Strata).
+    public func to(_ value: IndexKey) -> Self { narrowed(lower: nil, upper: value.orderedKeyBytes) }
+
+    /// Only rows whose value is `value`.
+    public func equals(_ value: IndexKey) -> Self { prefix(value) }
+
+    /// Only rows whose value starts with `leading`'s encoding: for a `KeyTuple` index, pass the
+    /// leading fields (`KeyTuple(country)` for an index on `KeyTuple(country, city)`).
+    public func prefix(_ leading: some OrderedKey) -> Self {
+        let bytes = leading.orderedKeyBytes
+        return narrowed(lower: bytes, upper: KeyRange.prefixEnd(bytes) ?? [])
+    }
+
+    /// Only rows whose record satisfies `predicate` (several filters must all hold). Filters
+    /// run on decoded records after the bounds are applied: bounds are what make a query cheap.
+    public func filter(_ predicate: @escaping @Sendable (Value) -> Bool) -> Self {
+        var copy = self
+        copy.predicates.append(predicate)
+        return copy
+    }
+
+    /// At most `count` rows.
+    public func limit(_ count: Int) -> Self {
+        precondition(count >= 0, "a limit must not be negative")
+        var copy = self
+        copy.limitCount = count
+        return copy
+    }
+
+    /// Rows in descending order.
+    public func reversed() -> Self {
+        var copy = self
+        copy.isReversed.toggle()
+        return copy
+    }
+
+    /// Reads at `snapshot` instead of a snapshot taken when reading starts.
+    public func at(_ snapshot: Snapshot) -> Self {
+        var copy = self
+        copy.snapshot = snapshot
+        return copy
+    }
+
+    /// Continues after the last row of the page `token` came with.
+    ///
+    /// - Throws: `.invalidArgument` when the token belongs to a query with another source,
+    ///   bounds or direction.
+    public func after(_ token: QueryPageToken) throws -> Self {
+        guard token.fingerprint == fingerprint else {
+            throw StrataError.invalidArgument("the page token belongs to another query (source, bounds or direction differ)")
+        }
+        var copy = self
+        copy.resumeAfter = token.position
+        return copy
+    }
+
+    private func narrowed(lower newLower: [UInt8]?, upper newUpper: [UInt8]?) -> Self {
+        var copy = self
+        if let newLower, lower.map({ newLower.lexicographicallyPrecedes($0) == false }) ?? true { copy.lower = newLower }
+        // An empty upper bound from prefixEnd means "no end" (a prefix of FF bytes).
+        if let newUpper, !newUpper.isEmpty, upper.map({ newUpper.lexicographicallyPrecedes($0) }) ?? true { copy.upper = newUpper }
+        return copy
+    }
+
+    // MARK: - Planning
+
+    /// The key range of the database the query reads, before resuming: `[from, to)`.
+    var storageRange: (from: [UInt8], to: [UInt8]) {
+        let sourcePrefix = index.map { table.layout.indexPrefix($0.name) } ?? table.layout.recordPrefix
+        // The source prefix never ends in FF (it ends with 00 00 or the record tag), so it has an end.
+        let sourceEnd = KeyRange.prefixEnd(sourcePrefix) ?? sourcePrefix
+        return (sourcePrefix + (lower ?? []), upper.map { sourcePrefix + $0 } ?? sourceEnd)
+    }
+
+    /// Identifies source, bounds and direction, so a page token is used with its own query.
+    var fingerprint: UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        func mix(_ bytes: [UInt8]) {
+            for byte in bytes + [UInt8(truncatingIfNeeded: bytes.count), 0xA5] {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        let range = storageRange
+        mix(range.from)
+        mix(range.to)
+        mix([isReversed ? 1 : 0])
+        return hash
+    }
+
+    /// How the query will run: which index and bounds, whether records are read, filtered and
+    /// limited. Reads nothing but the index's state.
+    public func explain() -> QueryPlan {
+        let range = storageRange
+        let state = index.flatMap { table.indexState($0.name) }
+        return QueryPlan(
+            table: table.schema.name,
+            index: index?.name, unique: index?.unique ?? true, indexState: state,
+            from: range.from, to: range.to, lowerBound: lower, upperBound: upper,
+            reverse: isReversed, filters: predicates.count, limit: limitCount, resumes: resumeAfter != nil)
+    }
+
+    // MARK: - Running
+
+    /// The rows, read as they are asked for.
+    ///
+    /// - Throws: `.invalidArgument` when the index is not `ready`; as `Database.cursor`.
+    public func rows() throws -> QueryRows<Key, Value, IndexKey> {
+        if let index, table.indexState(index.name) != .ready {
+            throw StrataError.invalidArgument("index \(index.name) of table \(table.schema.name) is \(table.indexState(index.name).map { "\($0)" } ?? "unknown"); queries use ready indexes")
+        }
+        var range = storageRange
+        if let resumeAfter {
+            if isReversed {
+                if resumeAfter.lexicographicallyPrecedes(range.to) { range.to = resumeAfter }
+            } else if !(resumeAfter + [0]).lexicographicallyPrecedes(range.from) {
+                range.from = resumeAfter + [0]
+            }
+        }
+        let snapshot = try self.snapshot ?? table.database.snapshot()
+        let cursor = try table.database.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
+        return QueryRows(query: self, cursor: cursor, snapshot: snapshot)
+    }
+
+    /// Every row, in order (at most `limit`). Materialises the result: prefer `rows()` or
+    /// `page(size:)` for large ranges.
+    public func collect() throws -> [(key: Key, value: Value)] {
+        var rows = try rows()
+        var result: [(key: Key, value: Value)] = []
+        while let row = try rows.next() { result.append(row) }
+        return result
+    }
+
+    /// Up to `size` rows and, when more may follow, the token for `after(_:)`.
+    public func page(size: Int) throws -> QueryPage<Key, Value> {
+        precondition(size > 0, "a page size must be positive")
+        var rows = try limit(min(size, limitCount ?? .max)).rows()
+        var result: [(key: Key, value: Value)] = []
+        while let row = try rows.next() { result.append(row) }
+        let more = result.count == size && (limitCount.map { $0 > size } ?? true)
+        let token = more ? rows.lastPosition.map { QueryPageToken(fingerprint: fingerprint, position: $0) } : nil
+        return QueryPage(rows: result, next: token)
+    }
+
+    /// Calls `body` with each primary key in the range, in order, reading index entries only
+    /// (no record is read: the index covers the query). Filters cannot apply; a query with one
+    /// is refused.
+    ///
+    /// - Throws: `.invalidArgument` for a query with a filter or an index that is not ready.
+    public func forEachKey(_ body: (Key) throws -> Void) throws {
+        guard predicates.isEmpty else { throw StrataError.invalidArgument("forEachKey reads index entries only; a filter needs the records (use rows())") }
+        var rows = try rows()
+        while let key = try rows.nextKey() { try body(key) }
+    }
+}
+
+/// The rows of a running `Query`, one at a time. Holds a cursor and a snapshot until dropped.
+///
+/// Thread safety: use from one thread at a time.
+public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: OrderedKey> {
+    let query: Query<Key, Value, IndexKey>
+    let cursor: Cursor
+    let snapshot: Snapshot
+    private var started = false
+    private var produced = 0
+    /// The storage key of the last row returned (what a page token resumes after).
+    private(set) var lastPosition: [UInt8]?
+
+    init(query: Query<Key, Value, IndexKey>, cursor: Cursor, snapshot: Snapshot) {
+        self.query = query
+        self.cursor = cursor
+        self.snapshot = snapshot
+    }
+
+    /// The next row, or `nil` at the end (or at the limit).
+    ///
+    /// - Throws: `StrataError.corruption` when a record does not decode, or an index entry has
+    ///   no record; as `Cursor`.
+    public mutating func next() throws -> (key: Key, value: Value)? {
+        while let (key, recordKey, entryKey) = try advance() {
+            let table = query.table
+            guard let bytes = try table.database.get(recordKey, at: snapshot) else {
+                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
+            }
+            let value = try table.decodeValue(bytes, recordKey: recordKey)
+            guard query.predicates.allSatisfy({ $0(value) }) else { continue }
+            produced += 1
+            lastPosition = entryKey
+            return (key, value)
+        }
+        return nil
+    }
+
+    /// The next primary key, reading the index entry only (no filter applies).
+    mutating func nextKey() throws -> Key? {
+        guard let (key, _, entryKey) = try advance() else { return nil }
+        produced += 1
+        lastPosition = entryKey
+        return key
+    }
+
+    /// Moves to the next entry within the limit: its primary key, record key and storage key.
+    private mutating func advance() throws -> (Key, [UInt8], [UInt8])? {
+        if let limit = query.limitCount, produced >= limit { return nil }
+        if !started {
+            started = true
+            if query.isReversed { try cursor.seekToLast() } else { try cursor.seekToFirst() }
+        } else if query.isReversed {
+            try cursor.prev()
+        } else {
+            try cursor.next()
+        }
+        guard cursor.isValid else { return nil }
+        let storageKey = cursor.key
+        let table = query.table
+        guard let index = query.index else {
+            guard let encoded = table.layout.encodedPrimaryKey(ofRecordKey: storageKey) else {
+                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is not a record key")
+            }
+            return (try Key(orderedKeyBytes: Array(encoded)), storageKey, storageKey)
+        }
+        // An entry key is the index prefix, the index value, and (not unique) the primary key;
+        // a unique entry's value is the primary key.
+        let prefixCount = table.layout.indexPrefix(index.name).count
+        var decoder = OrderedKeyDecoder(Array(storageKey[prefixCount...]))
+        _ = try IndexKey.decode(from: &decoder)
+        let encodedKey: [UInt8]
+        if index.unique {
+            try decoder.finish()
+            encodedKey = cursor.value
+        } else {
+            encodedKey = Array(decoder.bytes[decoder.position...])
+        }
+        return (try Key(orderedKeyBytes: encodedKey), table.layout.recordKey(encodedKey), storageKey)
+    }
+}
+
+/// One page of a query's rows and the token for the next page (`nil`: this was the last).
+public struct QueryPage<Key: OrderedKey, Value: Codable & Sendable> {
+    /// The rows, in order.
+    public let rows: [(key: Key, value: Value)]
+    /// Pass to `Query.after(_:)` for the rows that follow; `nil` when none do.
+    public let next: QueryPageToken?
+}
+
+/// Where a page of a query ended: opaque bytes a client can keep (for instance base64-encoded
+/// in an API response) and hand back. Valid only for the query it came from (same source,
+/// bounds and direction); filters and limits may change between pages.
+public struct QueryPageToken: Sendable, Equatable {
+    let fingerprint: UInt64
+    let position: [UInt8]
+
+    init(fingerprint: UInt64, position: [UInt8]) {
+        self.fingerprint = fingerprint
+        self.position = position
+    }
+
+    /// The token's bytes: a version byte (1), the query's 8-byte fingerprint, the position.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = [1]
+        withUnsafeBytes(of: fingerprint.bigEndian) { out.append(contentsOf: $0) }
+        return out + position
+    }
+
+    /// A token from `bytes`.
+    ///
+    /// - Throws: `.invalidArgument` for bytes that are not a token.
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count >= 9, bytes[0] == 1 else {
+            throw StrataError.invalidArgument("not a query page token (\(bytes.count) bytes, version \(bytes.first.map(String.init) ?? "none"))")
+        }
+        fingerprint = bytes[1..<9].reduce(0) { $0 << 8 | UInt64($1) }
+        position = Array(bytes[9...])
+    }
+}
+
+/// What `Query.explain()` reports.
+public struct QueryPlan: Sendable, CustomStringConvertible {
+    /// The table's name.
+    public let table: String
+    /// The index read, `nil` for the primary keys.
+    public let index: String?
+    /// Whether each index value has one row (unique index or primary key).
+    public let unique: Bool
+    /// The index's state (`nil` for the primary keys); a query runs only on a `ready` index.
+    public let indexState: IndexState?
+    /// The database key range read, `[from, to)`.
+    public let from: [UInt8]
+    public let to: [UInt8]
+    /// The encoded bounds on the index value or primary key (`nil`: open).
+    public let lowerBound: [UInt8]?
+    public let upperBound: [UInt8]?
+    /// Descending order.
+    public let reverse: Bool
+    /// How many filters run on each record.
+    public let filters: Int
+    /// The row limit, if any.
+    public let limit: Int?
+    /// Whether it continues from a page token.
+    public let resumes: Bool
+
+    /// Whether each row needs a record read beyond the entry (an index source; `forEachKey` reads none).
+    public var readsRecords: Bool { index != nil }
+
+    public var description: String {
+        let source = index.map { "index \($0)\(unique ? " (unique)" : "")" + (indexState.map { ", \($0)" } ?? "") } ?? "primary key"
+        let bounds = "[\(lowerBound.map { InternalKey.printable($0) } ?? "-∞"), \(upperBound.map { InternalKey.printable($0) } ?? "+∞"))"
+        var lines = ["table \(table): scan \(source) \(bounds)\(reverse ? " descending" : "")"]
+        lines.append("  keys [\(InternalKey.printable(from)), \(InternalKey.printable(to)))")
+        if readsRecords { lines.append("  then a point read of each record") }
+        if filters > 0 { lines.append("  filter: \(filters) predicate\(filters == 1 ? "" : "s") on each record") }
+        if let limit { lines.append("  limit \(limit)") }
+        if resumes { lines.append("  resuming after a page token") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Table {
+    /// A query over the primary keys (all records, in key order).
+    public func query() -> Query<Key, Value, Key> { Query(table: self, index: nil) }
+
+    /// A query over `index`'s entries (in index value order, then primary key order).
+    public func query<IndexKey>(_ index: TableIndex<Value, IndexKey>) -> Query<Key, Value, IndexKey> {
+        Query(table: self, index: index.erased)
+    }
+
+    /// The first record whose `index` value is `value` (the only one, for a unique index).
+    public func first<IndexKey>(_ index: TableIndex<Value, IndexKey>, equals value: IndexKey, at snapshot: Snapshot? = nil) throws -> (key: Key, value: Value)? {
+        var query = query(index).equals(value).limit(1)
+        if let snapshot { query = query.at(snapshot) }
+        var rows = try query.rows()
+        return try rows.next()
+    }
+}

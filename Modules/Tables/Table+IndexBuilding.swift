@@ -1,0 +1,116 @@
+import Encoding
+import Engine
+
+extension Table {
+    /// Backfills every `building` index: walks the records in key order, in transactions of
+    /// `batchSize` records that write their entries and the index's progress together, so a
+    /// build interrupted by a crash resumes where it stopped. Writes may continue meanwhile
+    /// (they maintain the index themselves; a batch that overlaps a concurrent write is retried).
+    ///
+    /// - Throws: `StrataError.constraintViolation` when a unique index finds two records with
+    ///   one value: that index becomes `failed` (the other indexes are still built first).
+    public func buildIndexes(batchSize: Int = 256) throws {
+        precondition(batchSize > 0, "batchSize must be positive")
+        var firstFailure: StrataError?
+        for index in schema.indexes {
+            guard case .building = indexState(index.name) else { continue }
+            do {
+                try build(index, batchSize: batchSize)
+            } catch let error as StrataError {
+                guard case .constraintViolation(let reason) = error else { throw error }
+                try database.transaction(schema.transactionOptions) { txn in
+                    try txn.put(layout.indexStateKey(index.name), IndexState.failed(reason: reason).encoded)
+                }
+                states.withLock { $0[index.name] = .failed(reason: reason) }
+                firstFailure = firstFailure ?? error
+            }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    /// Forgets index `name`'s entries and state and builds it again (after a `failed` build,
+    /// or to repair what `verify()` reported).
+    ///
+    /// - Throws: `.invalidArgument` for a name the schema does not declare; as `buildIndexes`.
+    public func rebuildIndex(_ name: String, batchSize: Int = 256) throws {
+        guard let index = schema.indexes.first(where: { $0.name == name }) else {
+            throw StrataError.invalidArgument("table \(schema.name) declares no index \"\(name)\"")
+        }
+        try dropEntries(of: name)
+        try database.transaction(schema.transactionOptions) { txn in
+            try txn.put(layout.indexStateKey(name), IndexState.building(progress: nil).encoded)
+        }
+        states.withLock { $0[name] = .building(progress: nil) }
+        do {
+            try build(index, batchSize: batchSize)
+        } catch let error as StrataError {
+            if case .constraintViolation(let reason) = error {
+                try database.transaction(schema.transactionOptions) { txn in
+                    try txn.put(layout.indexStateKey(name), IndexState.failed(reason: reason).encoded)
+                }
+                states.withLock { $0[name] = .failed(reason: reason) }
+            }
+            throw error
+        }
+    }
+
+    /// Removes the entries and state of an index the schema no longer declares (or any index:
+    /// a declared one is rebuilt the next time the table is opened).
+    public func dropIndex(_ name: String) throws {
+        try dropEntries(of: name)
+        try database.delete(layout.indexStateKey(name))
+        states.withLock { $0[name] = nil }
+    }
+
+    private func dropEntries(of name: String) throws {
+        let prefix = layout.indexPrefix(name)
+        guard let end = KeyRange.prefixEnd(prefix) else { return }
+        try database.deleteRange(from: prefix, to: end)
+    }
+
+    /// Backfills one index from its recorded progress to the last record.
+    private func build(_ index: AnyTableIndex<Value>, batchSize: Int) throws {
+        var options = schema.transactionOptions
+        options.maxRetries = max(options.maxRetries, 100)
+        let stateKey = layout.indexStateKey(index.name)
+        let recordEnd = KeyRange.prefixEnd(layout.recordPrefix)
+        while true {
+            let state = try database.transaction(options) { txn -> IndexState in
+                guard let stored = try txn.get(stateKey) else {
+                    throw StrataError.invalidArgument("index \(index.name) of table \(schema.name) was dropped while it was being built")
+                }
+                guard case let .building(progress) = try IndexState(encoded: stored, index: index.name) else {
+                    return try IndexState(encoded: stored, index: index.name)
+                }
+                // Resume after the last record covered (its successor: the key with a 00 appended).
+                let start = progress.map { $0 + [0] } ?? layout.recordPrefix
+                var records = try txn.scan(from: start, to: recordEnd)
+                var last: [UInt8]?
+                var count = 0
+                while count < batchSize, let (recordKey, bytes) = try records.next() {
+                    guard let encodedKey = layout.encodedPrimaryKey(ofRecordKey: recordKey) else { continue }
+                    let value = try decodeValue(bytes, recordKey: recordKey)
+                    for entry in index.encodedValues(value) {
+                        let entryKey = entryKey(index, entry, Array(encodedKey))
+                        if index.unique {
+                            if let holder = try txn.get(entryKey), holder[...] != encodedKey {
+                                throw uniqueViolation(index, entry, holder: holder, writer: Array(encodedKey))
+                            }
+                            try txn.put(entryKey, Array(encodedKey))
+                        } else {
+                            try txn.put(entryKey, [UInt8]())
+                        }
+                    }
+                    last = recordKey
+                    count += 1
+                }
+                let next: IndexState = count < batchSize ? .ready : .building(progress: last)
+                try txn.put(stateKey, next.encoded)
+                return next
+            }
+            states.withLock { $0[index.name] = state }
+            if case .building = state { continue }
+            return
+        }
+    }
+}

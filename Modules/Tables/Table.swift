@@ -1,0 +1,267 @@
+import Encoding
+import Engine
+import Synchronization
+
+/// Typed records in a Strata database: values of a `Codable` type under ordered keys, with
+/// secondary indexes kept in step atomically and streaming queries. See `Docs/TABLES.md`.
+///
+/// ```swift
+/// var schema = TableSchema<UInt64, User>(name: "users")
+/// let byEmail = schema.index("byEmail", unique: true) { $0.email }
+/// let users = try Table(schema, in: db)
+///
+/// try users.insert(1, User(email: "ada@example.com", name: "Ada", age: 36, tags: []))
+/// let ada = try users.first(byEmail, equals: "ada@example.com")
+/// try users.update(1) { $0.age += 1 }
+/// for row in try users.query(byEmail).from("a").to("b").rows() { … }
+/// ```
+///
+/// Every write runs in a transaction that also writes the record's index entries: a record and
+/// its entries are committed together or not at all (also across a crash). Pass a
+/// `Transaction` (the `in:` variants) to combine writes of several tables, or with plain keys,
+/// atomically.
+///
+/// Thread safety: `Sendable`; share one instance. Open one `Table` per table name and schema in
+/// a process (a second instance with other indexes would not maintain the first one's).
+public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
+    /// The schema the table was opened with.
+    public let schema: TableSchema<Key, Value>
+    /// The database it lives in.
+    public let database: Database
+
+    let layout: TableLayout
+    /// Each index's state as last read or written by this instance.
+    let states: Mutex<[String: IndexState]>
+
+    /// Opens the table `schema.name` in `database`, creating it if it has no records. An index
+    /// the table did not have before is recorded as `building`; with `buildIndexes` (the
+    /// default) it is backfilled before this returns, otherwise call `buildIndexes()` (for
+    /// instance on another task, while writes continue).
+    ///
+    /// - Throws: `StrataError.constraintViolation` when a unique index's backfill finds two
+    ///   records sharing a value (the index is then `failed`); as `Database`'s reads and writes.
+    public init(_ schema: TableSchema<Key, Value>, in database: Database, buildIndexes: Bool = true) throws {
+        self.schema = schema
+        self.database = database
+        self.layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name)
+        self.states = Mutex([:])
+        try registerIndexes()
+        if buildIndexes { try self.buildIndexes() }
+    }
+
+    /// Reads each declared index's state, recording new ones as `building` (read-only opens
+    /// record nothing; their new indexes stay unusable).
+    private func registerIndexes() throws {
+        var found: [String: IndexState] = [:]
+        var missing: [String] = []
+        for index in schema.indexes {
+            if let bytes = try database.get(layout.indexStateKey(index.name)) {
+                found[index.name] = try IndexState(encoded: bytes, index: index.name)
+            } else {
+                missing.append(index.name)
+            }
+        }
+        if !missing.isEmpty && !database.options.readOnly && !database.isReplica {
+            try database.transaction(schema.transactionOptions) { txn in
+                for name in missing {
+                    if let bytes = try txn.get(layout.indexStateKey(name)) {
+                        found[name] = try IndexState(encoded: bytes, index: name)
+                    } else {
+                        try txn.put(layout.indexStateKey(name), IndexState.building(progress: nil).encoded)
+                        found[name] = .building(progress: nil)
+                    }
+                }
+            }
+        }
+        for name in missing where found[name] == nil { found[name] = .building(progress: nil) }
+        states.withLock { $0 = found }
+    }
+
+    /// The state of index `name` as this instance knows it (`nil` for an undeclared name).
+    public func indexState(_ name: String) -> IndexState? {
+        states.withLock { $0[name] }
+    }
+
+    // MARK: - Keys and values
+
+    func recordKey(_ key: Key) -> [UInt8] { layout.recordKey(key.orderedKeyBytes) }
+
+    func decodeValue(_ bytes: [UInt8], recordKey: [UInt8]) throws -> Value {
+        do {
+            return try schema.codec.decode(Value.self, from: bytes)
+        } catch {
+            throw StrataError.corruption(
+                file: "table \(schema.name)", offset: 0,
+                reason: "the record at key \(InternalKey.printable(recordKey)) does not decode as \(Value.self): \(error)")
+        }
+    }
+
+    func encodeValue(_ value: Value) throws -> [UInt8] {
+        do {
+            return try schema.codec.encode(value)
+        } catch {
+            throw StrataError.invalidArgument("a \(Value.self) value of table \(schema.name) does not encode: \(error)")
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The record under `key`, at `snapshot` (the latest data by default).
+    ///
+    /// - Throws: `StrataError.corruption` when the stored bytes do not decode as `Value`; as
+    ///   `Database.get`.
+    public func get(_ key: Key, at snapshot: Snapshot? = nil) throws -> Value? {
+        let recordKey = recordKey(key)
+        let bytes = try snapshot.map { try database.get(recordKey, at: $0) } ?? database.get(recordKey)
+        return try bytes.map { try decodeValue($0, recordKey: recordKey) }
+    }
+
+    /// The record under `key` as `transaction` sees it (its own writes included).
+    public func get(_ key: Key, in transaction: Transaction) throws -> Value? {
+        let recordKey = recordKey(key)
+        return try transaction.get(recordKey).map { try decodeValue($0, recordKey: recordKey) }
+    }
+
+    /// Whether a record is stored under `key`.
+    public func contains(_ key: Key, at snapshot: Snapshot? = nil) throws -> Bool {
+        let recordKey = recordKey(key)
+        return try (snapshot.map { try database.get(recordKey, at: $0) } ?? database.get(recordKey)) != nil
+    }
+
+    // MARK: - Writing
+
+    /// Stores `value` under `key`, which must be free.
+    ///
+    /// - Throws: `StrataError.constraintViolation` when `key` is taken or a unique index
+    ///   already has one of the value's entries (nothing written); as `Database.transaction`.
+    public func insert(_ key: Key, _ value: Value) throws {
+        try database.transaction(schema.transactionOptions) { try insert(key, value, in: $0) }
+    }
+
+    /// `insert(_:_:)` inside `transaction` (committed, or not, with it).
+    public func insert(_ key: Key, _ value: Value, in transaction: Transaction) throws {
+        _ = try write(key, value, in: transaction, requireAbsent: true)
+    }
+
+    /// Inserts every pair, in transactions of `batchSize` records (each all-or-nothing).
+    ///
+    /// - Throws: as `insert(_:_:)`; the batches before the failing one are committed.
+    public func insert<Records: Sequence>(contentsOf records: Records, batchSize: Int = 1000) throws where Records.Element == (Key, Value) {
+        precondition(batchSize > 0, "batchSize must be positive")
+        var iterator = records.makeIterator()
+        var pending: [(Key, Value)] = []
+        pending.reserveCapacity(batchSize)
+        while true {
+            pending.removeAll(keepingCapacity: true)
+            while pending.count < batchSize, let next = iterator.next() { pending.append(next) }
+            if pending.isEmpty { return }
+            try database.transaction(schema.transactionOptions) { txn in
+                for (key, value) in pending { try insert(key, value, in: txn) }
+            }
+        }
+    }
+
+    /// Stores `value` under `key`, replacing a record already there.
+    ///
+    /// - Returns: the record it replaced.
+    /// - Throws: `StrataError.constraintViolation` when a unique index holds one of the new
+    ///   value's entries for another record (nothing written).
+    @discardableResult
+    public func upsert(_ key: Key, _ value: Value) throws -> Value? {
+        try database.transaction(schema.transactionOptions) { try upsert(key, value, in: $0) }
+    }
+
+    /// `upsert(_:_:)` inside `transaction`.
+    @discardableResult
+    public func upsert(_ key: Key, _ value: Value, in transaction: Transaction) throws -> Value? {
+        try write(key, value, in: transaction, requireAbsent: false)
+    }
+
+    /// Changes the record under `key` with `body`, atomically (`body` may run more than once
+    /// when the transaction is retried after a conflict).
+    ///
+    /// - Returns: the record as written, or `nil` when there is none under `key` (then nothing
+    ///   is written and `body` does not run).
+    @discardableResult
+    public func update(_ key: Key, _ body: (inout Value) throws -> Void) throws -> Value? {
+        try database.transaction(schema.transactionOptions) { try update(key, in: $0, body) }
+    }
+
+    /// `update(_:_:)` inside `transaction`.
+    @discardableResult
+    public func update(_ key: Key, in transaction: Transaction, _ body: (inout Value) throws -> Void) throws -> Value? {
+        let recordKey = recordKey(key)
+        guard let bytes = try transaction.getForUpdate(recordKey) else { return nil }
+        var value = try decodeValue(bytes, recordKey: recordKey)
+        try body(&value)
+        _ = try write(key, value, in: transaction, requireAbsent: false)
+        return value
+    }
+
+    /// Deletes the record under `key` and its index entries.
+    ///
+    /// - Returns: the record deleted, `nil` when there was none.
+    @discardableResult
+    public func delete(_ key: Key) throws -> Value? {
+        try database.transaction(schema.transactionOptions) { try delete(key, in: $0) }
+    }
+
+    /// `delete(_:)` inside `transaction`.
+    @discardableResult
+    public func delete(_ key: Key, in transaction: Transaction) throws -> Value? {
+        try write(key, nil, in: transaction, requireAbsent: false)
+    }
+
+    /// Writes (or, for `nil`, deletes) the record under `key` with its index entries, and
+    /// returns the record it replaced.
+    private func write(_ key: Key, _ value: Value?, in transaction: Transaction, requireAbsent: Bool) throws -> Value? {
+        let encodedKey = key.orderedKeyBytes
+        let recordKey = layout.recordKey(encodedKey)
+        // getForUpdate: a concurrent writer of the same record conflicts (or waits, pessimistic).
+        let oldBytes = try transaction.getForUpdate(recordKey)
+        if requireAbsent, oldBytes != nil {
+            throw StrataError.constraintViolation(reason: "table \(schema.name) already has a record with key \(describeKey(encodedKey))")
+        }
+        let old = try oldBytes.map { try decodeValue($0, recordKey: recordKey) }
+        if old == nil && value == nil { return nil }
+        let newBytes = try value.map(encodeValue)
+        for index in schema.indexes {
+            let before = old.map(index.encodedValues) ?? []
+            let after = value.map(index.encodedValues) ?? []
+            for entry in before where !after.contains(entry) {
+                try transaction.delete(entryKey(index, entry, encodedKey))
+            }
+            for entry in after where !before.contains(entry) {
+                let entryKey = entryKey(index, entry, encodedKey)
+                if index.unique {
+                    if let holder = try transaction.getForUpdate(entryKey), holder != encodedKey {
+                        throw uniqueViolation(index, entry, holder: holder, writer: encodedKey)
+                    }
+                    try transaction.put(entryKey, encodedKey)
+                } else {
+                    try transaction.put(entryKey, [UInt8]())
+                }
+            }
+        }
+        if let newBytes {
+            try transaction.put(recordKey, newBytes)
+        } else {
+            try transaction.delete(recordKey)
+        }
+        return old
+    }
+
+    /// The key of `index`'s entry `value` for the record `encodedKey`.
+    func entryKey(_ index: AnyTableIndex<Value>, _ value: [UInt8], _ encodedKey: [UInt8]) -> [UInt8] {
+        index.unique ? layout.indexPrefix(index.name) + value : layout.indexPrefix(index.name) + value + encodedKey
+    }
+
+    func uniqueViolation(_ index: AnyTableIndex<Value>, _ value: [UInt8], holder: [UInt8], writer: [UInt8]) -> StrataError {
+        .constraintViolation(reason: "table \(schema.name): unique index \(index.name) already has \(index.describe(value)) for the record with key \(describeKey(holder)) (writing key \(describeKey(writer)))")
+    }
+
+    /// An encoded primary key as the key it encodes, for messages.
+    func describeKey(_ encoded: some Collection<UInt8>) -> String {
+        (try? Key(orderedKeyBytes: Array(encoded))).map { "\($0)" } ?? InternalKey.printable(encoded)
+    }
+}

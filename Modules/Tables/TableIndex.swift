@@ -1,0 +1,52 @@
+import Encoding
+
+/// A secondary index of a table: maps each record to zero or more values of `IndexKey`, and
+/// finds records by those values. Declared on a `TableSchema` (`index(_:unique:_:)`,
+/// `index(_:unique:eachOf:)`), which returns the handle queries take.
+///
+/// The index's entries are written in the same transaction as the record they belong to, so
+/// records and entries always agree (`Table.verify()` checks it). A unique index holds each value
+/// for at most one record: a write that would give a second record the value throws
+/// `StrataError.constraintViolation` and writes nothing.
+public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
+    /// The index's name, unique within its table.
+    public let name: String
+    /// Whether a value may belong to one record only.
+    public let unique: Bool
+    /// The record's values in this index (none: the record is not in the index).
+    let values: @Sendable (Value) -> [IndexKey]
+
+    /// The index's encoded entry values for `value`, each once.
+    func encodedValues(of value: Value) -> [[UInt8]] {
+        var seen = Set<[UInt8]>()
+        var result: [[UInt8]] = []
+        for key in values(value) where seen.insert(key.orderedKeyBytes).inserted {
+            result.append(key.orderedKeyBytes)
+        }
+        return result
+    }
+
+    /// This index with its key type erased, as a table keeps it.
+    var erased: AnyTableIndex<Value> {
+        AnyTableIndex(
+            name: name, unique: unique, encodedValues: { self.encodedValues(of: $0) },
+            valueLength: { bytes in
+                var decoder = OrderedKeyDecoder(bytes)
+                _ = try IndexKey.decode(from: &decoder)
+                return decoder.position
+            },
+            describe: { bytes in (try? IndexKey(orderedKeyBytes: bytes)).map { "\($0)" } ?? InternalKey.printable(bytes) })
+    }
+}
+
+/// A secondary index as its table maintains it: name, uniqueness and how to compute the encoded
+/// entry values of a record.
+struct AnyTableIndex<Value: Sendable>: Sendable {
+    let name: String
+    let unique: Bool
+    let encodedValues: @Sendable (Value) -> [[UInt8]]
+    /// The length of the index value an entry key's suffix starts with.
+    let valueLength: @Sendable ([UInt8]) throws -> Int
+    /// An encoded index value as the value it encodes, for messages.
+    let describe: @Sendable ([UInt8]) -> String
+}

@@ -1,0 +1,57 @@
+import Encoding
+
+// Where a table's records, index entries and bookkeeping live in the database's key space;
+// Docs/formats/tables.md is the byte-by-byte description.
+
+/// The keys of one table. Everything of a table shares the prefix
+/// `keyPrefix ++ enc(tableName)` (`enc` is the ordered-key encoding, self-delimiting, so no
+/// table's keys are a prefix of another's); after it one byte says what follows:
+///
+/// - `00` `enc(name)`: bookkeeping (an index's state);
+/// - `01` `enc(primary key)`: a record, its value the codec's bytes;
+/// - `02` `enc(index name)` `enc(index value)`: a unique index's entry, its value `enc(primary key)`;
+/// - `02` `enc(index name)` `enc(index value)` `enc(primary key)`: any other index's entry,
+///   its value empty.
+struct TableLayout: Sendable {
+    static let metaTag: UInt8 = 0x00
+    static let recordTag: UInt8 = 0x01
+    static let indexTag: UInt8 = 0x02
+
+    /// `keyPrefix ++ enc(tableName)`.
+    let root: [UInt8]
+
+    init(keyPrefix: [UInt8], tableName: String) {
+        var encoder = OrderedKeyEncoder()
+        tableName.encode(to: &encoder)
+        root = keyPrefix + encoder.bytes
+    }
+
+    /// The first key of everything the table stores and the end of that range.
+    var tableRange: (from: [UInt8], to: [UInt8]?) { (root, KeyRange.prefixEnd(root)) }
+
+    /// The prefix of every record key.
+    var recordPrefix: [UInt8] { root + [TableLayout.recordTag] }
+
+    func recordKey(_ encodedKey: [UInt8]) -> [UInt8] { recordPrefix + encodedKey }
+
+    /// The primary key's encoding in a record key (nil for a key that is not one of this table's records).
+    func encodedPrimaryKey(ofRecordKey key: [UInt8]) -> ArraySlice<UInt8>? {
+        let prefix = recordPrefix
+        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
+        return key[prefix.count...]
+    }
+
+    /// The prefix of every entry of index `name`.
+    func indexPrefix(_ name: String) -> [UInt8] {
+        var encoder = OrderedKeyEncoder()
+        name.encode(to: &encoder)
+        return root + [TableLayout.indexTag] + encoder.bytes
+    }
+
+    /// Where index `name` records its state.
+    func indexStateKey(_ name: String) -> [UInt8] {
+        var encoder = OrderedKeyEncoder()
+        ("index:" + name).encode(to: &encoder)
+        return root + [TableLayout.metaTag] + encoder.bytes
+    }
+}
