@@ -73,15 +73,17 @@ extension Database {
 
     /// The sequence of the newest version of `key` in the latest data — a put, a delete or a
     /// covering range tombstone — or `nil` when the key has never been written (or its history
-    /// is gone). The first layer that knows the key holds its newest state.
-    func newestSequence(of key: [UInt8]) throws -> UInt64? {
+    /// is gone). The first layer that knows the key holds its newest state. With `newerThan`,
+    /// tables with nothing newer than it are not read (the answer may then be `nil` or an older
+    /// sequence where they hold the key: callers compare against that same floor).
+    func newestSequence(of key: [UInt8], newerThan floor: UInt64 = 0) throws -> UInt64? {
         let view = readView(at: nil)
         return try key.withUnsafeBytes { key in
             if let sequence = view.active.newestSequence(key) { return sequence }
             for frozen in view.frozen {
                 if let sequence = frozen.newestSequence(key) { return sequence }
             }
-            return try view.version.newestSequence(key, tableCache: tableCache)
+            return try view.version.newestSequence(key, newerThan: floor, tableCache: tableCache)
         }
     }
 

@@ -18,8 +18,12 @@ extension Version {
     /// The sequence of the newest thing any table says about `userKey` (a point version or a
     /// covering range tombstone), or `nil` when none says anything. The first table that knows
     /// the key holds its newest state, as for `get`.
-    package func newestSequence(_ userKey: UnsafeRawBufferPointer, tableCache: TableCache) throws -> UInt64? {
-        for file in candidates(for: userKey) {
+    ///
+    /// With `newerThan`, a table whose largest sequence is not above it is skipped (nothing in
+    /// it can be newer): a conflict check only asks whether the key changed after a snapshot,
+    /// and usually every table predates the snapshot, so it reads none of them.
+    package func newestSequence(_ userKey: UnsafeRawBufferPointer, newerThan floor: UInt64 = 0, tableCache: TableCache) throws -> UInt64? {
+        for file in candidates(for: userKey) where file.largestSequence.rawValue > floor || floor == 0 {
             let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
             if let sequence = try reader.newestSequence(userKey) { return sequence }
         }

@@ -12,6 +12,7 @@ public enum IndexState: Sendable, Equatable, CustomStringConvertible {
     /// index is not used. Fix the records, then `Table.rebuildIndex(_:)`.
     case failed(reason: String)
 
+    /// The state in words (`ready`, `building`, `failed: …`).
     public var description: String {
         switch self {
         case let .building(progress): return progress == nil ? "building (not started)" : "building"

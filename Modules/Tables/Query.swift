@@ -22,6 +22,8 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     var lower: [UInt8]?
     var upper: [UInt8]?
     var predicates: [@Sendable (Value) -> Bool] = []
+    /// Filters on single stored fields, run on a record's bytes before it is decoded.
+    var fieldFilters: [@Sendable (_ codec: any RecordCodec, _ bytes: [UInt8]) throws -> Bool] = []
     var limitCount: Int?
     var isReversed = false
     var resumeAfter: [UInt8]?
@@ -55,6 +57,24 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     public func filter(_ predicate: @escaping @Sendable (Value) -> Bool) -> Self {
         var copy = self
         copy.predicates.append(predicate)
+        return copy
+    }
+
+    /// Only rows whose stored field `name` — its coding key, a top-level field of the record —
+    /// decoded as `Field` satisfies `predicate`; a record without the field is left out.
+    /// Checked on the stored bytes before the record is decoded (only that field's bytes are
+    /// decoded with `BinaryRecordCodec`), so rows it rejects cost no decoding: prefer it to
+    /// `filter(_:)` for selective conditions.
+    ///
+    /// ```swift
+    /// users.query(byAge).equals(30).filter(field: "name", as: String.self) { $0.hasPrefix("A") }
+    /// ```
+    public func filter<Field: Decodable & SendableMetatype>(field name: String, as type: Field.Type, _ predicate: @escaping @Sendable (Field) -> Bool) -> Self {
+        var copy = self
+        copy.fieldFilters.append { codec, bytes in
+            guard let field = try codec.decodeField(name, as: Field.self, from: bytes) else { return false }
+            return predicate(field)
+        }
         return copy
     }
 
@@ -135,7 +155,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
             table: table.schema.name,
             index: index?.name, unique: index?.unique ?? true, indexState: state,
             from: range.from, to: range.to, lowerBound: lower, upperBound: upper,
-            reverse: isReversed, filters: predicates.count, limit: limitCount, resumes: resumeAfter != nil)
+            reverse: isReversed, filters: predicates.count + fieldFilters.count, limit: limitCount, resumes: resumeAfter != nil)
     }
 
     // MARK: - Running
@@ -144,9 +164,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     ///
     /// - Throws: `.invalidArgument` when the index is not `ready`; as `Database.cursor`.
     public func rows() throws -> QueryRows<Key, Value, IndexKey> {
-        if let index, table.indexState(index.name) != .ready {
-            throw StrataError.invalidArgument("index \(index.name) of table \(table.schema.name) is \(table.indexState(index.name).map { "\($0)" } ?? "unknown"); queries use ready indexes")
-        }
+        if let index { try table.requireReady(index.name) }
         var range = storageRange
         if let resumeAfter {
             if isReversed {
@@ -186,7 +204,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     ///
     /// - Throws: `.invalidArgument` for a query with a filter or an index that is not ready.
     public func forEachKey(_ body: (Key) throws -> Void) throws {
-        guard predicates.isEmpty else { throw StrataError.invalidArgument("forEachKey reads index entries only; a filter needs the records (use rows())") }
+        guard predicates.isEmpty && fieldFilters.isEmpty else { throw StrataError.invalidArgument("forEachKey reads index entries only; a filter needs the records (use rows())") }
         var rows = try rows()
         while let key = try rows.nextKey() { try body(key) }
     }
@@ -199,6 +217,9 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     let query: Query<Key, Value, IndexKey>
     let cursor: Cursor
     let snapshot: Snapshot
+    /// The length of the source's key prefix, and the records' prefix (computed once).
+    let sourcePrefixCount: Int
+    let recordPrefix: [UInt8]
     private var started = false
     private var produced = 0
     /// The storage key of the last row returned (what a page token resumes after).
@@ -208,6 +229,9 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         self.query = query
         self.cursor = cursor
         self.snapshot = snapshot
+        let layout = query.table.layout
+        self.recordPrefix = layout.recordPrefix
+        self.sourcePrefixCount = query.index.map { layout.indexPrefix($0.name).count } ?? recordPrefix.count
     }
 
     /// The next row, or `nil` at the end (or at the limit).
@@ -220,6 +244,13 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
             guard let bytes = try table.database.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
             }
+            let codec = table.schema.codec
+            let kept = try query.fieldFilters.allSatisfy { filter in
+                do { return try filter(codec, bytes) } catch let error as StrataError { throw error } catch {
+                    throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "a field filter could not read the record at key \(table.describeKey(recordKey[recordPrefix.count...])): \(error)")
+                }
+            }
+            guard kept else { continue }
             let value = try table.decodeValue(bytes, recordKey: recordKey)
             guard query.predicates.allSatisfy({ $0(value) }) else { continue }
             produced += 1
@@ -251,16 +282,16 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         guard cursor.isValid else { return nil }
         let storageKey = cursor.key
         let table = query.table
+        // The cursor's bounds keep it within the source's prefix.
+        guard storageKey.count > sourcePrefixCount else {
+            throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is too short for a record or an entry")
+        }
         guard let index = query.index else {
-            guard let encoded = table.layout.encodedPrimaryKey(ofRecordKey: storageKey) else {
-                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is not a record key")
-            }
-            return (try Key(orderedKeyBytes: Array(encoded)), storageKey, storageKey)
+            return (try Key(orderedKeyBytes: Array(storageKey[sourcePrefixCount...])), storageKey, storageKey)
         }
         // An entry key is the index prefix, the index value, and (not unique) the primary key;
         // a unique entry's value is the primary key.
-        let prefixCount = table.layout.indexPrefix(index.name).count
-        var decoder = OrderedKeyDecoder(Array(storageKey[prefixCount...]))
+        var decoder = OrderedKeyDecoder(Array(storageKey[sourcePrefixCount...]))
         _ = try IndexKey.decode(from: &decoder)
         let encodedKey: [UInt8]
         if index.unique {
@@ -269,7 +300,7 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         } else {
             encodedKey = Array(decoder.bytes[decoder.position...])
         }
-        return (try Key(orderedKeyBytes: encodedKey), table.layout.recordKey(encodedKey), storageKey)
+        return (try Key(orderedKeyBytes: encodedKey), recordPrefix + encodedKey, storageKey)
     }
 }
 
@@ -322,11 +353,13 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
     public let unique: Bool
     /// The index's state (`nil` for the primary keys); a query runs only on a `ready` index.
     public let indexState: IndexState?
-    /// The database key range read, `[from, to)`.
+    /// The first database key read (inclusive).
     public let from: [UInt8]
+    /// The database key the read stops before (exclusive).
     public let to: [UInt8]
-    /// The encoded bounds on the index value or primary key (`nil`: open).
+    /// The encoded lower bound on the index value or primary key, inclusive (`nil`: open).
     public let lowerBound: [UInt8]?
+    /// The encoded upper bound, exclusive (`nil`: open).
     public let upperBound: [UInt8]?
     /// Descending order.
     public let reverse: Bool
@@ -340,6 +373,7 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
     /// Whether each row needs a record read beyond the entry (an index source; `forEachKey` reads none).
     public var readsRecords: Bool { index != nil }
 
+    /// The plan in a few lines: source and bounds, record reads, filters, limit.
     public var description: String {
         let source = index.map { "index \($0)\(unique ? " (unique)" : "")" + (indexState.map { ", \($0)" } ?? "") } ?? "primary key"
         let bounds = "[\(lowerBound.map { InternalKey.printable($0) } ?? "-∞"), \(upperBound.map { InternalKey.printable($0) } ?? "+∞"))"
@@ -354,6 +388,14 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
 }
 
 extension Table {
+    /// Throws unless index `name` is `ready`.
+    func requireReady(_ name: String) throws {
+        let state = indexState(name)
+        guard state == .ready else {
+            throw StrataError.invalidArgument("index \(name) of table \(schema.name) is \(state.map { "\($0)" } ?? "not declared"); queries use ready indexes")
+        }
+    }
+
     /// A query over the primary keys (all records, in key order).
     public func query() -> Query<Key, Value, Key> { Query(table: self, index: nil) }
 
@@ -362,8 +404,23 @@ extension Table {
         Query(table: self, index: index.erased)
     }
 
-    /// The first record whose `index` value is `value` (the only one, for a unique index).
+    /// The first record whose `index` value is `value` (the only one, for a unique index: then
+    /// two point reads at one snapshot, no scan).
+    ///
+    /// - Throws: `.invalidArgument` when the index is not `ready`; `StrataError.corruption` for
+    ///   an entry without its record.
     public func first<IndexKey>(_ index: TableIndex<Value, IndexKey>, equals value: IndexKey, at snapshot: Snapshot? = nil) throws -> (key: Key, value: Value)? {
+        if index.unique {
+            try requireReady(index.name)
+            let snapshot = try snapshot ?? database.snapshot()
+            let entryKey = layout.indexPrefix(index.name) + value.orderedKeyBytes
+            guard let encodedKey = try database.get(entryKey, at: snapshot) else { return nil }
+            let recordKey = layout.recordKey(encodedKey)
+            guard let bytes = try database.get(recordKey, at: snapshot) else {
+                throw StrataError.corruption(file: "table \(schema.name)", offset: 0, reason: "index \(index.name) entry \(index.describe(value.orderedKeyBytes)) names record \(describeKey(encodedKey)), which is absent")
+            }
+            return (try Key(orderedKeyBytes: encodedKey), try decodeValue(bytes, recordKey: recordKey))
+        }
         var query = query(index).equals(value).limit(1)
         if let snapshot { query = query.at(snapshot) }
         var rows = try query.rows()

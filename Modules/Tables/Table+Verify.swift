@@ -21,6 +21,7 @@ public struct TableVerification: Sendable, CustomStringConvertible {
         if problems.count < 100 { problems.append(problem) }
     }
 
+    /// The counts, then each problem on its own line.
     public var description: String {
         let counts = entries.keys.sorted().map { "\($0) \(entries[$0]!)" }.joined(separator: ", ")
         var lines = ["\(records) records; index entries: \(counts.isEmpty ? "none" : counts); \(problemCount) problem\(problemCount == 1 ? "" : "s")"]

@@ -16,12 +16,20 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
     /// The record's values in this index (none: the record is not in the index).
     let values: @Sendable (Value) -> [IndexKey]
 
+    /// `encoded`, an encoded index value, as the value it encodes (for messages).
+    func describe(_ encoded: [UInt8]) -> String {
+        (try? IndexKey(orderedKeyBytes: encoded)).map { "\($0)" } ?? InternalKey.printable(encoded)
+    }
+
     /// The index's encoded entry values for `value`, each once.
     func encodedValues(of value: Value) -> [[UInt8]] {
-        var seen = Set<[UInt8]>()
+        let keys = values(value)
+        if keys.count == 1 { return [keys[0].orderedKeyBytes] }
+        var seen = Set<HashedBytes>()
         var result: [[UInt8]] = []
-        for key in values(value) where seen.insert(key.orderedKeyBytes).inserted {
-            result.append(key.orderedKeyBytes)
+        for key in keys {
+            let bytes = key.orderedKeyBytes
+            if seen.insert(HashedBytes(bytes)).inserted { result.append(bytes) }
         }
         return result
     }
@@ -35,7 +43,7 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
                 _ = try IndexKey.decode(from: &decoder)
                 return decoder.position
             },
-            describe: { bytes in (try? IndexKey(orderedKeyBytes: bytes)).map { "\($0)" } ?? InternalKey.printable(bytes) })
+            describe: { self.describe($0) })
     }
 }
 

@@ -87,7 +87,7 @@ extension Database {
     func conflict(_ checks: TransactionChecks, groupWrites: GroupWrites? = nil) throws -> String? {
         if let groupWrites, let reason = groupWrites.conflict(with: checks) { return reason }
         for key in checks.keys {
-            if let newest = try newestSequence(of: key), newest > checks.snapshot {
+            if let newest = try newestSequence(of: key, newerThan: checks.snapshot), newest > checks.snapshot {
                 return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
             }
         }

@@ -18,7 +18,7 @@ final class LockTable: Sendable {
 
     private struct Stripe {
         /// Key → the transaction holding it.
-        var holders: [[UInt8]: UInt64] = [:]
+        var holders: [HashedBytes: UInt64] = [:]
     }
 
     private struct Graph {
@@ -73,13 +73,13 @@ final class LockTable: Sendable {
         while true {
             // Take it when free, or held by this transaction, or held by one that expired.
             let holder: UInt64? = stripe.withLock { state in
-                guard let holder = state.holders[key], holder != transaction else {
-                    let fresh = state.holders[key] == nil
-                    state.holders[key] = transaction
+                guard let holder = state.holders[HashedBytes(key)], holder != transaction else {
+                    let fresh = state.holders[HashedBytes(key)] == nil
+                    state.holders[HashedBytes(key)] = transaction
                     return fresh ? nil : transaction
                 }
                 if takeIfExpired(holder) {
-                    state.holders[key] = transaction
+                    state.holders[HashedBytes(key)] = transaction
                     return nil
                 }
                 return holder
@@ -115,7 +115,7 @@ final class LockTable: Sendable {
             // Sleep until the key is released, the timeout passes, or the holder may expire.
             let holderDeadline = expiring.load(ordering: .relaxed) > 0 ? graph.withLock { $0.deadlines[holder] } ?? UInt64.max : UInt64.max
             let wake = min(deadline, holderDeadline > now ? holderDeadline : now + 1_000_000)
-            stripe.wait(until: { $0.holders[key] != holder }, timeoutNanoseconds: wake - now) { _ in }
+            stripe.wait(until: { $0.holders[HashedBytes(key)] != holder }, timeoutNanoseconds: wake - now) { _ in }
         }
     }
 
@@ -136,7 +136,7 @@ final class LockTable: Sendable {
         for key in keys {
             let stripe = stripe(for: key)
             stripe.withLock { state in
-                if state.holders[key] == transaction { state.holders[key] = nil }
+                if state.holders[HashedBytes(key)] == transaction { state.holders[HashedBytes(key)] = nil }
             }
             touched[ObjectIdentifier(stripe)] = stripe
         }

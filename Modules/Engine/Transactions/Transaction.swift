@@ -36,13 +36,13 @@ public final class Transaction: Sendable {
     struct State {
         var writes = TransactionWrites()
         /// Keys read from the database (serializable), and `getForUpdate` keys (every level).
-        var readKeys: Set<[UInt8]> = []
+        var readKeys: Set<HashedBytes> = []
         /// Ranges scanned from the database (serializable), each `[from, to)`; a scan in progress
         /// widens its own entry as it reads.
         var readRanges: [(from: [UInt8], to: [UInt8]?)] = []
         /// Keys locked (pessimistic).
         var locked: [[UInt8]] = []
-        var lockedSet: Set<[UInt8]> = []
+        var lockedSet: Set<HashedBytes> = []
         /// Savepoints: the number of buffered writes at each.
         var savepoints: [Int] = []
         var finished = false
@@ -81,7 +81,7 @@ public final class Transaction: Sendable {
         case .untouched: break
         }
         let value = try database.get(key, at: snapshot)
-        if options.isolation == .serializable { state.withLock { _ = $0.readKeys.insert(key) } }
+        if options.isolation == .serializable { state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) } }
         return value
     }
 
@@ -104,7 +104,7 @@ public final class Transaction: Sendable {
         if options.isolation == .pessimistic {
             try lock(key)
         } else {
-            state.withLock { _ = $0.readKeys.insert(key) }
+            state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) }
         }
         switch try ownAnswer(for: key) {
         case .value(let value): return value
@@ -134,9 +134,9 @@ public final class Transaction: Sendable {
             if options.isolation == .pessimistic {
                 try lock(key)
             } else {
-                state.withLock { _ = $0.readKeys.insert(key) }
+                state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) }
             }
-            if let newest = try database.newestSequence(of: key), newest > since.sequence.rawValue {
+            if let newest = try database.newestSequence(of: key, newerThan: since.sequence.rawValue), newest > since.sequence.rawValue {
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
                 throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the watched snapshot")
             }
@@ -272,10 +272,10 @@ public final class Transaction: Sendable {
         var checks = TransactionChecks(snapshot: snapshot.sequence.rawValue)
         switch options.isolation {
         case .serializable:
-            checks.keys = Array(readKeys.union(writes.writtenKeys))
+            checks.keys = readKeys.union(writes.writtenKeys).map(\.bytes)
             checks.ranges = readRanges + writes.deletedRanges.map { ($0.from, $0.to) }
         case .snapshot:
-            checks.keys = Array(readKeys.union(writes.writtenKeys))
+            checks.keys = readKeys.union(writes.writtenKeys).map(\.bytes)
             checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
         case .pessimistic:
             // Locked keys were unchanged since the snapshot when they were locked, and no other
@@ -330,7 +330,7 @@ public final class Transaction: Sendable {
     }
 
     private func lock(_ key: [UInt8]) throws {
-        let held = state.withLock { $0.lockedSet.contains(key) }
+        let held = state.withLock { $0.lockedSet.contains(HashedBytes(key)) }
         guard !held else { return }
         do {
             let taken = try database.lockTable.lock(
@@ -342,7 +342,7 @@ public final class Transaction: Sendable {
             // snapshot, and let the lock go again (a later request checks again).
             let newest: UInt64?
             do {
-                newest = try database.newestSequence(of: key)
+                newest = try database.newestSequence(of: key, newerThan: snapshot.sequence.rawValue)
             } catch {
                 database.lockTable.unlock([key], for: id, forgetting: false)
                 throw error
@@ -352,7 +352,7 @@ public final class Transaction: Sendable {
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
                 throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the transaction's snapshot")
             }
-            state.withLock { $0.locked.append(key); $0.lockedSet.insert(key) }
+            state.withLock { $0.locked.append(key); $0.lockedSet.insert(HashedBytes(key)) }
         } catch let error as StrataError {
             switch error {
             case .deadlock: database.counters.deadlocks.add(1, ordering: .relaxed)

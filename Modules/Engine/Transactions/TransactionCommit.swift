@@ -28,7 +28,7 @@ final class TransactionCommit: Sendable {
 /// The keys and ranges written by the members of a commit group accepted so far: a transaction
 /// later in the group must be checked against them, since they are not in the memtable yet.
 struct GroupWrites {
-    private var keys: Set<[UInt8]> = []
+    private var keys: Set<HashedBytes> = []
     private var ranges: [(from: [UInt8], to: [UInt8])] = []
 
     /// Adds every key and range `batch` writes.
@@ -38,7 +38,7 @@ struct GroupWrites {
                 if kind == .rangeDelete {
                     ranges.append((Array(key), Array(value)))
                 } else {
-                    keys.insert(Array(key))
+                    keys.insert(HashedBytes(Array(key)))
                 }
             }
         }
@@ -49,12 +49,13 @@ struct GroupWrites {
         func covered(_ key: [UInt8]) -> Bool {
             ranges.contains { BytewiseComparator.compare($0.from, key) <= 0 && BytewiseComparator.compare(key, $0.to) < 0 }
         }
-        for key in checks.keys where keys.contains(key) || covered(key) {
+        for key in checks.keys where keys.contains(HashedBytes(key)) || covered(key) {
             return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
         }
         for range in checks.ranges {
-            let touched = keys.contains { key in
-                BytewiseComparator.compare(range.from, key) <= 0 && (range.to.map { BytewiseComparator.compare(key, $0) < 0 } ?? true)
+            let touched = keys.contains { written in
+                let key = written.bytes
+                return BytewiseComparator.compare(range.from, key) <= 0 && (range.to.map { BytewiseComparator.compare(key, $0) < 0 } ?? true)
             } || ranges.contains { written in
                 BytewiseComparator.compare(written.to, range.from) > 0 && (range.to.map { BytewiseComparator.compare(written.from, $0) < 0 } ?? true)
             }

@@ -29,7 +29,7 @@ struct TransactionWrites {
     /// The size the writes take as one encoded `WriteBatch` (one WAL record).
     private(set) var batchBytes = WriteBatch.headerSize
     /// Each key's newest point write: its value (`nil`: a delete) and its position.
-    private var newest: [[UInt8]: (value: [UInt8]?, position: Int)] = [:]
+    private var newest: [HashedBytes: (value: [UInt8]?, position: Int)] = [:]
     /// Range deletes with their positions, in order.
     private var ranges: [(from: [UInt8], to: [UInt8], position: Int)] = []
 
@@ -43,10 +43,10 @@ struct TransactionWrites {
         func prefixed(_ bytes: [UInt8]) -> Int { Varint.encodedLength(UInt64(bytes.count)) + bytes.count }
         switch operation {
         case .put(let key, let value):
-            newest[key] = (value, position)
+            newest[HashedBytes(key)] = (value, position)
             batchBytes += 1 + prefixed(key) + prefixed(value)
         case .delete(let key):
-            newest[key] = (nil, position)
+            newest[HashedBytes(key)] = (nil, position)
             batchBytes += 1 + prefixed(key)
         case .deleteRange(let from, let to):
             ranges.append((from, to, position))
@@ -56,7 +56,7 @@ struct TransactionWrites {
 
     /// What the buffered writes say about `key`.
     func answer(for key: [UInt8]) -> Answer {
-        let point = newest[key]
+        let point = newest[HashedBytes(key)]
         let after = point?.position ?? -1
         // A range delete newer than the key's newest point write removes it.
         for range in ranges.reversed() where range.position > after {
@@ -73,13 +73,13 @@ struct TransactionWrites {
 
     /// The keys with a buffered point write in `[from, to)` (unbounded when `nil`), sorted.
     func pointKeys(from: [UInt8]?, to: [UInt8]?) -> [[UInt8]] {
-        newest.keys.filter { key in
+        newest.keys.map(\.bytes).filter { key in
             (from.map { BytewiseComparator.compare($0, key) <= 0 } ?? true) && (to.map { BytewiseComparator.compare(key, $0) < 0 } ?? true)
         }.sorted { BytewiseComparator.compare($0, $1) < 0 }
     }
 
     /// Every key written by a point write.
-    var writtenKeys: Dictionary<[UInt8], (value: [UInt8]?, position: Int)>.Keys { newest.keys }
+    var writtenKeys: Dictionary<HashedBytes, (value: [UInt8]?, position: Int)>.Keys { newest.keys }
 
     /// Every range deleted.
     var deletedRanges: [(from: [UInt8], to: [UInt8])] { ranges.map { ($0.from, $0.to) } }

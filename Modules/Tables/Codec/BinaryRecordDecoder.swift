@@ -24,6 +24,14 @@ final class BinaryRecordDecoder: Decoder {
         return try value(type, at: 0, in: bytes, path: [])
     }
 
+    /// The top-level object's field `name` alone (`nil` when absent or null).
+    static func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
+        let object = try KeyedRecordDecoding<NamedCodingKey>(bytes: bytes, start: 0, codingPath: [])
+        let key = NamedCodingKey(name)
+        guard object.contains(key), try !object.decodeNil(forKey: key) else { return nil }
+        return try object.decode(type, forKey: key)
+    }
+
     /// Decodes the value starting at `start` (special cases as in `BinaryRecordEncoder.node`).
     static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], path: [any CodingKey]) throws -> Value {
         if type == Data.self || type == [UInt8].self {
@@ -57,7 +65,24 @@ struct RecordReader {
     var position: Int
     /// The end of the enclosing container (reads never pass it).
     let end: Int
-    let codingPath: [any CodingKey]
+    /// The coding path of the container the value is in, and the value's key in it: kept apart
+    /// so that reading a field allocates no path (the path is built only for an error).
+    let parentPath: [any CodingKey]
+    let key: (any CodingKey)?
+
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
+
+    init(bytes: [UInt8], position: Int, end: Int, codingPath: [any CodingKey]) {
+        self.init(bytes: bytes, position: position, end: end, parentPath: codingPath, key: nil)
+    }
+
+    init(bytes: [UInt8], position: Int, end: Int, parentPath: [any CodingKey], key: (any CodingKey)?) {
+        self.bytes = bytes
+        self.position = position
+        self.end = end
+        self.parentPath = parentPath
+        self.key = key
+    }
 
     func corrupted(_ reason: String) -> DecodingError {
         .dataCorrupted(DecodingError.Context(codingPath: codingPath, debugDescription: "byte \(position): \(reason)"))
@@ -265,7 +290,7 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
         guard let start = position(of: key) else {
             throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no field \"\(key.stringValue)\""))
         }
-        return RecordReader(bytes: bytes, position: start, end: end, codingPath: codingPath + [key])
+        return RecordReader(bytes: bytes, position: start, end: end, parentPath: codingPath, key: key)
     }
 
     func contains(_ key: Key) -> Bool { position(of: key) != nil }
@@ -334,7 +359,7 @@ private struct UnkeyedRecordDecoding: UnkeyedDecodingContainer {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(type, DecodingError.Context(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "the array has \(count ?? 0) elements"))
         }
-        return RecordReader(bytes: bytes, position: reader.position, end: reader.end, codingPath: codingPath + [IndexKey(currentIndex)])
+        return RecordReader(bytes: bytes, position: reader.position, end: reader.end, parentPath: codingPath, key: IndexKey(currentIndex))
     }
 
     /// Moves past the element `element` read.

@@ -17,6 +17,34 @@ public protocol RecordCodec: Sendable {
     ///
     /// - Throws: `DecodingError` when the bytes are not an encoding of a `Value`.
     func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value
+
+    /// The top-level field `name` (its coding key) of a keyed value this codec wrote, decoded
+    /// alone — what a query's field filter reads, without decoding the rest of the record.
+    ///
+    /// - Returns: `nil` when the value has no such field (or it is `null`).
+    /// - Throws: `DecodingError` when the bytes are not a keyed value or the field is not a `Field`.
+    func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field?
+}
+
+/// A coding key with any name: the key a field filter asks for.
+struct NamedCodingKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Decodes one field of a keyed value, named by the decoder's `userInfo` (the JSON codec's way
+/// to a single field).
+private struct FieldProbe<Field: Decodable>: Decodable {
+    static var nameKey: CodingUserInfoKey { CodingUserInfoKey(rawValue: "strata.field")! }
+    let value: Field?
+
+    init(from decoder: any Decoder) throws {
+        let name = decoder.userInfo[Self.nameKey] as? String ?? ""
+        value = try decoder.container(keyedBy: NamedCodingKey.self).decodeIfPresent(Field.self, forKey: NamedCodingKey(name))
+    }
 }
 
 /// Values as JSON through Foundation's `JSONEncoder` and `JSONDecoder` (sorted keys; types
@@ -26,14 +54,23 @@ public struct JSONRecordCodec: RecordCodec {
     /// A JSON codec.
     public init() {}
 
+    /// The value's bytes (see `RecordCodec.encode(_:)`).
     public func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Array(try encoder.encode(value))
     }
 
+    /// A value from its bytes (see `RecordCodec.decode(_:from:)`).
     public func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
         try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// One field, through a probe type that asks for it alone (JSON is still parsed whole).
+    public func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
+        let decoder = JSONDecoder()
+        decoder.userInfo[FieldProbe<Field>.nameKey] = name
+        return try decoder.decode(FieldProbe<Field>.self, from: Data(bytes)).value
     }
 }
 
@@ -45,11 +82,18 @@ public struct BinaryRecordCodec: RecordCodec {
     /// A binary codec.
     public init() {}
 
+    /// The value's bytes (see `RecordCodec.encode(_:)`).
     public func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         try BinaryRecordEncoder.encode(value)
     }
 
+    /// A value from its bytes (see `RecordCodec.decode(_:from:)`).
     public func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
         try BinaryRecordDecoder.decode(type, from: bytes)
+    }
+
+    /// One field: finds it among the top-level object's fields and decodes only its bytes.
+    public func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
+        try BinaryRecordDecoder.decodeField(name, as: type, from: bytes)
     }
 }
