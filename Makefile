@@ -12,7 +12,7 @@ RELEASE_FLAGS := -c release
 APT_PACKAGES := liblz4-dev libzstd-dev libxxhash-dev pkg-config
 PIP_PACKAGES := grpcio grpcio-tools
 
-.PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers bench-resp micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
+.PHONY: help deps peer-deps proto build release test check-dag check-docs check-readme example docs demo bench bench-peers bench-resp bench-tables micro-bench bench-wal bench-memtable bench-sstable bench-compaction crash-test fuzz asan tsan clean
 
 help:
 	@echo "make deps       install liblz4-dev libzstd-dev libxxhash-dev pkg-config redis-tools (apt) and grpcio grpcio-tools moto[server] redis (pip) when missing"
@@ -29,6 +29,7 @@ help:
 	@echo "make docs       the DocC documentation of every library module (swift-docc-plugin), into .build-docs/Strata.doccarchive"
 	@echo "make demo       the README's main job: load, read, scan and delete 1,000,000 records"
 	@echo "make bench      the standard db_bench suite with strata-bench (release build, fresh database)"
+	@echo "make bench-tables Tables against SQLite via GRDB.swift: inserts with 0/1/3 indexes, lookups, an index query (TABLES_NUM=1000000 users, REPS=3)"
 	@echo "make bench-peers  the same suite interleaved with RocksDB's db_bench and LevelDB (REPS=3, SUITE=standard|matrix|transactions|all, LARGE_NUM=10000000 adds the 10M rows to matrix, DB_BENCH=release db_bench)"
 	@echo "make bench-resp   redis-benchmark against strata-server's RESP front door and redis-server (AOF everysec), interleaved (REPS=3)"
 	@echo "make micro-bench  every component micro-benchmark (encoding, WAL, memtable, SSTable, compaction)"
@@ -197,6 +198,16 @@ bench-peers: release peer-deps bench-results/bin/leveldb_bench
 bench-resp: release deps
 	@command -v redis-server >/dev/null 2>&1 || { $(call apt_install,redis-server); }
 	python3 Benchmarks/Peers/bench_resp.py --reps $(REPS)
+
+# Strata's Tables against SQLite through GRDB.swift (issue 21): a package of its own
+# (Benchmarks/TablesBench), so the main package never resolves GRDB; needs libsqlite3-dev.
+TABLES_NUM ?= 1000000
+bench-tables:
+	@[ -f /usr/include/sqlite3.h ] || { $(call apt_install,libsqlite3-dev); }
+	@# A path dependency's new source files are missed by a cached build plan: plan anew.
+	@rm -f .build-tablesbench/release/description.json
+	$(SWIFT) build -c release --package-path Benchmarks/TablesBench --scratch-path .build-tablesbench
+	.build-tablesbench/release/TablesBench --num $(TABLES_NUM) --reps $(REPS)
 
 micro-bench: release
 	$(SWIFT) run $(RELEASE_FLAGS) strata-microbench encoding wal memtable sstable compaction

@@ -199,6 +199,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ],
             path: "Benchmarks/Stress", exclude: ["crash_test.py"], swiftSettings: strictSettings),
+        // The child process of the Tables crash test (Tests/TablesTests/TablesCrashTests.swift).
+        .executableTarget(
+            name: "strata-tables-stress", dependencies: ["Tables", "Engine", "VFS", "StrataTestSupport"],
+            path: "Benchmarks/TablesStress", swiftSettings: strictSettings),
 
         // MARK: Test support and fuzzing
         // The checks every ObjectStore implementation must pass (run by ObjectStoreTests and
@@ -207,7 +211,7 @@ let package = Package(
             name: "ObjectStoreConformance", dependencies: ["ObjectStore", "VFS", "Encoding"],
             path: "Tests/ObjectStoreConformance", swiftSettings: strictSettings),
         .target(
-            name: "StrataTestSupport", dependencies: ["VFS", "Encoding"],
+            name: "StrataTestSupport", dependencies: ["VFS", "Encoding", "Engine", "Tables"],
             path: "Tests/StrataTestSupport", swiftSettings: strictSettings),
         .target(
             name: "StrataFuzzHarness", dependencies: ["StrataTool", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding"],
@@ -238,7 +242,7 @@ let package = Package(
         .testTarget(
             name: "CompactionTests", dependencies: ["Compaction", "Manifest", "SSTable", "Memtable", "VFS", "Encoding"], swiftSettings: strictSettings),
         .testTarget(
-            name: "TablesTests", dependencies: ["Tables", "Engine", "Encoding", "VFS", "StrataTestSupport"], swiftSettings: strictSettings),
+            name: "TablesTests", dependencies: ["Tables", "Engine", "Encoding", "VFS", "StrataTestSupport", "strata-tables-stress"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
             dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],

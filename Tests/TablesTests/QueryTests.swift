@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Synchronization
+import StrataTestSupport
 import Tables
 import Testing
 import VFS
