@@ -22,8 +22,15 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     var lower: [UInt8]?
     var upper: [UInt8]?
     var predicates: [@Sendable (Value) -> Bool] = []
-    /// Filters on single stored fields, run on a record's bytes before it is decoded.
-    var fieldFilters: [@Sendable (_ codec: any RecordCodec, _ bytes: [UInt8]) throws -> Bool] = []
+    /// Filters on single stored fields, run on a record's bytes before it is decoded — or on
+    /// the index entry's stored fields, when the index stores every field filtered on.
+    var fieldFilters: [(field: String, check: @Sendable (_ codec: any RecordCodec, _ bytes: [UInt8]) throws -> Bool)] = []
+
+    /// Whether the field filters run on index entries (before any record is read).
+    var filtersOnEntries: Bool {
+        guard let index, !index.unique, !fieldFilters.isEmpty else { return false }
+        return fieldFilters.allSatisfy { index.storedFields.contains($0.field) }
+    }
     var limitCount: Int?
     var isReversed = false
     var resumeAfter: [UInt8]?
@@ -71,10 +78,10 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     /// ```
     public func filter<Field: Decodable & SendableMetatype>(field name: String, as type: Field.Type, _ predicate: @escaping @Sendable (Field) -> Bool) -> Self {
         var copy = self
-        copy.fieldFilters.append { codec, bytes in
+        copy.fieldFilters.append((name, { codec, bytes in
             guard let field = try codec.decodeField(name, as: Field.self, from: bytes) else { return false }
             return predicate(field)
-        }
+        }))
         return copy
     }
 
@@ -155,7 +162,8 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
             table: table.schema.name,
             index: index?.name, unique: index?.unique ?? true, indexState: state,
             from: range.from, to: range.to, lowerBound: lower, upperBound: upper,
-            reverse: isReversed, filters: predicates.count + fieldFilters.count, limit: limitCount, resumes: resumeAfter != nil)
+            reverse: isReversed, filters: predicates.count + fieldFilters.count, filtersOnIndex: filtersOnEntries,
+            limit: limitCount, resumes: resumeAfter != nil)
     }
 
     // MARK: - Running
@@ -217,6 +225,8 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     let query: Query<Key, Value, IndexKey>
     let cursor: Cursor
     let snapshot: Snapshot
+    /// Whether field filters run on entries (`Query.filtersOnEntries`, computed once).
+    let filtersOnEntries: Bool
     /// The length of the source's key prefix, and the records' prefix (computed once).
     let sourcePrefixCount: Int
     let recordPrefix: [UInt8]
@@ -231,6 +241,7 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         self.snapshot = snapshot
         let layout = query.table.layout
         self.recordPrefix = layout.recordPrefix
+        self.filtersOnEntries = query.filtersOnEntries
         self.sourcePrefixCount = query.index.map { layout.indexPrefix($0.name).count } ?? recordPrefix.count
     }
 
@@ -239,18 +250,15 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     /// - Throws: `StrataError.corruption` when a record does not decode, or an index entry has
     ///   no record; as `Cursor`.
     public mutating func next() throws -> (key: Key, value: Value)? {
-        while let (key, recordKey, entryKey) = try advance() {
-            let table = query.table
+        let table = query.table
+        while try advance() {
+            // Entries the filters reject cost the cursor step and the filter, nothing more.
+            if filtersOnEntries, !(try passesFieldFilters(cursor.value, what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")) { continue }
+            let (key, recordKey, entryKey) = try current()
             guard let bytes = try table.database.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
             }
-            let codec = table.schema.codec
-            let kept = try query.fieldFilters.allSatisfy { filter in
-                do { return try filter(codec, bytes) } catch let error as StrataError { throw error } catch {
-                    throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "a field filter could not read the record at key \(table.describeKey(recordKey[recordPrefix.count...])): \(error)")
-                }
-            }
-            guard kept else { continue }
+            if !filtersOnEntries, !(try passesFieldFilters(bytes, what: "the record at key \(table.describeKey(recordKey[recordPrefix.count...]))")) { continue }
             let value = try table.decodeValue(bytes, recordKey: recordKey)
             guard query.predicates.allSatisfy({ $0(value) }) else { continue }
             produced += 1
@@ -260,17 +268,28 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         return nil
     }
 
+    /// Whether `bytes` (a record, or an entry's stored fields) pass every field filter.
+    private func passesFieldFilters(_ bytes: [UInt8], what: @autoclosure () -> String) throws -> Bool {
+        let codec = query.table.schema.codec
+        return try query.fieldFilters.allSatisfy { filter in
+            do { return try filter.check(codec, bytes) } catch let error as StrataError { throw error } catch {
+                throw StrataError.corruption(file: "table \(query.table.schema.name)", offset: 0, reason: "a field filter could not read \(what()): \(error)")
+            }
+        }
+    }
+
     /// The next primary key, reading the index entry only (no filter applies).
     mutating func nextKey() throws -> Key? {
-        guard let (key, _, entryKey) = try advance() else { return nil }
+        guard try advance() else { return nil }
+        let (key, _, entryKey) = try current()
         produced += 1
         lastPosition = entryKey
         return key
     }
 
-    /// Moves to the next entry within the limit: its primary key, record key and storage key.
-    private mutating func advance() throws -> (Key, [UInt8], [UInt8])? {
-        if let limit = query.limitCount, produced >= limit { return nil }
+    /// Moves to the next entry; `false` at the end or the limit.
+    private mutating func advance() throws -> Bool {
+        if let limit = query.limitCount, produced >= limit { return false }
         if !started {
             started = true
             if query.isReversed { try cursor.seekToLast() } else { try cursor.seekToFirst() }
@@ -279,7 +298,11 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         } else {
             try cursor.next()
         }
-        guard cursor.isValid else { return nil }
+        return cursor.isValid
+    }
+
+    /// The current entry's primary key, record key and storage key.
+    private func current() throws -> (Key, [UInt8], [UInt8]) {
         let storageKey = cursor.key
         let table = query.table
         // The cursor's bounds keep it within the source's prefix.
@@ -363,8 +386,10 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
     public let upperBound: [UInt8]?
     /// Descending order.
     public let reverse: Bool
-    /// How many filters run on each record.
+    /// How many filters run on each row.
     public let filters: Int
+    /// Whether the field filters run on the index's stored fields, before records are read.
+    public let filtersOnIndex: Bool
     /// The row limit, if any.
     public let limit: Int?
     /// Whether it continues from a page token.
@@ -379,8 +404,9 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
         let bounds = "[\(lowerBound.map { InternalKey.printable($0) } ?? "-∞"), \(upperBound.map { InternalKey.printable($0) } ?? "+∞"))"
         var lines = ["table \(table): scan \(source) \(bounds)\(reverse ? " descending" : "")"]
         lines.append("  keys [\(InternalKey.printable(from)), \(InternalKey.printable(to)))")
-        if readsRecords { lines.append("  then a point read of each record") }
-        if filters > 0 { lines.append("  filter: \(filters) predicate\(filters == 1 ? "" : "s") on each record") }
+        if filtersOnIndex { lines.append("  field filters on the index's stored fields") }
+        if readsRecords { lines.append(filtersOnIndex ? "  then a point read of each record they keep" : "  then a point read of each record") }
+        if filters > 0 { lines.append("  filter: \(filters) predicate\(filters == 1 ? "" : "s") in all") }
         if let limit { lines.append("  limit \(limit)") }
         if resumes { lines.append("  resuming after a page token") }
         return lines.joined(separator: "\n")

@@ -98,7 +98,7 @@ extension Table {
                             }
                             try txn.put(entryKey, Array(encodedKey))
                         } else {
-                            try txn.put(entryKey, [UInt8]())
+                            try txn.put(entryKey, try storedFields(of: index, in: bytes))
                         }
                     }
                     last = recordKey

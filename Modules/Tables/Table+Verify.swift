@@ -60,6 +60,8 @@ extension Table {
                         result.report("record \(describeKey(encodedKey)): index \(index.name) lacks entry \(index.describe(entry))")
                     } else if index.unique, stored != encodedKey {
                         result.report("record \(describeKey(encodedKey)): unique index \(index.name) entry \(index.describe(entry)) names record \(describeKey(stored!))")
+                    } else if !index.unique, try stored != storedFields(of: index, in: records.value) {
+                        result.report("record \(describeKey(encodedKey)): index \(index.name) entry \(index.describe(entry)) holds stale stored fields")
                     }
                 }
             }

@@ -231,7 +231,10 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             for entry in before where !after.contains(entry) {
                 try transaction.delete(entryKey(index, entry, encodedKey))
             }
-            for entry in after where !before.contains(entry) {
+            // An index storing fields rewrites every entry when those fields changed.
+            let stored = try newBytes.map { try storedFields(of: index, in: $0) } ?? []
+            let storedChanged = try !index.storedFields.isEmpty && oldBytes.map { try storedFields(of: index, in: $0) } != stored
+            for entry in after where storedChanged || !before.contains(entry) {
                 let entryKey = entryKey(index, entry, encodedKey)
                 if index.unique {
                     if let holder = try transaction.getForUpdate(entryKey), holder != encodedKey {
@@ -239,7 +242,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
                     }
                     try transaction.put(entryKey, encodedKey)
                 } else {
-                    try transaction.put(entryKey, [UInt8]())
+                    try transaction.put(entryKey, stored)
                 }
             }
         }
@@ -249,6 +252,16 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             try transaction.delete(recordKey)
         }
         return old
+    }
+
+    /// What `index`'s entries of the record `bytes` hold: its stored fields, or nothing.
+    func storedFields(of index: AnyTableIndex<Value>, in bytes: [UInt8]) throws -> [UInt8] {
+        guard !index.storedFields.isEmpty else { return [] }
+        do {
+            return try schema.codec.extractFields(index.storedFields, from: bytes)
+        } catch {
+            throw StrataError.invalidArgument("index \(index.name) of table \(schema.name) stores fields \(index.storedFields), but a record is not a keyed value: \(error)")
+        }
     }
 
     /// The key of `index`'s entry `value` for the record `encodedKey`.

@@ -13,6 +13,9 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
     public let name: String
     /// Whether a value may belong to one record only.
     public let unique: Bool
+    /// The record fields (coding keys) each entry carries a copy of, so that field filters on
+    /// them run on the index without reading records (non-unique indexes only).
+    public let storedFields: [String]
     /// The record's values in this index (none: the record is not in the index).
     let values: @Sendable (Value) -> [IndexKey]
 
@@ -37,7 +40,7 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
     /// This index with its key type erased, as a table keeps it.
     var erased: AnyTableIndex<Value> {
         AnyTableIndex(
-            name: name, unique: unique, encodedValues: { self.encodedValues(of: $0) },
+            name: name, unique: unique, storedFields: storedFields, encodedValues: { self.encodedValues(of: $0) },
             valueLength: { bytes in
                 var decoder = OrderedKeyDecoder(bytes)
                 _ = try IndexKey.decode(from: &decoder)
@@ -52,6 +55,7 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
 struct AnyTableIndex<Value: Sendable>: Sendable {
     let name: String
     let unique: Bool
+    let storedFields: [String]
     let encodedValues: @Sendable (Value) -> [[UInt8]]
     /// The length of the index value an entry key's suffix starts with.
     let valueLength: @Sendable ([UInt8]) throws -> Int

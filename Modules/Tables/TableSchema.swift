@@ -42,28 +42,35 @@ public struct TableSchema<Key: OrderedKey, Value: Codable & Sendable>: Sendable 
 
     /// Declares an index with one value per record, and returns its handle for queries.
     ///
-    /// - Precondition: no other index of the schema is called `name`.
+    /// `storing` names record fields (their coding keys, top-level) copied into every entry: a
+    /// query's `filter(field:as:)` on them is checked on the index, and only the rows it keeps
+    /// read their records — a covering index for those filters, at the cost of the copies.
+    ///
+    /// - Precondition: no other index of the schema is called `name`; `storing` is empty for a
+    ///   unique index (its lookups read one record anyway).
     @discardableResult
     public mutating func index<IndexKey: OrderedKey>(
-        _ name: String, unique: Bool = false, _ value: @escaping @Sendable (Value) -> IndexKey
+        _ name: String, unique: Bool = false, storing: [String] = [], _ value: @escaping @Sendable (Value) -> IndexKey
     ) -> TableIndex<Value, IndexKey> {
-        add(TableIndex(name: name, unique: unique, values: { [value($0)] }))
+        add(TableIndex(name: name, unique: unique, storedFields: storing, values: { [value($0)] }))
     }
 
     /// Declares a multi-valued index — an entry per element (each distinct element once; an
     /// empty array leaves the record out of the index) — and returns its handle for queries.
     /// With `unique`, no two records may share any element.
     ///
-    /// - Precondition: no other index of the schema is called `name`.
+    /// - Precondition: no other index of the schema is called `name`; `storing` (as for
+    ///   `index(_:unique:storing:_:)`) is empty for a unique index.
     @discardableResult
     public mutating func index<IndexKey: OrderedKey>(
-        _ name: String, unique: Bool = false, eachOf values: @escaping @Sendable (Value) -> [IndexKey]
+        _ name: String, unique: Bool = false, storing: [String] = [], eachOf values: @escaping @Sendable (Value) -> [IndexKey]
     ) -> TableIndex<Value, IndexKey> {
-        add(TableIndex(name: name, unique: unique, values: values))
+        add(TableIndex(name: name, unique: unique, storedFields: storing, values: values))
     }
 
     private mutating func add<IndexKey>(_ index: TableIndex<Value, IndexKey>) -> TableIndex<Value, IndexKey> {
         precondition(!indexes.contains { $0.name == index.name }, "the schema already has an index \"\(index.name)\"")
+        precondition(!index.unique || index.storedFields.isEmpty, "index \(index.name): a unique index stores no fields")
         indexes.append(index.erased)
         return index
     }

@@ -80,6 +80,32 @@ import VFS
         try db.close()
     }
 
+    /// An index storing a field answers field filters on its entries — the same rows as the
+    /// filter on records, reading records only for the rows kept — and keeps the stored copies
+    /// in step when the field changes without the index value changing. Both codecs.
+    @Test(arguments: [false, true]) func storedFieldsCoverFieldFilters(json: Bool) throws {
+        let db = try Database.open(at: "/db", options: tableTestOptions(MemoryFileSystem()))
+        var schema = TableSchema<UInt64, User>(name: "users", codec: json ? JSONRecordCodec() : BinaryRecordCodec())
+        let byAge = schema.index("byAge", storing: ["name", "tags"]) { $0.age }
+        let users = try Table(schema, in: db)
+        try users.insert(contentsOf: (0..<300).map { (UInt64($0), User(email: "u\($0)", name: "n\($0 % 10)", age: $0 % 7, tags: [])) })
+        // Renames that leave the age alone: the entries' stored names must follow.
+        for key in stride(from: UInt64(0), to: 300, by: 5) { try users.update(key) { $0.name = "renamed" } }
+        let covered = users.query(byAge).equals(3).filter(field: "name", as: String.self) { $0 == "renamed" || $0 == "n3" }
+        #expect(covered.explain().filtersOnIndex)
+        #expect(covered.explain().description.contains("field filters on the index's stored fields"))
+        let expected = try users.query(byAge).equals(3).filter { $0.name == "renamed" || $0.name == "n3" }.collect().map(\.key)
+        #expect(!expected.isEmpty)
+        #expect(try covered.collect().map(\.key) == expected)
+        // A filter on a field the index does not store runs on the records.
+        let uncovered = users.query(byAge).equals(3).filter(field: "email", as: String.self) { $0.hasSuffix("1") }
+        #expect(!uncovered.explain().filtersOnIndex)
+        #expect(try uncovered.collect().map(\.key) == (0..<300).filter { $0 % 7 == 3 && $0 % 10 == 1 }.map(UInt64.init))
+        let report = try users.verify()
+        #expect(report.isConsistent, "\(report)")
+        try db.close()
+    }
+
     /// Queries read at one snapshot: a query started before writes does not see them, and
     /// entries always find their records.
     @Test func queriesReadAtOneSnapshot() throws {

@@ -13,9 +13,9 @@ import VFS
         try Database.open(at: "/db", options: tableTestOptions(fileSystem))
     }
 
-    @Test func crudKeepsIndexesInStep() throws {
+    @Test(arguments: [false, true]) func crudKeepsIndexesInStep(json: Bool) throws {
         let db = try open(MemoryFileSystem())
-        let s = UserSchema()
+        let s = UserSchema(indexCount: 3, codec: json ? JSONRecordCodec() : BinaryRecordCodec())
         let users = try Table(s.schema, in: db)
         try users.insert(1, User(email: "ada@x", name: "Ada", age: 36, tags: ["math", "poet"]))
         try users.insert(2, User(email: "bob@x", name: "Bob", age: 41, tags: ["math"]))

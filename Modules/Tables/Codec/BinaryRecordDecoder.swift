@@ -1,3 +1,4 @@
+import Encoding
 import Foundation
 
 /// Decodes the binary record format (`BinaryRecordCodec`) into `Decodable` values, reading the
@@ -26,14 +27,67 @@ final class BinaryRecordDecoder: Decoder {
 
     /// The top-level object's field `name` alone (`nil` when absent or null).
     static func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
+        // Walk the fields without collecting them: a filter asks for one.
+        var reader = RecordReader(bytes: bytes, position: 0, end: bytes.count, codingPath: [])
+        let (bodyEnd, count) = try reader.enter(.object, as: [String: Any].self)
+        reader = RecordReader(bytes: bytes, position: reader.position, end: bodyEnd, codingPath: [])
+        var name = name
+        return try name.withUTF8 { wanted -> Field? in
+            for _ in 0..<count {
+                let nameLength = try reader.length()
+                let matches = nameLength == wanted.count && bytes[reader.position..<(reader.position + nameLength)].elementsEqual(wanted)
+                reader.position += nameLength
+                if matches {
+                    if try reader.decodeNil() { return nil }
+                    return try value(type, at: reader.position, in: bytes, path: [NamedCodingKey(String(decoding: wanted, as: UTF8.self))])
+                }
+                _ = try reader.skipValue()
+            }
+            return nil
+        }
+    }
+
+    /// An object of the top-level object's fields named in `names`, each copied byte for byte.
+    static func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8] {
         let object = try KeyedRecordDecoding<NamedCodingKey>(bytes: bytes, start: 0, codingPath: [])
-        let key = NamedCodingKey(name)
-        guard object.contains(key), try !object.decodeNil(forKey: key) else { return nil }
-        return try object.decode(type, forKey: key)
+        var body = ByteWriter()
+        var count = 0
+        var fields = ByteWriter()
+        for (index, field) in object.fields.enumerated() where names.contains(where: { $0.utf8.elementsEqual(bytes[field.name]) }) {
+            let end = index + 1 < object.fields.count ? object.fields[index + 1].name.lowerBound - Varint.encodedLength(UInt64(object.fields[index + 1].name.count)) : object.end
+            fields.appendVarint64(UInt64(field.name.count))
+            fields.bytes.append(contentsOf: bytes[field.name])
+            fields.bytes.append(contentsOf: bytes[field.value..<end])
+            count += 1
+        }
+        body.appendVarint64(UInt64(count))
+        body.bytes.append(contentsOf: fields.bytes)
+        var out = ByteWriter()
+        out.appendUInt8(RecordTag.object.rawValue)
+        out.appendVarint64(UInt64(body.count))
+        out.bytes.append(contentsOf: body.bytes)
+        return out.bytes
     }
 
     /// Decodes the value starting at `start` (special cases as in `BinaryRecordEncoder.node`).
     static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], path: [any CodingKey]) throws -> Value {
+        // Common scalars directly, not through a decoder and its containers.
+        if type == String.self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            return try reader.readString() as! Value  // checked just above
+        }
+        if type == Int.self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            return try reader.readInteger(Int.self) as! Value  // checked just above
+        }
+        if type == Double.self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            return try reader.readFloatingPoint(Double.self) as! Value  // checked just above
+        }
+        if type == Bool.self {
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            return try reader.readBool() as! Value  // checked just above
+        }
         if type == Data.self || type == [UInt8].self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
             let raw = try reader.readByteString()

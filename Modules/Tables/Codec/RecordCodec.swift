@@ -24,6 +24,13 @@ public protocol RecordCodec: Sendable {
     /// - Returns: `nil` when the value has no such field (or it is `null`).
     /// - Throws: `DecodingError` when the bytes are not a keyed value or the field is not a `Field`.
     func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field?
+
+    /// A keyed value holding only the top-level fields `names` of the keyed value `bytes`
+    /// (those present), encoded so that `decodeField` reads them: what an index stores beside
+    /// its entries (`TableSchema.index(_:storing:_:)`).
+    ///
+    /// - Throws: `DecodingError` when `bytes` is not a keyed value.
+    func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8]
 }
 
 /// A coding key with any name: the key a field filter asks for.
@@ -72,6 +79,15 @@ public struct JSONRecordCodec: RecordCodec {
         decoder.userInfo[FieldProbe<Field>.nameKey] = name
         return try decoder.decode(FieldProbe<Field>.self, from: Data(bytes)).value
     }
+
+    /// The fields through `JSONSerialization`: a JSON object of just them.
+    public func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? [String: Any] else {
+            throw DecodingError.typeMismatch([String: Any].self, DecodingError.Context(codingPath: [], debugDescription: "not a JSON object"))
+        }
+        let kept = object.filter { names.contains($0.key) }
+        return Array(try JSONSerialization.data(withJSONObject: kept, options: [.sortedKeys, .fragmentsAllowed]))
+    }
 }
 
 /// Values in Strata's compact, self-describing binary format (`Docs/formats/record-values.md`):
@@ -95,5 +111,10 @@ public struct BinaryRecordCodec: RecordCodec {
     /// One field: finds it among the top-level object's fields and decodes only its bytes.
     public func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
         try BinaryRecordDecoder.decodeField(name, as: type, from: bytes)
+    }
+
+    /// The fields' bytes copied as they are into a new object (no decoding).
+    public func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8] {
+        try BinaryRecordDecoder.extractFields(names, from: bytes)
     }
 }
