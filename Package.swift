@@ -173,7 +173,7 @@ let package = Package(
         .target(
             name: "StrataTool",
             dependencies: [
-                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "Server", "ObjectStore", "ObjectStoreS3",
+                "Engine", "Manifest", "SSTable", "Memtable", "WAL", "VFS", "Encoding", "Server", "ObjectStore", "ObjectStoreS3", "Tables",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
             ],
@@ -248,7 +248,7 @@ let package = Package(
             dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport"], swiftSettings: strictSettings),
+            name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport", "Tables"], swiftSettings: strictSettings),
         .testTarget(
             name: "ServerTests",
             dependencies: [

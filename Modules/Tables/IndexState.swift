@@ -21,17 +21,27 @@ public enum IndexState: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The stored form: `00` ++ progress key, `01`, or `02` ++ the reason in UTF-8.
-    var encoded: [UInt8] {
+    /// The stored form: `00` ++ progress key, `01`, or `02` ++ the reason in UTF-8, with the
+    /// high bit of the first byte set for a unique index (so tools that know no schema can tell
+    /// how its entries are laid out).
+    func encoded(unique: Bool) -> [UInt8] {
+        var bytes: [UInt8]
         switch self {
-        case let .building(progress): return [0] + (progress ?? [])
-        case .ready: return [1]
-        case let .failed(reason): return [2] + Array(reason.utf8)
+        case let .building(progress): bytes = [0] + (progress ?? [])
+        case .ready: bytes = [1]
+        case let .failed(reason): bytes = [2] + Array(reason.utf8)
         }
+        if unique { bytes[0] |= IndexState.uniqueFlag }
+        return bytes
     }
 
+    static let uniqueFlag: UInt8 = 0x80
+
+    /// Whether a stored state belongs to a unique index.
+    static func isUnique(encoded bytes: [UInt8]) -> Bool { (bytes.first ?? 0) & uniqueFlag != 0 }
+
     init(encoded bytes: [UInt8], index: String) throws {
-        switch bytes.first {
+        switch bytes.first.map({ $0 & ~IndexState.uniqueFlag }) {
         case 0: self = .building(progress: bytes.count > 1 ? Array(bytes[1...]) : nil)
         case 1 where bytes.count == 1: self = .ready
         case 2: self = .failed(reason: String(decoding: bytes[1...], as: UTF8.self))

@@ -253,7 +253,11 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         let table = query.table
         while try advance() {
             // Entries the filters reject cost the cursor step and the filter, nothing more.
-            if filtersOnEntries, !(try passesFieldFilters(cursor.value, what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")) { continue }
+            if filtersOnEntries {
+                let value = cursor.value
+                let stored = try TableLayout.splitNonUniqueEntryValue(value, keyLength: Int.max).stored
+                if !(try passesFieldFilters(Array(value[stored]), what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")) { continue }
+            }
             let (key, recordKey, entryKey) = try current()
             guard let bytes = try table.database.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
@@ -312,16 +316,14 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
         guard let index = query.index else {
             return (try Key(orderedKeyBytes: Array(storageKey[sourcePrefixCount...])), storageKey, storageKey)
         }
-        // An entry key is the index prefix, the index value, and (not unique) the primary key;
-        // a unique entry's value is the primary key.
-        var decoder = OrderedKeyDecoder(Array(storageKey[sourcePrefixCount...]))
-        _ = try IndexKey.decode(from: &decoder)
+        // An entry key is the index prefix, the index value, and (not unique) the primary key,
+        // whose length the entry's value starts with; a unique entry's value is the primary key.
         let encodedKey: [UInt8]
         if index.unique {
-            try decoder.finish()
             encodedKey = cursor.value
         } else {
-            encodedKey = Array(decoder.bytes[decoder.position...])
+            let length = try TableLayout.splitNonUniqueEntryValue(cursor.value, keyLength: storageKey.count - sourcePrefixCount).primaryKeyLength
+            encodedKey = Array(storageKey.suffix(length))
         }
         return (try Key(orderedKeyBytes: encodedKey), recordPrefix + encodedKey, storageKey)
     }

@@ -18,10 +18,7 @@ extension Table {
                 try build(index, batchSize: batchSize)
             } catch let error as StrataError {
                 guard case .constraintViolation(let reason) = error else { throw error }
-                try database.transaction(schema.transactionOptions) { txn in
-                    try txn.put(layout.indexStateKey(index.name), IndexState.failed(reason: reason).encoded)
-                }
-                states.withLock { $0[index.name] = .failed(reason: reason) }
+                try record(.failed(reason: reason), of: index)
                 firstFailure = firstFailure ?? error
             }
         }
@@ -37,21 +34,21 @@ extension Table {
             throw StrataError.invalidArgument("table \(schema.name) declares no index \"\(name)\"")
         }
         try dropEntries(of: name)
-        try database.transaction(schema.transactionOptions) { txn in
-            try txn.put(layout.indexStateKey(name), IndexState.building(progress: nil).encoded)
-        }
-        states.withLock { $0[name] = .building(progress: nil) }
+        try record(.building(progress: nil), of: index)
         do {
             try build(index, batchSize: batchSize)
         } catch let error as StrataError {
-            if case .constraintViolation(let reason) = error {
-                try database.transaction(schema.transactionOptions) { txn in
-                    try txn.put(layout.indexStateKey(name), IndexState.failed(reason: reason).encoded)
-                }
-                states.withLock { $0[name] = .failed(reason: reason) }
-            }
+            if case .constraintViolation(let reason) = error { try record(.failed(reason: reason), of: index) }
             throw error
         }
+    }
+
+    /// Stores `state` as `index`'s state (in its own transaction) and remembers it.
+    private func record(_ state: IndexState, of index: AnyTableIndex<Value>) throws {
+        try database.transaction(schema.transactionOptions) { txn in
+            try txn.put(layout.indexStateKey(index.name), state.encoded(unique: index.unique))
+        }
+        states.withLock { $0[index.name] = state }
     }
 
     /// Removes the entries and state of an index the schema no longer declares (or any index:
@@ -98,14 +95,14 @@ extension Table {
                             }
                             try txn.put(entryKey, Array(encodedKey))
                         } else {
-                            try txn.put(entryKey, try storedFields(of: index, in: bytes))
+                            try txn.put(entryKey, try nonUniqueEntryValue(index, encodedKey: encodedKey, record: bytes))
                         }
                     }
                     last = recordKey
                     count += 1
                 }
                 let next: IndexState = count < batchSize ? .ready : .building(progress: last)
-                try txn.put(stateKey, next.encoded)
+                try txn.put(stateKey, next.encoded(unique: index.unique))
                 return next
             }
             states.withLock { $0[index.name] = state }

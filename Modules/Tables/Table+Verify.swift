@@ -60,7 +60,7 @@ extension Table {
                         result.report("record \(describeKey(encodedKey)): index \(index.name) lacks entry \(index.describe(entry))")
                     } else if index.unique, stored != encodedKey {
                         result.report("record \(describeKey(encodedKey)): unique index \(index.name) entry \(index.describe(entry)) names record \(describeKey(stored!))")
-                    } else if !index.unique, try stored != storedFields(of: index, in: records.value) {
+                    } else if !index.unique, try stored != nonUniqueEntryValue(index, encodedKey: encodedKey, record: records.value) {
                         result.report("record \(describeKey(encodedKey)): index \(index.name) entry \(index.describe(entry)) holds stale stored fields")
                     }
                 }
@@ -83,7 +83,8 @@ extension Table {
                     owner = entries.value
                     entryValue = suffix
                 } else {
-                    (entryValue, owner) = try splitEntry(index, suffix, at: snapshot)
+                    let length = try TableLayout.splitNonUniqueEntryValue(entries.value, keyLength: suffix.count).primaryKeyLength
+                    (entryValue, owner) = (Array(suffix.dropLast(length)), Array(suffix.suffix(length)))
                 }
                 if let bytes = try database.get(layout.recordKey(owner), at: snapshot) {
                     let value = try decodeValue(bytes, recordKey: layout.recordKey(owner))
@@ -98,11 +99,5 @@ extension Table {
             result.entries[index.name] = count
         }
         return result
-    }
-
-    /// Splits a non-unique entry's suffix into the index value and the primary key after it.
-    private func splitEntry(_ index: AnyTableIndex<Value>, _ suffix: [UInt8], at snapshot: Snapshot) throws -> (value: [UInt8], key: [UInt8]) {
-        let length = try index.valueLength(suffix)
-        return (Array(suffix[..<length]), Array(suffix[length...]))
     }
 }

@@ -63,12 +63,12 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
         }
         if !missing.isEmpty && !database.options.readOnly && !database.isReplica {
             try database.transaction(schema.transactionOptions) { txn in
-                for name in missing {
-                    if let bytes = try txn.get(layout.indexStateKey(name)) {
-                        found[name] = try IndexState(encoded: bytes, index: name)
+                for index in schema.indexes where missing.contains(index.name) {
+                    if let bytes = try txn.get(layout.indexStateKey(index.name)) {
+                        found[index.name] = try IndexState(encoded: bytes, index: index.name)
                     } else {
-                        try txn.put(layout.indexStateKey(name), IndexState.building(progress: nil).encoded)
-                        found[name] = .building(progress: nil)
+                        try txn.put(layout.indexStateKey(index.name), IndexState.building(progress: nil).encoded(unique: index.unique))
+                        found[index.name] = .building(progress: nil)
                     }
                 }
             }
@@ -234,6 +234,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             // An index storing fields rewrites every entry when those fields changed.
             let stored = try newBytes.map { try storedFields(of: index, in: $0) } ?? []
             let storedChanged = try !index.storedFields.isEmpty && oldBytes.map { try storedFields(of: index, in: $0) } != stored
+            let entryValue = index.unique ? encodedKey : TableLayout.nonUniqueEntryValue(primaryKeyLength: encodedKey.count, stored: stored)
             for entry in after where storedChanged || !before.contains(entry) {
                 let entryKey = entryKey(index, entry, encodedKey)
                 if index.unique {
@@ -242,7 +243,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
                     }
                     try transaction.put(entryKey, encodedKey)
                 } else {
-                    try transaction.put(entryKey, stored)
+                    try transaction.put(entryKey, entryValue)
                 }
             }
         }
@@ -252,6 +253,11 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             try transaction.delete(recordKey)
         }
         return old
+    }
+
+    /// The value of a non-unique `index`'s entries for the record `record` under `encodedKey`.
+    func nonUniqueEntryValue(_ index: AnyTableIndex<Value>, encodedKey: some Collection<UInt8>, record: [UInt8]) throws -> [UInt8] {
+        TableLayout.nonUniqueEntryValue(primaryKeyLength: encodedKey.count, stored: try storedFields(of: index, in: record))
     }
 
     /// What `index`'s entries of the record `bytes` hold: its stored fields, or nothing.

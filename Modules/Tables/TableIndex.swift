@@ -41,11 +41,6 @@ public struct TableIndex<Value: Sendable, IndexKey: OrderedKey>: Sendable {
     var erased: AnyTableIndex<Value> {
         AnyTableIndex(
             name: name, unique: unique, storedFields: storedFields, encodedValues: { self.encodedValues(of: $0) },
-            valueLength: { bytes in
-                var decoder = OrderedKeyDecoder(bytes)
-                _ = try IndexKey.decode(from: &decoder)
-                return decoder.position
-            },
             describe: { self.describe($0) })
     }
 }
@@ -57,8 +52,6 @@ struct AnyTableIndex<Value: Sendable>: Sendable {
     let unique: Bool
     let storedFields: [String]
     let encodedValues: @Sendable (Value) -> [[UInt8]]
-    /// The length of the index value an entry key's suffix starts with.
-    let valueLength: @Sendable ([UInt8]) throws -> Int
     /// An encoded index value as the value it encodes, for messages.
     let describe: @Sendable ([UInt8]) -> String
 }

@@ -11,7 +11,7 @@ import Encoding
 /// - `01` `enc(primary key)`: a record, its value the codec's bytes;
 /// - `02` `enc(index name)` `enc(index value)`: a unique index's entry, its value `enc(primary key)`;
 /// - `02` `enc(index name)` `enc(index value)` `enc(primary key)`: any other index's entry,
-///   its value empty.
+///   its value the length of `enc(primary key)` as a varint, then the index's stored fields.
 struct TableLayout: Sendable {
     static let metaTag: UInt8 = 0x00
     static let recordTag: UInt8 = 0x01
@@ -46,6 +46,39 @@ struct TableLayout: Sendable {
         var encoder = OrderedKeyEncoder()
         name.encode(to: &encoder)
         return root + [TableLayout.indexTag] + encoder.bytes
+    }
+
+    /// A non-unique entry's value: the primary key's encoded length (so the entry key splits
+    /// into value and primary key without knowing their types), then the stored fields.
+    static func nonUniqueEntryValue(primaryKeyLength: Int, stored: [UInt8]) -> [UInt8] {
+        var writer = ByteWriter(capacity: 2 + stored.count)
+        writer.appendVarint64(UInt64(primaryKeyLength))
+        writer.bytes.append(contentsOf: stored)
+        return writer.bytes
+    }
+
+    /// Splits a non-unique entry's value into the primary key's encoded length and the stored
+    /// fields' range.
+    ///
+    /// - Throws: `StrataError.corruption` for a value without a valid length.
+    static func splitNonUniqueEntryValue(_ value: [UInt8], keyLength: Int) throws -> (primaryKeyLength: Int, stored: Range<Int>) {
+        var length: UInt64 = 0
+        var shift: UInt64 = 0
+        var position = 0
+        while true {
+            guard position < value.count, shift < 64 else {
+                throw StrataError.corruption(file: "<index entry>", offset: position, reason: "the entry's value does not start with a primary key length")
+            }
+            let byte = value[position]
+            length |= UInt64(byte & 0x7F) << shift
+            position += 1
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        guard length > 0, length < UInt64(keyLength) else {
+            throw StrataError.corruption(file: "<index entry>", offset: 0, reason: "a primary key length of \(length) in an entry key of \(keyLength) bytes")
+        }
+        return (Int(length), position..<value.count)
     }
 
     /// Where index `name` records its state.

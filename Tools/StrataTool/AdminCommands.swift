@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Tables
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,8 +41,15 @@ struct Compact: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every table, WAL segment and the manifest; exit 3 naming each damaged file.",
-        discussion: "Takes no lock and changes nothing, so it may run while another process writes.")
+        discussion: """
+            Takes no lock and changes nothing, so it may run while another process writes. With \
+            --tables it also opens the database read-only and checks the typed tables (Tables module) \
+            stored in it without their schemas: records and index entries counted, index states read, \
+            and every index entry checked to name a record that exists (Table.verify() in the \
+            application also checks that every record has its entries).
+            """)
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Also check the typed tables' index entries against their records.") var tables = false
 
     func run() throws {
         let report = try DatabaseVerifier.verify(path: global.path)
@@ -49,6 +57,15 @@ struct Verify: ParsableCommand {
         for problem in report.problems { emit(problem.description) }
         guard report.isHealthy else {
             throw ToolFailure(.corruption, "\(report.problems.filter(\.isDamage).count) damaged file(s)")
+        }
+        if tables {
+            let db = try global.open(forWriting: false)
+            defer { try? db.close() }
+            let structure = try TableStructureCheck.run(db)
+            if !structure.description.isEmpty { emit(structure.description) }
+            guard structure.isHealthy else {
+                throw ToolFailure(.corruption, "\(structure.problemCount) problem(s) in the tables")
+            }
         }
         emit("ok")
     }
