@@ -222,6 +222,28 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
 ///
 /// Thread safety: use from one thread at a time.
 public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: OrderedKey> {
+    /// The running query (a reference: copying the rows copies no query state).
+    let run: QueryRun<Key, Value, IndexKey>
+
+    init(query: Query<Key, Value, IndexKey>, cursor: Cursor, snapshot: Snapshot) {
+        run = QueryRun(query: query, cursor: cursor, snapshot: snapshot)
+    }
+
+    /// The next row, or `nil` at the end (or at the limit).
+    ///
+    /// - Throws: `StrataError.corruption` when a record does not decode, or an index entry has
+    ///   no record; as `Cursor`.
+    public mutating func next() throws -> (key: Key, value: Value)? { try run.next() }
+
+    /// The next primary key, reading the index entry only (no filter applies).
+    mutating func nextKey() throws -> Key? { try run.nextKey() }
+
+    /// The storage key of the last row returned (what a page token resumes after).
+    var lastPosition: [UInt8]? { run.lastPosition }
+}
+
+/// A query being read: its cursor, snapshot and progress (`QueryRows` is its public face).
+final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: OrderedKey> {
     let query: Query<Key, Value, IndexKey>
     let cursor: Cursor
     let snapshot: Snapshot
@@ -249,7 +271,7 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     ///
     /// - Throws: `StrataError.corruption` when a record does not decode, or an index entry has
     ///   no record; as `Cursor`.
-    public mutating func next() throws -> (key: Key, value: Value)? {
+    func next() throws -> (key: Key, value: Value)? {
         let table = query.table
         while try advance() {
             // Entries the filters reject cost the cursor step and the filter, nothing more.
@@ -275,15 +297,18 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     /// Whether `bytes` (a record, or an entry's stored fields) pass every field filter.
     private func passesFieldFilters(_ bytes: [UInt8], what: @autoclosure () -> String) throws -> Bool {
         let codec = query.table.schema.codec
-        return try query.fieldFilters.allSatisfy { filter in
-            do { return try filter.check(codec, bytes) } catch let error as StrataError { throw error } catch {
+        for filter in query.fieldFilters {
+            let kept: Bool
+            do { kept = try filter.check(codec, bytes) } catch let error as StrataError { throw error } catch {
                 throw StrataError.corruption(file: "table \(query.table.schema.name)", offset: 0, reason: "a field filter could not read \(what()): \(error)")
             }
+            if !kept { return false }
         }
+        return true
     }
 
     /// The next primary key, reading the index entry only (no filter applies).
-    mutating func nextKey() throws -> Key? {
+    func nextKey() throws -> Key? {
         guard try advance() else { return nil }
         let (key, _, entryKey) = try current()
         produced += 1
@@ -292,7 +317,7 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     }
 
     /// Moves to the next entry; `false` at the end or the limit.
-    private mutating func advance() throws -> Bool {
+    private func advance() throws -> Bool {
         if let limit = query.limitCount, produced >= limit { return false }
         if !started {
             started = true

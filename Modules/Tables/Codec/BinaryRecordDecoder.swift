@@ -71,22 +71,24 @@ final class BinaryRecordDecoder: Decoder {
 
     /// Decodes the value starting at `start` (special cases as in `BinaryRecordEncoder.node`).
     static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], path: [any CodingKey]) throws -> Value {
-        // Common scalars directly, not through a decoder and its containers.
+        // Common scalars directly, not through a decoder and its containers. Each branch has
+        // checked that `Value` is exactly the scalar's type, so the bit cast is an identity
+        // (a dynamic cast there cost more than the read).
         if type == String.self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
-            return try reader.readString() as! Value  // checked just above
+            return unsafeBitCast(try reader.readString(), to: Value.self)
         }
         if type == Int.self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
-            return try reader.readInteger(Int.self) as! Value  // checked just above
+            return unsafeBitCast(try reader.readInteger(Int.self), to: Value.self)
         }
         if type == Double.self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
-            return try reader.readFloatingPoint(Double.self) as! Value  // checked just above
+            return unsafeBitCast(try reader.readFloatingPoint(Double.self), to: Value.self)
         }
         if type == Bool.self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
-            return try reader.readBool() as! Value  // checked just above
+            return unsafeBitCast(try reader.readBool(), to: Value.self)
         }
         if type == Data.self || type == [UInt8].self {
             var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
