@@ -7,8 +7,9 @@
 //   strata-tables-stress DIR SEED OPS INDEXES [--backfill] (batches of one record: slow on purpose,
 //   so that kills land inside it)
 //
+// The backfill pauses 1 ms after each record (about 0.3 s in all), so kills land inside it.
 // Lines: `ready`; `try K put JSON` or `try K del`; then `put K`, `del K` or `refused K`;
-// `built` when a backfill finished; `done` at the end.
+// `progress` once a backfill recorded progress, `built` when it finished; `done` at the end.
 
 #if canImport(Glibc)
 import Glibc
@@ -43,10 +44,22 @@ do {
     if backfill {
         Thread {
             do {
-                try users.buildIndexes(batchSize: 1)
+                try users.buildIndexes(batchSize: 1, pauseBetweenBatches: 0.001)
                 report("built")
             } catch {
                 report("backfill failed: \(error)")
+            }
+        }.start()
+        // Says when the backfill has committed a batch, so the test can kill it mid-way.
+        Thread {
+            while true {
+                switch users.indexState("byTag") {
+                case .building(let progress?) where !progress.isEmpty:
+                    report("progress")
+                    return
+                case .building: usleep(100)
+                default: return
+                }
             }
         }.start()
     }

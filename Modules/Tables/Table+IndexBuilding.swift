@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Encoding
 import Engine
 
@@ -7,15 +12,19 @@ extension Table {
     /// build interrupted by a crash resumes where it stopped. Writes may continue meanwhile
     /// (they maintain the index themselves; a batch that overlaps a concurrent write is retried).
     ///
+    /// `pauseBetweenBatches` (seconds) throttles the build, leaving the disk and the commit path
+    /// to the application's own writes.
+    ///
     /// - Throws: `StrataError.constraintViolation` when a unique index finds two records with
     ///   one value: that index becomes `failed` (the other indexes are still built first).
-    public func buildIndexes(batchSize: Int = 256) throws {
+    public func buildIndexes(batchSize: Int = 256, pauseBetweenBatches: Double = 0) throws {
         precondition(batchSize > 0, "batchSize must be positive")
+        precondition(pauseBetweenBatches >= 0 && pauseBetweenBatches.isFinite, "pauseBetweenBatches must be a non-negative number of seconds")
         var firstFailure: StrataError?
         for index in schema.indexes {
             guard case .building = indexState(index.name) else { continue }
             do {
-                try build(index, batchSize: batchSize)
+                try build(index, batchSize: batchSize, pause: pauseBetweenBatches)
             } catch let error as StrataError {
                 guard case .constraintViolation(let reason) = error else { throw error }
                 try record(.failed(reason: reason), of: index)
@@ -36,7 +45,7 @@ extension Table {
         try dropEntries(of: name)
         try record(.building(progress: nil), of: index)
         do {
-            try build(index, batchSize: batchSize)
+            try build(index, batchSize: batchSize, pause: 0)
         } catch let error as StrataError {
             if case .constraintViolation(let reason) = error { try record(.failed(reason: reason), of: index) }
             throw error
@@ -66,7 +75,7 @@ extension Table {
     }
 
     /// Backfills one index from its recorded progress to the last record.
-    private func build(_ index: AnyTableIndex<Value>, batchSize: Int) throws {
+    private func build(_ index: AnyTableIndex<Value>, batchSize: Int, pause: Double) throws {
         var options = schema.transactionOptions
         options.maxRetries = max(options.maxRetries, 100)
         let stateKey = layout.indexStateKey(index.name)
@@ -106,8 +115,8 @@ extension Table {
                 return next
             }
             states.withLock { $0[index.name] = state }
-            if case .building = state { continue }
-            return
+            guard case .building = state else { return }
+            if pause > 0 { usleep(UInt32(min(pause, 60) * 1_000_000)) }
         }
     }
 }
