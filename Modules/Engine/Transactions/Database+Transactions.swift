@@ -86,6 +86,10 @@ extension Database {
     /// version of the keys and ranges in the latest data. Leader only.
     func conflict(_ checks: TransactionChecks, groupWrites: GroupWrites? = nil) throws -> String? {
         if let groupWrites, let reason = groupWrites.conflict(with: checks) { return reason }
+        // Nothing committed after the snapshot (the leader is the only writer of sequences, and
+        // every earlier group is applied): no key can have changed, and there is nothing to look up.
+        // A bulk load in one thread commits every transaction this way.
+        guard checks.snapshot < lastSequence.load(ordering: .acquiring) else { return nil }
         for key in checks.keys {
             if let newest = try newestSequence(of: key, newerThan: checks.snapshot), newest > checks.snapshot {
                 return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"

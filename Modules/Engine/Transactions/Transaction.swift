@@ -272,10 +272,10 @@ public final class Transaction: Sendable {
         var checks = TransactionChecks(snapshot: snapshot.sequence.rawValue)
         switch options.isolation {
         case .serializable:
-            checks.keys = readKeys.union(writes.writtenKeys).map(\.bytes)
+            checks.keys = readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes)
             checks.ranges = readRanges + writes.deletedRanges.map { ($0.from, $0.to) }
         case .snapshot:
-            checks.keys = readKeys.union(writes.writtenKeys).map(\.bytes)
+            checks.keys = readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes)
             checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
         case .pessimistic:
             // Locked keys were unchanged since the snapshot when they were locked, and no other
