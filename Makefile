@@ -136,7 +136,7 @@ example: deps check-readme
 
 # Every library module's DocC catalog, combined into one archive; warnings are errors. The
 # plugin is added to the manifest only when STRATA_DOCS is set, so consumers never resolve it.
-DOC_TARGETS := Strata Engine Encoding VFS WAL Memtable SSTable Manifest Compaction
+DOC_TARGETS := Strata Engine Tables Encoding VFS WAL Memtable SSTable Manifest Compaction
 docs: deps
 	STRATA_DOCS=1 $(SWIFT) package --scratch-path .build-docs --disable-sandbox generate-documentation \
 		$(foreach target,$(DOC_TARGETS),--target $(target)) --enable-experimental-combined-documentation \

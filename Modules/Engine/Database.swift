@@ -62,7 +62,7 @@ public final class Database: Sendable {
     /// What every batch is checked against before it is queued.
     let batchLimits: WriteBatchLimits
     /// The threads the `async` API runs blocking work on (started on first use).
-    let executor: BlockingExecutor
+    package let executor: BlockingExecutor
     /// The swift-metrics bridge.
     let metrics: MetricsReporter
     /// Pessimistic transactions' key locks.

@@ -355,7 +355,7 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
 }
 
 /// One page of a query's rows and the token for the next page (`nil`: this was the last).
-public struct QueryPage<Key: OrderedKey, Value: Codable & Sendable> {
+public struct QueryPage<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     /// The rows, in order.
     public let rows: [(key: Key, value: Value)]
     /// Pass to `Query.after(_:)` for the rows that follow; `nil` when none do.

@@ -52,6 +52,29 @@ import VFS
         try db.close()
     }
 
+    /// The async API runs the same operations on the database's threads.
+    @Test func asyncCallsFromATask() async throws {
+        let db = try await Database.open(at: "/db", options: tableTestOptions(MemoryFileSystem()))
+        let s = UserSchema()
+        let users = try Table(s.schema, in: db)
+        try await users.insert(contentsOf: (0..<100).map { (UInt64($0), User(email: "a\($0)", name: "n", age: $0 % 10, tags: [])) })
+        try await users.insert(100, User(email: "x", name: "x", age: 1, tags: ["t"]))
+        let updated = try await users.update(100) { $0.age = 2 }
+        #expect(updated?.age == 2)
+        #expect(try await users.first(s.byEmail, equals: "a7")?.key == 7)
+        var seen: [UInt64] = []
+        var page = try await users.query(s.byAge).prefix(KeyTuple(2)).page(size: 4)
+        seen += page.rows.map(\.key)
+        while let token = page.next {
+            page = try await users.query(s.byAge).prefix(KeyTuple(2)).after(token).page(size: 4)
+            seen += page.rows.map(\.key)
+        }
+        #expect(seen == [2, 12, 22, 32, 42, 52, 62, 72, 82, 92, 100])
+        #expect(try await users.delete(100)?.email == "x")
+        #expect(try await users.verify().isConsistent)
+        try await db.close()
+    }
+
     /// Writes of two tables and a plain key in one transaction: all or nothing.
     @Test func transactionsSpanTables() throws {
         let db = try open(MemoryFileSystem())
