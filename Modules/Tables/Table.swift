@@ -145,6 +145,10 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
 
     /// Inserts every pair, in transactions of `batchSize` records (each all-or-nothing).
     ///
+    /// A batch whose keys come in ascending order (a bulk load in key order) checks that its
+    /// keys are free with one range read instead of a read per record — when nothing is stored
+    /// between its first and last key; otherwise, or for unsorted keys, each record is checked.
+    ///
     /// - Throws: as `insert(_:_:)`; the batches before the failing one are committed.
     public func insert<Records: Sequence>(contentsOf records: Records, batchSize: Int = 1000) throws where Records.Element == (Key, Value) {
         precondition(batchSize > 0, "batchSize must be positive")
@@ -155,8 +159,19 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             pending.removeAll(keepingCapacity: true)
             while pending.count < batchSize, let next = iterator.next() { pending.append(next) }
             if pending.isEmpty { return }
+            let keys = pending.map { $0.0.orderedKeyBytes }
+            let ascending = zip(keys, keys.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) }
             try database.transaction(schema.transactionOptions) { txn in
-                for (key, value) in pending { try insert(key, value, in: txn) }
+                // One read of the batch's key range: empty means every key is free. The range
+                // is remembered like any read (a concurrent insert into it conflicts).
+                var free = false
+                if ascending, let first = keys.first, let last = keys.last {
+                    var stored = try txn.scan(from: layout.recordKey(first), to: layout.recordKey(last) + [0])
+                    free = try stored.next() == nil
+                }
+                for ((key, value), encodedKey) in zip(pending, keys) {
+                    _ = try write(key, value, in: txn, requireAbsent: true, encodedKey: encodedKey, knownAbsent: free)
+                }
             }
         }
     }
@@ -214,11 +229,17 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
 
     /// Writes (or, for `nil`, deletes) the record under `key` with its index entries, and
     /// returns the record it replaced.
-    private func write(_ key: Key, _ value: Value?, in transaction: Transaction, requireAbsent: Bool) throws -> Value? {
-        let encodedKey = key.orderedKeyBytes
+    ///
+    /// `knownAbsent`: the caller has read that no record is stored under `key` in this
+    /// transaction (a range read), so it is not read again.
+    private func write(
+        _ key: Key, _ value: Value?, in transaction: Transaction, requireAbsent: Bool,
+        encodedKey knownKey: [UInt8]? = nil, knownAbsent: Bool = false
+    ) throws -> Value? {
+        let encodedKey = knownKey ?? key.orderedKeyBytes
         let recordKey = layout.recordKey(encodedKey)
         // getForUpdate: a concurrent writer of the same record conflicts (or waits, pessimistic).
-        let oldBytes = try transaction.getForUpdate(recordKey)
+        let oldBytes = knownAbsent ? nil : try transaction.getForUpdate(recordKey)
         if requireAbsent, oldBytes != nil {
             throw StrataError.constraintViolation(reason: "table \(schema.name) already has a record with key \(describeKey(encodedKey))")
         }

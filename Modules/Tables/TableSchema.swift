@@ -32,7 +32,10 @@ public struct TableSchema<Key: OrderedKey, Value: Codable & Sendable>: Sendable 
 
     /// A schema without indexes.
     ///
-    /// - Parameter name: the table's name (any string; it is encoded into every key).
+    /// - Parameters:
+    ///   - name: the table's name (any string; it is encoded into every key).
+    ///   - keyPrefix: the bytes every key of the table starts with.
+    ///   - codec: how values are stored.
     public init(name: String, keyPrefix: [UInt8] = TableSchema.defaultKeyPrefix, codec: any RecordCodec = BinaryRecordCodec()) {
         self.name = name
         self.keyPrefix = keyPrefix

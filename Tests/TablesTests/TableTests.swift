@@ -75,6 +75,26 @@ import VFS
         try await db.close()
     }
 
+    /// Bulk inserts: a sorted batch checks its range once, an unsorted one key by key; a taken
+    /// key anywhere in a batch fails that whole batch (earlier batches stay committed).
+    @Test func bulkInsertsRefuseTakenKeysSortedOrNot() throws {
+        let db = try open(MemoryFileSystem())
+        let users = try Table(UserSchema().schema, in: db)
+        try users.insert(50, User(email: "taken", name: "t", age: 1, tags: []))
+        let user = { (id: Int) in User(email: "u\(id)", name: "n", age: id % 3, tags: []) }
+        // Sorted, batches of 20: 0..<20 and 20..<40 commit, 40..<60 holds the taken 50.
+        #expect(throws: StrataError.self) { try users.insert(contentsOf: (0..<100).map { (UInt64($0), user($0)) }, batchSize: 20) }
+        #expect(try users.query().collect().map(\.key) == (0..<40).map(UInt64.init) + [50])
+        // Unsorted: the same refusal.
+        #expect(throws: StrataError.self) { try users.insert(contentsOf: [(UInt64(70), user(70)), (UInt64(50), user(50))]) }
+        #expect(try users.get(70) == nil)
+        // Sorted into a free range above everything.
+        try users.insert(contentsOf: (100..<300).map { (UInt64($0), user($0)) }, batchSize: 64)
+        #expect(try users.query().from(100).collect().count == 200)
+        #expect(try users.verify().isConsistent)
+        try db.close()
+    }
+
     /// Writes of two tables and a plain key in one transaction: all or nothing.
     @Test func transactionsSpanTables() throws {
         let db = try open(MemoryFileSystem())

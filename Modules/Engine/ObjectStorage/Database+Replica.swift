@@ -123,7 +123,7 @@ extension Database {
     /// `.fenced`), and applies every WAL object after its installed manifest up to the fence
     /// (Docs/OBJECT-STORAGE.md, "Promotion").
     ///
-    /// - Parameter options: the writer's options (`objectStore` is set to the replica's store);
+    /// - Parameter writerOptions: the writer's options (`objectStore` is set to the replica's store);
     ///   by default those the replica was opened with.
     /// - Throws: `.invalidArgument` for a database that is not a replica; the store's error
     ///   (the replica then keeps following); `.fenced` when another process keeps claiming the
