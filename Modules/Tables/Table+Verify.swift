@@ -7,19 +7,17 @@ public struct TableVerification: Sendable, CustomStringConvertible {
     public internal(set) var records = 0
     /// Index entries read, per index.
     public internal(set) var entries: [String: Int] = [:]
+    var found = ProblemList()
     /// The first problems found (at most 100), each in words: an entry a record should have and
     /// does not, an entry no record explains, a unique entry naming the wrong record.
-    public internal(set) var problems: [String] = []
+    public var problems: [String] { found.first }
     /// How many problems there were in all.
-    public internal(set) var problemCount = 0
+    public var problemCount: Int { found.count }
 
     /// Whether records and index entries agree exactly.
     public var isConsistent: Bool { problemCount == 0 }
 
-    mutating func report(_ problem: String) {
-        problemCount += 1
-        if problems.count < 100 { problems.append(problem) }
-    }
+    mutating func report(_ problem: String) { found.report(problem) }
 
     /// The counts, then each problem on its own line.
     public var description: String {

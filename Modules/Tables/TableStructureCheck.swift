@@ -28,18 +28,16 @@ public struct TableStructureReport: Sendable, CustomStringConvertible {
 
     /// The tables, in name order (as their keys sort).
     public internal(set) var tables: [Table] = []
+    var found = ProblemList()
     /// The first problems (at most 100), in words.
-    public internal(set) var problems: [String] = []
+    public var problems: [String] { found.first }
     /// How many problems there were.
-    public internal(set) var problemCount = 0
+    public var problemCount: Int { found.count }
 
     /// Whether nothing was wrong.
     public var isHealthy: Bool { problemCount == 0 }
 
-    mutating func report(_ problem: String) {
-        problemCount += 1
-        if problems.count < 100 { problems.append(problem) }
-    }
+    mutating func report(_ problem: String) { found.report(problem) }
 
     /// A line per table and index, then the problems.
     public var description: String {
