@@ -176,6 +176,43 @@ enum RESPStringCommands {
         return .integer(removed)
     }
 
+    /// RENAME and RENAMENX: the value and its expiry move to the new key, atomically (the
+    /// command locks both keys); renaming a key to itself changes nothing.
+    static func rename(_ args: Arguments, _ storage: some RESPStorage, onlyIfFree: Bool) throws -> RESPReply {
+        guard let value = try storage.read(args[1]) else { return .error("ERR no such key") }
+        if onlyIfFree {
+            guard args[1] != args[2], try storage.read(args[2]) == nil else { return .integer(0) }
+        } else if args[1] == args[2] {
+            return .ok
+        }
+        try storage.write(args[2], value)
+        try storage.remove(args[1])
+        return onlyIfFree ? .integer(1) : .ok
+    }
+
+    /// COPY source destination [DB 0] [REPLACE]: 1 when copied (with the expiry), 0 when the
+    /// source is absent or the destination taken without REPLACE. Only database 0 exists.
+    static func copy(_ args: Arguments, _ storage: some RESPStorage) throws -> RESPReply {
+        var replace = false
+        var index = 3
+        while index < args.count {
+            switch option(args[index]) {
+            case "REPLACE": replace = true
+            case "DB":
+                guard index + 1 < args.count, let database = RESPNumber.integer(args[index + 1]) else { return syntaxError }
+                guard database == 0 else { return .error("ERR DB index is out of range") }
+                index += 1
+            default: return syntaxError
+            }
+            index += 1
+        }
+        guard let value = try storage.read(args[1]) else { return .integer(0) }
+        if args[1] == args[2] { return .error("ERR source and destination objects are the same") }
+        if !replace, try storage.read(args[2]) != nil { return .integer(0) }
+        try storage.write(args[2], value)
+        return .integer(1)
+    }
+
     static func exists(_ args: Arguments, _ storage: some RESPStorage) throws -> RESPReply {
         var count = 0
         for key in args.dropFirst() where try storage.read(key) != nil { count += 1 }

@@ -128,6 +128,22 @@ class Model:
             return n
         if name == "EXISTS":
             return sum(1 for k in a if live(k))
+        if name in ("RENAME", "RENAMENX"):
+            old = live(a[0])
+            if not old: return "ERR no such key"
+            if name == "RENAMENX":
+                if a[0] == a[1] or live(a[1]): return 0
+            elif a[0] == a[1]:
+                return b"OK"
+            del self.data[a[0]]; self.data[a[1]] = old
+            return 1 if name == "RENAMENX" else b"OK"
+        if name == "COPY":
+            old = live(a[0])
+            if not old: return 0
+            if a[0] == a[1]: return "ERR source and destination objects are the same"
+            if "REPLACE" not in a[2:] and live(a[1]): return 0
+            self.data[a[1]] = old
+            return 1
         if name in ("INCR", "DECR", "INCRBY", "DECRBY"):
             by = {"INCR": 1, "DECR": -1}.get(name)
             if by is None: by = int(a[1]) * (1 if name == "INCRBY" else -1)
@@ -227,7 +243,7 @@ def model_check(args):
 
     def command():
         k = rng.choice(keys); n = rng.choice(numeric)
-        c = rng.randrange(34)
+        c = rng.randrange(37)
         if c < 4: return ["GET", k]
         if c < 7:
             opts = []
@@ -265,6 +281,9 @@ def model_check(args):
         if c == 29: return [rng.choice(["TTL", "PTTL"]), k]
         if c == 30: return ["TYPE", k]
         if c == 31: return ["DBSIZE"]
+        if c == 32: return ["RENAME", k, rng.choice(keys)]
+        if c == 33: return ["RENAMENX", k, rng.choice(keys)]
+        if c == 34: return ["COPY", k, rng.choice(keys)] + (["REPLACE"] if rng.random() < 0.5 else [])
         return ["GET", n]
 
     done = 0
