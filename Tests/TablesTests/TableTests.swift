@@ -95,6 +95,36 @@ import VFS
         try db.close()
     }
 
+    /// Dropping a table removes its records, entries and states — nothing of other tables or
+    /// plain keys — and a reopened table with the same name starts empty with ready indexes.
+    @Test func dropRemovesOneTableOnly() throws {
+        let fileSystem = MemoryFileSystem()
+        try fileSystem.createDirectory("/db")
+        var db = try open(fileSystem)
+        let s = UserSchema()
+        var users = try Table(s.schema, in: db)
+        let other = try Table(TableSchema<UInt64, String>(name: "users2"), in: db)
+        try users.insert(contentsOf: (0..<500).map { (UInt64($0), User(email: "u\($0)", name: "n", age: $0 % 9, tags: ["t"])) })
+        try other.insert(1, "kept")
+        try db.put("plain", "kept")
+        try db.flush()
+        try users.drop()
+        #expect(try users.query().collect().isEmpty)
+        #expect(try other.get(1) == "kept")
+        #expect(try db.get("plain", as: String.self) == "kept")
+        let structure = try TableStructureCheck.run(db)
+        #expect(structure.tables.map(\.name) == ["users2"], "\(structure)")
+        try db.close()
+
+        db = try open(fileSystem)
+        users = try Table(s.schema, in: db)
+        #expect(users.indexState("byEmail") == .ready)
+        #expect(try users.query(s.byTag).equals("t").collect().isEmpty)
+        try users.insert(7, User(email: "u1", name: "n", age: 1, tags: []))  // the old email is free again
+        #expect(try users.verify().isConsistent)
+        try db.close()
+    }
+
     /// Writes of two tables and a plain key in one transaction: all or nothing.
     @Test func transactionsSpanTables() throws {
         let db = try open(MemoryFileSystem())
