@@ -71,20 +71,20 @@ extension Database {
         return value
     }
 
-    /// The sequence of the newest version of `key` in the latest data — a put, a delete or a
-    /// covering range tombstone — or `nil` when the key has never been written (or its history
-    /// is gone). The first layer that knows the key holds its newest state. With `newerThan`,
-    /// tables with nothing newer than it are not read (the answer may then be `nil` or an older
-    /// sequence where they hold the key: callers compare against that same floor).
-    func newestSequence(of key: [UInt8], newerThan floor: UInt64 = 0) throws -> UInt64? {
+    /// Whether the latest data holds a version of `key` — a put, a delete or a covering range
+    /// tombstone — newer than `sequence`: a transaction's conflict check. The first layer that
+    /// knows the key holds its newest state; tables with nothing newer than `sequence` are not
+    /// read (usually all of them: they predate the transaction).
+    func changed(_ key: [UInt8], after sequence: UInt64) throws -> Bool {
         let view = readView(at: nil)
-        return try key.withUnsafeBytes { key in
-            if let sequence = view.active.newestSequence(key) { return sequence }
+        let newest: UInt64? = try key.withUnsafeBytes { key in
+            if let newest = view.active.newestSequence(key) { return newest }
             for frozen in view.frozen {
-                if let sequence = frozen.newestSequence(key) { return sequence }
+                if let newest = frozen.newestSequence(key) { return newest }
             }
-            return try view.version.newestSequence(key, newerThan: floor, tableCache: tableCache)
+            return try view.version.newestSequence(key, newerThan: sequence, tableCache: tableCache)
         }
+        return newest.map { $0 > sequence } ?? false
     }
 
     private func lookup(_ key: UnsafeRawBufferPointer, in view: ReadView) throws -> LookupResult {

@@ -19,11 +19,11 @@ extension Version {
     /// covering range tombstone), or `nil` when none says anything. The first table that knows
     /// the key holds its newest state, as for `get`.
     ///
-    /// With `newerThan`, a table whose largest sequence is not above it is skipped (nothing in
-    /// it can be newer): a conflict check only asks whether the key changed after a snapshot,
-    /// and usually every table predates the snapshot, so it reads none of them.
-    package func newestSequence(_ userKey: UnsafeRawBufferPointer, newerThan floor: UInt64 = 0, tableCache: TableCache) throws -> UInt64? {
-        for file in candidates(for: userKey) where file.largestSequence.rawValue > floor || floor == 0 {
+    /// Only tables whose largest sequence is above `floor` are read (nothing in the others can
+    /// be newer): the answer is exact whenever it is above `floor`, which is all a conflict
+    /// check asks — and usually every table predates the snapshot, so it reads none of them.
+    package func newestSequence(_ userKey: UnsafeRawBufferPointer, newerThan floor: UInt64, tableCache: TableCache) throws -> UInt64? {
+        for file in candidates(for: userKey) where file.largestSequence.rawValue > floor {
             let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
             if let sequence = try reader.newestSequence(userKey) { return sequence }
         }

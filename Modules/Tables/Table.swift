@@ -43,7 +43,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     public init(_ schema: TableSchema<Key, Value>, in database: Database, buildIndexes: Bool = true) throws {
         self.schema = schema
         self.database = database
-        self.layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name)
+        self.layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name, indexNames: schema.indexNames)
         self.states = Mutex([:])
         try registerIndexes()
         if buildIndexes { try self.buildIndexes() }

@@ -19,30 +19,38 @@ struct TableLayout: Sendable {
 
     /// `keyPrefix ++ enc(tableName)`.
     let root: [UInt8]
+    /// `root ++ 01`: the prefix of every record key.
+    let recordPrefix: [UInt8]
+    /// The entry prefix of each index named at creation (computed once: every write of a
+    /// record builds its entries' keys from them).
+    private let entryPrefixes: [String: [UInt8]]
 
-    init(keyPrefix: [UInt8], tableName: String) {
+    init(keyPrefix: [UInt8], tableName: String, indexNames: [String] = []) {
         var encoder = OrderedKeyEncoder()
         tableName.encode(to: &encoder)
-        root = keyPrefix + encoder.bytes
+        let root = keyPrefix + encoder.bytes
+        self.root = root
+        recordPrefix = root + [TableLayout.recordTag]
+        entryPrefixes = Dictionary(indexNames.map { ($0, TableLayout.indexPrefix($0, root: root)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The first key of everything the table stores and the end of that range.
     var tableRange: (from: [UInt8], to: [UInt8]?) { (root, KeyRange.prefixEnd(root)) }
 
-    /// The prefix of every record key.
-    var recordPrefix: [UInt8] { root + [TableLayout.recordTag] }
-
     func recordKey(_ encodedKey: [UInt8]) -> [UInt8] { recordPrefix + encodedKey }
 
     /// The primary key's encoding in a record key (nil for a key that is not one of this table's records).
     func encodedPrimaryKey(ofRecordKey key: [UInt8]) -> ArraySlice<UInt8>? {
-        let prefix = recordPrefix
-        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
-        return key[prefix.count...]
+        guard key.count > recordPrefix.count, key.starts(with: recordPrefix) else { return nil }
+        return key[recordPrefix.count...]
     }
 
     /// The prefix of every entry of index `name`.
     func indexPrefix(_ name: String) -> [UInt8] {
+        entryPrefixes[name] ?? TableLayout.indexPrefix(name, root: root)
+    }
+
+    private static func indexPrefix(_ name: String, root: [UInt8]) -> [UInt8] {
         var encoder = OrderedKeyEncoder()
         name.encode(to: &encoder)
         return root + [TableLayout.indexTag] + encoder.bytes
@@ -62,18 +70,9 @@ struct TableLayout: Sendable {
     ///
     /// - Throws: `StrataError.corruption` for a value without a valid length.
     static func splitNonUniqueEntryValue(_ value: [UInt8], keyLength: Int) throws -> (primaryKeyLength: Int, stored: Range<Int>) {
-        var length: UInt64 = 0
-        var shift: UInt64 = 0
-        var position = 0
-        while true {
-            guard position < value.count, shift < 64 else {
-                throw StrataError.corruption(file: "<index entry>", offset: position, reason: "the entry's value does not start with a primary key length")
-            }
-            let byte = value[position]
-            length |= UInt64(byte & 0x7F) << shift
-            position += 1
-            if byte & 0x80 == 0 { break }
-            shift += 7
+        let (length, position) = try value.withUnsafeBytes { bytes in
+            var reader = ByteReader(bytes, file: "<index entry>")
+            return (try reader.readVarint64("the primary key length an entry's value starts with"), reader.position)
         }
         guard length > 0, length < UInt64(keyLength) else {
             throw StrataError.corruption(file: "<index entry>", offset: 0, reason: "a primary key length of \(length) in an entry key of \(keyLength) bytes")

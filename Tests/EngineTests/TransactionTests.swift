@@ -173,6 +173,40 @@ import VFS
         }
     }
 
+    /// Conflict checks read only tables newer than the snapshot and skip the lookups when
+    /// nothing committed since it: a change that a flush or a compaction moved into a table
+    /// is still found, under every isolation level; a transaction with no commit after its
+    /// snapshot commits.
+    @Test func aChangeMovedIntoATableStillConflicts() throws {
+        for isolation in IsolationLevel.allCases {
+            for compact in [false, true] {
+                let db = try open()
+                for index in 0..<50 { try db.put("old\(index)", "x") }
+                try db.put("counter", "0")
+                try db.flush()  // the key's first version and its neighbours are in a table
+                let txn = try db.beginTransaction(TransactionOptions(isolation: isolation))
+                let value = Int(try txn.getForUpdate("counter").map { String(decoding: $0, as: UTF8.self) } ?? "0")!
+                if isolation == .pessimistic {
+                    // The lock is taken: the plain write below must make the commit conflict.
+                    try txn.put("counter", String(value + 1))
+                }
+                try db.put("counter", "5")
+                try db.flush()
+                if compact { try db.compactRange(from: "a", to: "z") }
+                if isolation != .pessimistic { try txn.put("counter", String(value + 1)) }
+                #expect(throws: StrataError.self, "\(isolation), compacted \(compact)") { try txn.commit() }
+                #expect(try db.get("counter", as: String.self) == "5")
+                // Nothing committed after this one's snapshot: it commits without lookups.
+                let quiet = try db.beginTransaction(TransactionOptions(isolation: isolation))
+                _ = try quiet.getForUpdate("counter")
+                try quiet.put("counter", "6")
+                try quiet.commit()
+                #expect(try db.get("counter", as: String.self) == "6")
+                try db.close()
+            }
+        }
+    }
+
     @Test func theClosureAPIRetriesConflictsAndRollsBackOnThrow() throws {
         let db = try open()
         defer { try? db.close() }

@@ -91,7 +91,7 @@ extension Database {
         // A bulk load in one thread commits every transaction this way.
         guard checks.snapshot < lastSequence.load(ordering: .acquiring) else { return nil }
         for key in checks.keys {
-            if let newest = try newestSequence(of: key, newerThan: checks.snapshot), newest > checks.snapshot {
+            if try changed(key, after: checks.snapshot) {
                 return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
             }
         }

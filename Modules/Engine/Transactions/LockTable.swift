@@ -67,19 +67,20 @@ final class LockTable: Sendable {
     /// - Throws: `.deadlock` when waiting would close a cycle; `.lockTimeout` after `timeout`.
     func lock(_ key: [UInt8], for transaction: UInt64, timeout: Double, detectDeadlocks: Bool, onWait: () -> Void) throws -> Bool {
         let stripe = stripe(for: key)
+        let hashed = HashedBytes(key)  // hashed once for every lookup below
         let deadline = WallClock.monotonicNanoseconds() + UInt64(max(0, timeout) * 1e9)
         var waited = false
         defer { if waited { graph.withLock { _ = $0.waits.removeValue(forKey: transaction) } } }
         while true {
             // Take it when free, or held by this transaction, or held by one that expired.
             let holder: UInt64? = stripe.withLock { state in
-                guard let holder = state.holders[HashedBytes(key)], holder != transaction else {
-                    let fresh = state.holders[HashedBytes(key)] == nil
-                    state.holders[HashedBytes(key)] = transaction
+                guard let holder = state.holders[hashed], holder != transaction else {
+                    let fresh = state.holders[hashed] == nil
+                    state.holders[hashed] = transaction
                     return fresh ? nil : transaction
                 }
                 if takeIfExpired(holder) {
-                    state.holders[HashedBytes(key)] = transaction
+                    state.holders[hashed] = transaction
                     return nil
                 }
                 return holder
@@ -115,7 +116,7 @@ final class LockTable: Sendable {
             // Sleep until the key is released, the timeout passes, or the holder may expire.
             let holderDeadline = expiring.load(ordering: .relaxed) > 0 ? graph.withLock { $0.deadlines[holder] } ?? UInt64.max : UInt64.max
             let wake = min(deadline, holderDeadline > now ? holderDeadline : now + 1_000_000)
-            stripe.wait(until: { $0.holders[HashedBytes(key)] != holder }, timeoutNanoseconds: wake - now) { _ in }
+            stripe.wait(until: { $0.holders[hashed] != holder }, timeoutNanoseconds: wake - now) { _ in }
         }
     }
 
@@ -135,8 +136,9 @@ final class LockTable: Sendable {
         var touched: [ObjectIdentifier: Monitor<Stripe>] = [:]
         for key in keys {
             let stripe = stripe(for: key)
+            let hashed = HashedBytes(key)
             stripe.withLock { state in
-                if state.holders[HashedBytes(key)] == transaction { state.holders[HashedBytes(key)] = nil }
+                if state.holders[hashed] == transaction { state.holders[hashed] = nil }
             }
             touched[ObjectIdentifier(stripe)] = stripe
         }

@@ -136,7 +136,7 @@ public final class Transaction: Sendable {
             } else {
                 state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) }
             }
-            if let newest = try database.newestSequence(of: key, newerThan: since.sequence.rawValue), newest > since.sequence.rawValue {
+            if try database.changed(key, after: since.sequence.rawValue) {
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
                 throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the watched snapshot")
             }
@@ -270,12 +270,14 @@ public final class Transaction: Sendable {
             throw StrataError.transactionConflict(reason: "the transaction expired and its locks were taken")
         }
         var checks = TransactionChecks(snapshot: snapshot.sequence.rawValue)
+        // Optimistic levels check every key read or written, each once.
+        let readOrWritten = { readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes) }
         switch options.isolation {
         case .serializable:
-            checks.keys = readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes)
+            checks.keys = readOrWritten()
             checks.ranges = readRanges + writes.deletedRanges.map { ($0.from, $0.to) }
         case .snapshot:
-            checks.keys = readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes)
+            checks.keys = readOrWritten()
             checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
         case .pessimistic:
             // Locked keys were unchanged since the snapshot when they were locked, and no other
@@ -330,7 +332,8 @@ public final class Transaction: Sendable {
     }
 
     private func lock(_ key: [UInt8]) throws {
-        let held = state.withLock { $0.lockedSet.contains(HashedBytes(key)) }
+        let hashed = HashedBytes(key)
+        let held = state.withLock { $0.lockedSet.contains(hashed) }
         guard !held else { return }
         do {
             let taken = try database.lockTable.lock(
@@ -340,19 +343,19 @@ public final class Transaction: Sendable {
             // The transaction reads at its snapshot: a key changed since then would be written
             // over a value it did not see (a lost update). Refuse, as RocksDB does with a
             // snapshot, and let the lock go again (a later request checks again).
-            let newest: UInt64?
+            let changed: Bool
             do {
-                newest = try database.newestSequence(of: key, newerThan: snapshot.sequence.rawValue)
+                changed = try database.changed(key, after: snapshot.sequence.rawValue)
             } catch {
                 database.lockTable.unlock([key], for: id, forgetting: false)
                 throw error
             }
-            if let newest, newest > snapshot.sequence.rawValue {
+            if changed {
                 database.lockTable.unlock([key], for: id, forgetting: false)
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
                 throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the transaction's snapshot")
             }
-            state.withLock { $0.locked.append(key); $0.lockedSet.insert(HashedBytes(key)) }
+            state.withLock { $0.locked.append(key); $0.lockedSet.insert(hashed) }
         } catch let error as StrataError {
             switch error {
             case .deadlock: database.counters.deadlocks.add(1, ordering: .relaxed)

@@ -50,18 +50,14 @@ final class BinaryRecordDecoder: Decoder {
     /// An object of the top-level object's fields named in `names`, each copied byte for byte.
     static func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8] {
         let object = try KeyedRecordDecoding<NamedCodingKey>(bytes: bytes, start: 0, codingPath: [])
+        let kept = object.fields.filter { field in names.contains { $0.utf8.elementsEqual(bytes[field.name]) } }
         var body = ByteWriter()
-        var count = 0
-        var fields = ByteWriter()
-        for (index, field) in object.fields.enumerated() where names.contains(where: { $0.utf8.elementsEqual(bytes[field.name]) }) {
-            let end = index + 1 < object.fields.count ? object.fields[index + 1].name.lowerBound - Varint.encodedLength(UInt64(object.fields[index + 1].name.count)) : object.end
-            fields.appendVarint64(UInt64(field.name.count))
-            fields.bytes.append(contentsOf: bytes[field.name])
-            fields.bytes.append(contentsOf: bytes[field.value..<end])
-            count += 1
+        body.appendVarint64(UInt64(kept.count))
+        for field in kept {
+            body.appendVarint64(UInt64(field.name.count))
+            body.bytes.append(contentsOf: bytes[field.name])
+            body.bytes.append(contentsOf: bytes[field.value])
         }
-        body.appendVarint64(UInt64(count))
-        body.bytes.append(contentsOf: fields.bytes)
         var out = ByteWriter()
         out.appendUInt8(RecordTag.object.rawValue)
         out.appendVarint64(UInt64(body.count))
@@ -155,15 +151,12 @@ struct RecordReader {
     }
 
     mutating func varint() throws -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let next = try byte()
-            guard shift < 64, shift < 63 || next <= 1 else { throw corrupted("a varint longer than 64 bits") }
-            value |= UInt64(next & 0x7F) << shift
-            if next & 0x80 == 0 { return value }
-            shift += 7
-        }
+        guard position < end else { throw corrupted("the value ends early") }
+        // In bounds: position < end <= bytes.count, and Varint.decode64 reads no further than end.
+        let decoded = bytes.withUnsafeBytes { raw in Varint.decode64(raw.baseAddress! + position, end: raw.baseAddress! + end) }
+        guard let (value, length) = decoded else { throw corrupted("a truncated varint, or one longer than 64 bits") }
+        position += length
+        return value
     }
 
     /// A varint length that fits in what is left of the container.
@@ -307,9 +300,8 @@ struct RecordReader {
 private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let bytes: [UInt8]
     let codingPath: [any CodingKey]
-    /// Each field's name (UTF-8 byte range) and where its value starts.
-    let fields: [(name: Range<Int>, value: Int)]
-    let end: Int
+    /// Each field's name and value (byte ranges).
+    let fields: [(name: Range<Int>, value: Range<Int>)]
 
     init(bytes: [UInt8], start: Int, codingPath: [any CodingKey]) throws {
         self.bytes = bytes
@@ -317,25 +309,25 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
         var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: codingPath)
         let (bodyEnd, count) = try reader.enter(.object, as: [String: Any].self)
         reader = RecordReader(bytes: bytes, position: reader.position, end: bodyEnd, codingPath: codingPath)
-        var fields: [(name: Range<Int>, value: Int)] = []
+        var fields: [(name: Range<Int>, value: Range<Int>)] = []
         fields.reserveCapacity(count)
         for _ in 0..<count {
             let nameLength = try reader.length()
             let name = reader.position..<(reader.position + nameLength)
             reader.position += nameLength
-            fields.append((name, reader.position))
-            _ = try reader.skipValue()
+            let valueStart = reader.position
+            fields.append((name, valueStart..<(try reader.skipValue())))
         }
         guard reader.position == bodyEnd else { throw reader.corrupted("\(bodyEnd - reader.position) bytes after the last field") }
         self.fields = fields
-        self.end = bodyEnd
     }
 
     var allKeys: [Key] {
         fields.compactMap { field in String(validating: bytes[field.name], as: UTF8.self).flatMap { Key(stringValue: $0) } }
     }
 
-    func position(of key: Key) -> Int? {
+    /// Where `key`'s value lies, `nil` when the object has no such field.
+    func valueRange(of key: Key) -> Range<Int>? {
         var name = key.stringValue
         return name.withUTF8 { utf8 in
             fields.first { field in field.name.count == utf8.count && bytes[field.name].elementsEqual(utf8) }?.value
@@ -343,13 +335,13 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
     }
 
     func reader(for key: Key) throws -> RecordReader {
-        guard let start = position(of: key) else {
+        guard let range = valueRange(of: key) else {
             throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no field \"\(key.stringValue)\""))
         }
-        return RecordReader(bytes: bytes, position: start, end: end, parentPath: codingPath, key: key)
+        return RecordReader(bytes: bytes, position: range.lowerBound, end: range.upperBound, parentPath: codingPath, key: key)
     }
 
-    func contains(_ key: Key) -> Bool { position(of: key) != nil }
+    func contains(_ key: Key) -> Bool { valueRange(of: key) != nil }
     func decodeNil(forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.decodeNil() }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.readBool() }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { var reader = try reader(for: key); return try reader.readString() }
@@ -384,7 +376,7 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
     func superDecoder(forKey key: Key) throws -> any Decoder { try superDecoder(named: key.stringValue) }
 
     private func superDecoder(named name: String) throws -> any Decoder {
-        guard let key = Key(stringValue: name), let start = position(of: key) else {
+        guard let key = Key(stringValue: name), let start = valueRange(of: key)?.lowerBound else {
             throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: codingPath, debugDescription: "no field \"\(name)\" for the superclass"))
         }
         return BinaryRecordDecoder(bytes: bytes, start: start, codingPath: codingPath)
