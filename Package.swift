@@ -245,7 +245,10 @@ let package = Package(
             name: "TablesTests", dependencies: ["Tables", "Engine", "Encoding", "VFS", "StrataTestSupport", "strata-tables-stress"], swiftSettings: strictSettings),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Strata", "Engine", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: [
+                "Strata", "Engine", "Manifest", "SSTable", "ObjectStore", "VFS", "Encoding", "StrataTestSupport", "strata-async-probe",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ToolsTests", dependencies: ["StrataTool", "strata", "strata-bench", "Engine", "VFS", "Encoding", "StrataTestSupport", "Tables"], swiftSettings: strictSettings),

@@ -70,11 +70,13 @@ public final class CompactionJob {
         statistics.inputFiles = UInt64(compaction.allInputs.count)
         statistics.bytesRead = compaction.inputBytes
 
+        // Every input is of one keyspace's tree (the one `version` is); so are the outputs.
+        let keyspace = compaction.inputs.first?.keyspace ?? KeyspaceDescriptor.defaultID
         var edit = VersionEdit()
-        for file in compaction.inputs { edit.delete(level: compaction.level, fileNumber: file.fileNumber) }
-        for file in compaction.outputLevelInputs { edit.delete(level: compaction.outputLevel, fileNumber: file.fileNumber) }
+        for file in compaction.inputs { edit.delete(level: compaction.level, fileNumber: file.fileNumber, keyspace: file.keyspace) }
+        for file in compaction.outputLevelInputs { edit.delete(level: compaction.outputLevel, fileNumber: file.fileNumber, keyspace: file.keyspace) }
         if compaction.level > 0, let largest = compaction.inputs.map(\.largest).max(by: { InternalKeyComparator.compareArrays($0, $1) < 0 }) {
-            edit.compactionPointers[compaction.level] = largest
+            edit.setCompactionPointer(level: compaction.level, largest, keyspace: keyspace)
         }
 
         let grandparentBytes = compaction.grandparents.reduce(0) { $0 + $1.fileSize }
@@ -95,7 +97,7 @@ public final class CompactionJob {
             outputs.abandon()
             throw error
         }
-        let files = outputs.finished.map { FileMetadata($0, level: compaction.outputLevel) }
+        let files = outputs.finished.map { FileMetadata($0, level: compaction.outputLevel, keyspace: keyspace) }
         for file in files { edit.add(file) }
         statistics.outputFiles = UInt64(files.count)
         statistics.bytesWritten = files.reduce(0) { $0 + $1.fileSize }

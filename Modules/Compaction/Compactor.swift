@@ -15,20 +15,26 @@ public final class Compactor: Sendable {
     public let tableCache: TableCache
     /// What to compact.
     public let strategy: any CompactionStrategy
-    /// How output tables are built.
+    /// How output tables are built (in the default keyspace).
     public let builderOptions: TableBuilderOptions
+    /// How output tables of a named keyspace are built (`nil`: as `builderOptions`).
+    public let keyspaceBuilderOptions: (@Sendable (KeyspaceDescriptor) throws -> TableBuilderOptions)?
 
     private let running = Locked<[CompactionStatistics]>(Array(repeating: CompactionStatistics(), count: Version.levelCount))
 
     /// Creates a compactor.
-    public init(versionSet: VersionSet, tableCache: TableCache, strategy: any CompactionStrategy, builderOptions: TableBuilderOptions) {
+    public init(
+        versionSet: VersionSet, tableCache: TableCache, strategy: any CompactionStrategy, builderOptions: TableBuilderOptions,
+        keyspaceBuilderOptions: (@Sendable (KeyspaceDescriptor) throws -> TableBuilderOptions)? = nil
+    ) {
         self.versionSet = versionSet
         self.tableCache = tableCache
         self.strategy = strategy
         self.builderOptions = builderOptions
+        self.keyspaceBuilderOptions = keyspaceBuilderOptions
     }
 
-    /// Runs the most urgent compaction, if any is needed.
+    /// Runs the most urgent compaction of any keyspace's tree, if any is needed.
     ///
     /// - Parameter snapshots: returns the live snapshot sequences (versions they see are kept).
     ///   It is called after the inputs are picked, under the compactor's lock: a snapshot taken
@@ -40,9 +46,14 @@ public final class Compactor: Sendable {
     @discardableResult
     public func compactOnce(snapshots: () -> [SequenceNumber]) throws -> CompactionResult? {
         try running.withLock { totals in
-            let version = versionSet.currentVersion
-            guard let compaction = strategy.pickCompaction(version: version) else { return nil }
-            return try run(compaction, version: version, snapshots: snapshots(), totals: &totals)
+            let root = versionSet.currentVersion
+            var best: (compaction: Compaction, tree: Version, keyspace: UInt32)? = nil
+            for (id, tree) in [(KeyspaceDescriptor.defaultID, root)] + root.keyspaceTrees.sorted(by: { $0.key < $1.key }) {
+                guard let compaction = strategy.pickCompaction(version: tree) else { continue }
+                if best == nil || compaction.score > best!.compaction.score { best = (compaction, tree, id) }
+            }
+            guard let best else { return nil }
+            return try run(best.compaction, version: best.tree, options: try outputOptions(keyspace: best.keyspace, root: root), snapshots: snapshots(), totals: &totals)
         }
     }
 
@@ -61,13 +72,22 @@ public final class Compactor: Sendable {
     ///   - end: the largest user key to compact, inclusive (`nil`: unbounded).
     ///   - snapshots: as for `compactOnce`, called for each step after its inputs are picked.
     /// - Returns: the compactions run, in order.
+    ///   - keyspace: the keyspace whose tree to compact (the default keyspace unless given).
+    /// - Throws: `.invalidArgument` when the keyspace does not exist.
     @discardableResult
-    public func compactRange(start: [UInt8]?, end: [UInt8]?, snapshots: () -> [SequenceNumber]) throws -> [CompactionResult] {
+    public func compactRange(
+        start: [UInt8]?, end: [UInt8]?, keyspace: UInt32 = KeyspaceDescriptor.defaultID, snapshots: () -> [SequenceNumber]
+    ) throws -> [CompactionResult] {
         try running.withLock { totals in
             var done: [CompactionResult] = []
-            let deepest = versionSet.currentVersion.levels.lastIndex { !$0.isEmpty } ?? 0
+            func tree() throws -> (Version, TableBuilderOptions) {
+                let root = versionSet.currentVersion
+                guard let tree = root.tree(keyspace) else { throw StrataError.invalidArgument("keyspace \(keyspace) does not exist") }
+                return (tree, try outputOptions(keyspace: keyspace, root: root))
+            }
+            let deepest = try tree().0.levels.lastIndex { !$0.isEmpty } ?? 0
             for level in 0...deepest {
-                let version = versionSet.currentVersion
+                let (version, options) = try tree()
                 // Move each level's data down (level 0 always into level 1); the deepest level
                 // holding data is rewritten in place to drop what no snapshot needs.
                 guard var compaction = strategy.compaction(level: level, start: start, end: end, version: version) else { continue }
@@ -76,7 +96,7 @@ public final class Compactor: Sendable {
                     compaction.outputLevelInputs = []
                     compaction.grandparents = []
                 }
-                done.append(try run(compaction, version: version, snapshots: snapshots(), totals: &totals))
+                done.append(try run(compaction, version: version, options: options, snapshots: snapshots(), totals: &totals))
             }
             // Each step collected garbage while its input version was still referenced (by this
             // loop); now that none is, delete the inputs the steps made obsolete.
@@ -94,10 +114,21 @@ public final class Compactor: Sendable {
     /// Totals so far, indexed by output level.
     public var levelStatistics: [CompactionStatistics] { running.withLock { $0 } }
 
-    private func run(_ compaction: Compaction, version: Version, snapshots: [SequenceNumber], totals: inout [CompactionStatistics]) throws -> CompactionResult {
+    /// How outputs of `keyspace`'s tree are built, by its descriptor in `root`.
+    private func outputOptions(keyspace: UInt32, root: Version) throws -> TableBuilderOptions {
+        guard keyspace != KeyspaceDescriptor.defaultID, let descriptor = root.keyspaceDescriptors[keyspace], let keyspaceBuilderOptions else {
+            return builderOptions
+        }
+        return try keyspaceBuilderOptions(descriptor)
+    }
+
+    /// Runs `compaction`, picked from `version` (one keyspace's tree), writing tables with `options`.
+    private func run(
+        _ compaction: Compaction, version: Version, options: TableBuilderOptions, snapshots: [SequenceNumber], totals: inout [CompactionStatistics]
+    ) throws -> CompactionResult {
         let job = CompactionJob(
             compaction: compaction, version: version, snapshots: snapshots, versionSet: versionSet,
-            tableCache: tableCache, builderOptions: builderOptions, options: strategy.options)
+            tableCache: tableCache, builderOptions: options, options: strategy.options)
         let result = try job.run()
         let outputNumbers = result.isTrivialMove ? [] : result.outputs.map(\.fileNumber)
         // If logging fails, the edit may still have reached the disk (a failed sync proves nothing

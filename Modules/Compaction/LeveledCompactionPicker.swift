@@ -71,6 +71,20 @@ public struct LeveledCompactionPicker: CompactionStrategy {
             stop: files >= options.level0StopTrigger, pendingCompactionBytes: pending)
     }
 
+    /// The write pressure on the whole of `version`: the default keyspace's tree and every
+    /// named keyspace's (the fullest level 0 decides; pending bytes add up).
+    public func writePressure(allTreesOf version: Version) -> WritePressure {
+        var pressure = writePressure(version: version)
+        for tree in version.keyspaceTrees.values {
+            let other = writePressure(version: tree)
+            pressure.level0Files = max(pressure.level0Files, other.level0Files)
+            pressure.slowdown = pressure.slowdown || other.slowdown
+            pressure.stop = pressure.stop || other.stop
+            pressure.pendingCompactionBytes += other.pendingCompactionBytes
+        }
+        return pressure
+    }
+
     /// The byte limit on an output file's overlap with the level below its output level.
     package var maxGrandparentOverlapBytes: UInt64 {
         options.targetFileSize.multipliedReportingOverflow(by: options.maxGrandparentOverlapFactor).partialValue

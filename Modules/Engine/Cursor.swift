@@ -48,7 +48,7 @@ public final class Cursor {
             throw StrataError.invalidArgument("cursor lower bound sorts after its upper bound")
         }
         self.database = database
-        self.view = database.readView(at: options.snapshot)
+        self.view = try database.readView(at: options.snapshot, keyspace: options.keyspaceID)
         self.sequence = view.sequence.rawValue
         self.lowerBound = options.lowerBound
         self.upperBound = options.upperBound

@@ -2,6 +2,7 @@ import Compaction
 import Encoding
 import Logging
 import Manifest
+import Memtable
 import SSTable
 import VFS
 
@@ -166,39 +167,59 @@ extension Database {
     ///
     /// - Returns: `false` when there was nothing to flush.
     func flushOldest() throws -> Bool {
-        guard let frozen = state.withLock({ $0.frozen.last }) else { return false }
+        guard let (frozen, keyspaceFrozen) = state.withLock({ state in
+            state.frozen.last.map { ($0, state.keyspaceFrozen[ObjectIdentifier($0)] ?? [:]) }
+        }) else { return false }
         let started = WallClock.monotonicNanoseconds()
         var edit = VersionEdit()
-        var reserved: UInt64? = nil
-        var table: TableMetadata? = nil
-        if frozen.entryCount + frozen.rangeTombstoneCount > 0 {
-            let number = versionSet.newFileNumber(reserve: true)
-            reserved = number
-            table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: options.tableBuilderOptions)
-            edit.add(FileMetadata(table!, level: 0))
+        var reserved: [UInt64] = []
+        var tables: [TableMetadata] = []
+        // One table per keyspace of the generation that holds anything, all in one edit: the
+        // generation's log segments go only when every keyspace's part of them is in a table.
+        let version = versionSet.currentVersion
+        var parts: [(keyspace: UInt32, memtable: FrozenMemtable, options: TableBuilderOptions)] = [(KeyspaceDescriptor.defaultID, frozen, options.tableBuilderOptions)]
+        for id in keyspaceFrozen.keys.sorted() {
+            // A keyspace dropped since its memtable froze has nothing left to keep.
+            guard let descriptor = version.keyspaceDescriptors[id] else { continue }
+            parts.append((id, keyspaceFrozen[id]!, try tableBuilderOptions(for: descriptor)))
         }
-        // The oldest WAL segment any remaining memtable still needs.
+        var maxSequence = frozen.maxSequence
+        for part in parts {
+            maxSequence = max(maxSequence, part.memtable.maxSequence)
+            guard part.memtable.entryCount + part.memtable.rangeTombstoneCount > 0 else { continue }
+            let number = versionSet.newFileNumber(reserve: true)
+            reserved.append(number)
+            let table = try TableBuilder.build(from: part.memtable.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: part.options)
+            tables.append(table)
+            edit.add(FileMetadata(table, level: 0, keyspace: part.keyspace))
+        }
+        // The oldest WAL segment any remaining memtable still needs (the default keyspace's
+        // active memtable is never younger than a named keyspace's).
         edit.logNumber = state.withLock { state in
             (state.frozen.dropLast().map(\.walSegments.lowerBound) + [state.active.walSegments.lowerBound]).min()!
         }
-        edit.lastSequence = frozen.maxSequence
-        // On failure the table stays reserved: the edit may have reached the disk anyway.
+        edit.lastSequence = maxSequence
+        // On failure the tables stay reserved: the edit may have reached the disk anyway.
         try versionSet.logAndApply(edit)
-        if let reserved { versionSet.references.unreserve(reserved) }
+        for number in reserved { versionSet.references.unreserve(number) }
         // Counted before the memtable leaves the frozen list: a `flush()` that returns once the
         // list is empty must find the flush in the statistics and the metrics.
         counters.flushes.add(1, ordering: .relaxed)
-        if let table { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
+        for table in tables { counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed) }
         metrics.recordDuration("flush", nanoseconds: WallClock.monotonicNanoseconds() - started)
         state.withLock { state in
-            if let last = state.frozen.last, last === frozen { state.frozen.removeLast() }
+            if let last = state.frozen.last, last === frozen {
+                state.frozen.removeLast()
+                state.keyspaceFrozen[ObjectIdentifier(frozen)] = nil
+            }
             publishMemtables(state)
         }
         state.broadcast()
         let garbage = try versionSet.collectGarbage()
         for number in garbage.tables { tableCache.evict(number) }
         logger.info("flushed memtable", metadata: [
-            "entries": "\(frozen.entryCount)", "table": "\(table.map { "#\($0.fileNumber) \($0.fileSize) bytes" } ?? "none")",
+            "entries": "\(parts.reduce(0) { $0 + $1.memtable.entryCount })",
+            "tables": "\(tables.isEmpty ? "none" : tables.map { "#\($0.fileNumber) \($0.fileSize) bytes" }.joined(separator: ", "))",
             "milliseconds": "\((WallClock.monotonicNanoseconds() - started) / 1_000_000)", "walSegmentsDeleted": "\(garbage.walSegments.count)",
         ])
         requestCompaction()

@@ -46,7 +46,7 @@ extension Database {
         // Holding the version keeps its tables from being deleted until they are linked.
         let version = versionSet.currentVersion
         var lastSequence = versionSet.lastSequence
-        var files = Array(version.levels.joined())
+        var files = version.allFiles
         var nextNumber = (files.map(\.fileNumber).max() ?? 0) + 1
         try fileSystem.createDirectory(directory)
         var absentTables: [String] = []
@@ -73,18 +73,26 @@ extension Database {
             // The replayed log lives only in memory: write it out, oldest memtable first.
             // (A read-only open keeps all of it in frozen memtables; the active one stays empty.)
             let set = memtables.withLock { $0 }
-            for memtable in set.frozen.reversed() where memtable.entryCount + memtable.rangeTombstoneCount > 0 {
-                let table = try TableBuilder.build(
-                    from: memtable.flushSource, fileSystem: fileSystem, directory: directory, fileNumber: nextNumber, options: options.tableBuilderOptions)
-                files.append(FileMetadata(table, level: 0))
-                nextNumber += 1
+            var parts = [(KeyspaceDescriptor.defaultID, set.frozen, options.tableBuilderOptions)]
+            for (id, keyspace) in set.keyspaces.sorted(by: { $0.key < $1.key }) {
+                guard let descriptor = version.keyspaceDescriptors[id] else { continue }
+                parts.append((id, keyspace.frozen, try tableBuilderOptions(for: descriptor)))
+            }
+            for (keyspace, frozen, builderOptions) in parts {
+                for memtable in frozen.reversed() where memtable.entryCount + memtable.rangeTombstoneCount > 0 {
+                    let table = try TableBuilder.build(
+                        from: memtable.flushSource, fileSystem: fileSystem, directory: directory, fileNumber: nextNumber, options: builderOptions)
+                    files.append(FileMetadata(table, level: 0, keyspace: keyspace))
+                    nextNumber += 1
+                }
             }
             lastSequence = SequenceNumber(rawValue: self.lastSequence.load(ordering: .acquiring))
         }
         let manifestNumber = nextNumber
-        let snapshot = VersionEdit.snapshot(
-            databaseID: versionSet.databaseID, files: files, logNumber: manifestNumber + 1,
+        var snapshot = VersionEdit.snapshot(
+            of: version, databaseID: versionSet.databaseID, logNumber: manifestNumber + 1,
             nextFileNumber: manifestNumber + 2, lastSequence: lastSequence)
+        snapshot.addedFiles = files
         try VersionSet.writeManifest(snapshot, manifestNumber: manifestNumber, directory: directory, fileSystem: fileSystem)
         try fileSystem.syncDirectory(directory)
         withExtendedLifetime(version) {}

@@ -29,7 +29,7 @@ extension Database {
             try wal.withLock { try $0?.sync() }
             return
         case .switchMemtable?:
-            let empty = state.withLock { $0.active.entryCount + $0.active.rangeTombstoneCount == 0 }
+            let empty = state.withLock { $0.holdsNoActiveWrites }
             if !empty { try switchMemtable() }
             return
         default:
@@ -108,8 +108,18 @@ extension Database {
         session?.shipper.enqueue(batches)
         var summary = WriteBatch.Summary()
         do {
+            // Named keyspaces' memtables, looked up only when some batch writes to one. A
+            // keyspace dropped since the batch was checked has none: its entries are logged but
+            // applied nowhere, as if written just before the drop (replay skips them too).
+            var keyspaceActive: [UInt32: Memtable]? = nil
             for batch in batches {
                 try memtable.apply(batch)
+                if !batch.summary.keyspaces.isEmpty {
+                    if keyspaceActive == nil { keyspaceActive = state.withLock { $0.keyspaceActive } }
+                    for id in batch.summary.keyspaces {
+                        try keyspaceActive![id]?.apply(batch, keyspace: id)
+                    }
+                }
                 summary.add(batch.summary)
             }
         } catch {
@@ -135,10 +145,12 @@ extension Database {
     func makeRoomForWrite(bytes: Int, entries: Int) throws -> Memtable {
         var delayed = false
         while true {
-            let (active, frozenCount, error) = state.withLock { ($0.active, $0.frozen.count, $0.backgroundError) }
+            let (active, frozenCount, error, keyspacesFit) = state.withLock { state in
+                (state.active, state.frozen.count, state.backgroundError, state.keyspacesCanHold(bytes: bytes, entries: entries, writeBufferSize: options.writeBufferSize))
+            }
             if let error { throw error }
             if closed.load(ordering: .acquiring) && commitQueue.withLock({ $0 }) == nil { throw StrataError.closed }
-            let pressure = picker.writePressure(version: versionSet.currentVersion)
+            let pressure = picker.writePressure(allTreesOf: versionSet.currentVersion)
             if pressure.slowdown && !delayed {
                 // Level 0 is backing up: give compaction a millisecond per write instead of
                 // letting the stop trigger fire all at once (LevelDB's slowdown).
@@ -149,7 +161,7 @@ extension Database {
                 requestCompaction()
                 continue
             }
-            if active.approximateMemoryUsage < options.writeBufferSize && active.canHold(bytes: bytes, entries: entries) {
+            if active.approximateMemoryUsage < options.writeBufferSize && active.canHold(bytes: bytes, entries: entries) && keyspacesFit {
                 return active
             }
             if frozenCount >= options.maxWriteBufferNumber - 1 {
@@ -160,7 +172,7 @@ extension Database {
             }
             if pressure.stop {
                 try stall(reason: "level-0 stop trigger") { [picker, versionSet] _ in
-                    !picker.writePressure(version: versionSet.currentVersion).stop
+                    !picker.writePressure(allTreesOf: versionSet.currentVersion).stop
                 }
                 continue
             }
@@ -200,10 +212,27 @@ extension Database {
             throw error
         }
         let fresh = try Memtable(capacity: memtableCapacity, walSegment: segment)
+        // Every named keyspace that holds anything freezes with the default keyspace (one
+        // generation); an empty one keeps its active memtable.
+        var freshKeyspaces: [UInt32: Memtable] = [:]
+        for (id, active) in state.withLock({ $0.keyspaceActive }) where active.entryCount + active.rangeTombstoneCount > 0 {
+            freshKeyspaces[id] = try Memtable(capacity: memtableCapacity, walSegment: segment)
+        }
         state.withLock { state in
-            fresh.injectMaxSequence(state.active.maxSequence)
-            state.frozen.insert(state.active.freeze(), at: 0)
+            let maxSequence = state.maxActiveSequence
+            fresh.injectMaxSequence(maxSequence)
+            let frozen = state.active.freeze()
+            state.frozen.insert(frozen, at: 0)
             state.active = fresh
+            var frozenKeyspaces: [UInt32: FrozenMemtable] = [:]
+            for (id, replacement) in freshKeyspaces {
+                // A keyspace dropped since the list was taken has no memtable to freeze.
+                guard let active = state.keyspaceActive[id] else { continue }
+                replacement.injectMaxSequence(maxSequence)
+                frozenKeyspaces[id] = active.freeze()
+                state.keyspaceActive[id] = replacement
+            }
+            if !frozenKeyspaces.isEmpty { state.keyspaceFrozen[ObjectIdentifier(frozen)] = frozenKeyspaces }
             publishMemtables(state)
         }
         activeMemtableBirth.store(0, ordering: .relaxed)
@@ -218,7 +247,7 @@ extension Database {
     /// Freezes the active memtable (if it holds anything) through the commit queue, so the
     /// switch happens between write groups.
     func switchMemtableForFlush() throws {
-        let empty = state.withLock { $0.active.entryCount + $0.active.rangeTombstoneCount == 0 }
+        let empty = state.withLock { $0.holdsNoActiveWrites }
         guard !empty else { return }
         guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
         try queue.submit(.switchMemtable)
@@ -233,5 +262,31 @@ extension Database {
         state.broadcast()
         state.wait(until: { $0.frozen.isEmpty || $0.backgroundError != nil || $0.shutdown }) { _ in }
         if let error = state.withLock({ $0.backgroundError }) { throw error }
+    }
+}
+
+extension Database.EngineState {
+    /// Whether no active memtable, the default keyspace's or a named one's, holds anything.
+    var holdsNoActiveWrites: Bool {
+        active.entryCount + active.rangeTombstoneCount == 0
+            && keyspaceActive.values.allSatisfy { $0.entryCount + $0.rangeTombstoneCount == 0 }
+    }
+
+    /// The highest sequence any active memtable holds (or was injected with).
+    var maxActiveSequence: SequenceNumber {
+        keyspaceActive.values.reduce(active.maxSequence) { Swift.max($0, $1.maxSequence) }
+    }
+
+    /// Whether the named keyspaces' active memtables can take a group of `bytes` and `entries`
+    /// (any of them might receive it all) while all active memtables together stay under
+    /// `writeBufferSize`. Always `true` without keyspaces.
+    func keyspacesCanHold(bytes: Int, entries: Int, writeBufferSize: Int) -> Bool {
+        guard !keyspaceActive.isEmpty else { return true }
+        var usage = active.approximateMemoryUsage
+        for memtable in keyspaceActive.values {
+            guard memtable.canHold(bytes: bytes, entries: entries) else { return false }
+            usage += memtable.approximateMemoryUsage
+        }
+        return usage < writeBufferSize
     }
 }

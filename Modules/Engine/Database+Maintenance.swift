@@ -1,4 +1,5 @@
 import Encoding
+import Manifest
 
 extension Database {
     /// Writes every memtable to a level-0 table and waits until it is done (the log segments they
@@ -21,16 +22,25 @@ extension Database {
     /// Flushes the memtables first. Blocks the calling thread; from Swift concurrency use the
     /// `async` overload.
     public func compactRange<From: BytesConvertible, To: BytesConvertible>(from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none) throws {
+        try compactRange(from: start.map { $0.withUnsafeBytes { Array($0) } }, to: end.map { $0.withUnsafeBytes { Array($0) } }, keyspace: KeyspaceDescriptor.defaultID)
+    }
+
+    /// `compactRange(from:to:)` in keyspace `keyspace`'s tree.
+    func compactRange(from low: [UInt8]?, to high: [UInt8]?, keyspace: UInt32) throws {
         try checkWritable()
         try flush()
-        let low = start.map { $0.withUnsafeBytes { Array($0) } }
-        let high = end.map { $0.withUnsafeBytes { Array($0) } }
         if let low, let high, BytewiseComparator.compare(low, high) >= 0 { return }
+        guard versionSet.currentVersion.tree(keyspace) != nil else {
+            throw StrataError.invalidArgument("keyspace \(keyspace) does not exist (it was dropped)")
+        }
         do {
             // The compactor's range is inclusive; `high` itself is outside `[from, to)` but may
             // be compacted along with its table, which is harmless.
-            let runs = try compactor.compactRange(start: low, end: high) { snapshots.sequences }
+            let runs = try compactor.compactRange(start: low, end: high, keyspace: keyspace) { snapshots.sequences }
             for run in runs { logCompaction(run) }
+        } catch StrataError.invalidArgument(let reason) {
+            // Dropped while compacting: nothing is damaged.
+            throw StrataError.invalidArgument(reason)
         } catch {
             setBackgroundError(error, during: "manual compaction")
             throw error

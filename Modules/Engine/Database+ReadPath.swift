@@ -23,12 +23,40 @@ struct ReadView: Sendable {
 }
 
 extension Database {
-    /// Takes a read view at `snapshot` (the latest data when `nil`).
+    /// Takes a read view of keyspace `keyspace` (0: the default keyspace) at `snapshot` (the
+    /// latest data when `nil`).
+    ///
+    /// - Throws: `.invalidArgument` when the keyspace does not exist (it was dropped).
+    func readView(at snapshot: Snapshot?, keyspace: UInt32) throws -> ReadView {
+        guard keyspace != KeyspaceDescriptor.defaultID else { return readView(at: snapshot) }
+        guard snapshot?.pinnedView == nil else {
+            throw StrataError.invalidArgument("keyspaces cannot be read on a replica")
+        }
+        while true {
+            let whole = wholeReadView(at: snapshot)
+            guard let tree = whole.version.tree(keyspace) else {
+                throw StrataError.invalidArgument("keyspace \(keyspace) does not exist (it was dropped)")
+            }
+            // A keyspace gets its memtable before the manifest records it: a view whose
+            // version has the keyspace but whose memtables predate it is simply taken again.
+            guard let memtables = whole.memtables.keyspaces[keyspace] else { continue }
+            return ReadView(sequence: whole.sequence, active: memtables.active, frozen: memtables.frozen, version: tree)
+        }
+    }
+
+    /// Takes a read view of the default keyspace at `snapshot` (the latest data when `nil`).
     func readView(at snapshot: Snapshot?) -> ReadView {
+        if let pinned = snapshot?.pinnedView { return pinned }
+        let whole = wholeReadView(at: snapshot)
+        return ReadView(sequence: whole.sequence, active: whole.memtables.active, frozen: whole.memtables.frozen, version: whole.version)
+    }
+
+    /// The sequence, memtables and version of every keyspace, taken consistently (see
+    /// `ReadView`).
+    private func wholeReadView(at snapshot: Snapshot?) -> (sequence: SequenceNumber, memtables: MemtableSet, version: Version) {
         if let snapshot {
-            if let pinned = snapshot.pinnedView { return pinned }
             let set = memtables.withLock { $0 }
-            return ReadView(sequence: snapshot.sequence, active: set.active, frozen: set.frozen, version: versionSet.currentVersion)
+            return (snapshot.sequence, set, versionSet.currentVersion)
         }
         while true {
             // A replica swaps its view wholesale when it installs a manifest (see
@@ -44,7 +72,7 @@ extension Database {
             let version = versionSet.currentVersion
             // Unchanged: every compaction behind `version` finished before `sequence` was read.
             if version === before && viewSwitches.load(ordering: .acquiring) == switches {
-                return ReadView(sequence: sequence, active: set.active, frozen: set.frozen, version: version)
+                return (sequence, set, version)
             }
         }
     }
@@ -54,6 +82,12 @@ extension Database {
     func get(rawKey key: UnsafeRawBufferPointer, snapshot: Snapshot?) throws -> [UInt8]? {
         try checkOpen()
         return try get(rawKey: key, in: readView(at: snapshot))
+    }
+
+    /// Point lookup in keyspace `keyspace` at `snapshot` (the latest data when `nil`).
+    func get(rawKey key: UnsafeRawBufferPointer, snapshot: Snapshot?, keyspace: UInt32) throws -> [UInt8]? {
+        try checkOpen()
+        return try get(rawKey: key, in: readView(at: snapshot, keyspace: keyspace))
     }
 
     /// Point lookup in `view`: active memtable → frozen memtables (newest first) → level 0

@@ -96,8 +96,8 @@ extension Database {
         let logNumber = versionSet.logNumber
         let segments = try WALSegment.list(in: path, fileSystem: fileSystem, from: logNumber)
         var maxSequence = versionSet.lastSequence
-        var memtable = try Memtable(capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber)
-        memtable.injectMaxSequence(maxSequence)
+        let keyspaces = versionSet.currentVersion.keyspaceTrees.keys.sorted()
+        var memtables = try RecoveryMemtables(keyspaces: keyspaces, capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber, maxSequence: maxSequence)
         var replayedRecords = 0
         let replay = try WALReader.replay(
             segments: segments, databaseID: versionSet.databaseID, fileSystem: fileSystem,
@@ -106,18 +106,16 @@ extension Database {
             // Records already in tables (sequence ≤ the manifest's last sequence) are skipped.
             if let range = WriteBatch.sequenceRange(of: payload), range.upperBound <= versionSet.lastSequence { return }
             let entries = WriteBatch.sequenceRange(of: payload).map { Int($0.upperBound.rawValue - $0.lowerBound.rawValue + 1) } ?? 0
-            if !memtable.canHold(bytes: payload.count, entries: entries) || memtable.approximateMemoryUsage >= options.writeBufferSize {
+            if !memtables.canHold(bytes: payload.count, entries: entries) || memtables.approximateMemoryUsage >= options.writeBufferSize {
                 // Bounded memory: flush what was replayed so far; this segment is still needed.
-                try flushRecovered(memtable, logNumber: location.segment)
-                let next = try Memtable(capacity: memtableCapacity, walSegment: location.segment)
-                next.injectMaxSequence(memtable.maxSequence)
-                memtable = next
+                try flushRecovered(memtables, logNumber: location.segment)
+                memtables = try memtables.next(capacity: memtableCapacity, walSegment: location.segment)
             }
-            memtable.noteWALSegment(location.segment)
-            try memtable.apply(batch: payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
+            memtables.noteWALSegment(location.segment)
+            try memtables.apply(payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
             replayedRecords += 1
         }
-        maxSequence = max(maxSequence, memtable.maxSequence, replay.maxSequence ?? .zero)
+        maxSequence = max(maxSequence, memtables.maxSequence, replay.maxSequence ?? .zero)
         if let torn = replay.tornTail {
             logger.warning("WAL torn tail dropped", metadata: [
                 "file": "\(torn.file)", "offset": "\(torn.offset)", "droppedBytes": "\(torn.droppedBytes)", "reason": "\(torn.reason)",
@@ -139,11 +137,11 @@ extension Database {
         }
         // Flush the replayed data and move the log number past every replayed segment in one
         // edit: either both happen or, after a crash, the replay simply runs again.
-        try flushRecovered(memtable, logNumber: segment, lastSequence: maxSequence)
-        let active = try Memtable(capacity: memtableCapacity, walSegment: segment)
-        active.injectMaxSequence(maxSequence)
+        try flushRecovered(memtables, logNumber: segment, lastSequence: maxSequence)
+        let active = try RecoveryMemtables(keyspaces: keyspaces, capacity: memtableCapacity, walSegment: segment, maxSequence: maxSequence)
         state.withLock { state in
-            state.active = active
+            state.active = active.defaultKeyspace
+            state.keyspaceActive = active.keyspaces
             publishMemtables(state)
         }
         lastSequence.store(maxSequence.rawValue, ordering: .releasing)
@@ -174,9 +172,17 @@ extension Database {
     func recoverReadOnly() throws {
         let logNumber = versionSet.logNumber
         let segments = try WALSegment.list(in: path, fileSystem: fileSystem, from: logNumber)
-        var memtable = try Memtable(capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber)
-        memtable.injectMaxSequence(versionSet.lastSequence)
+        let keyspaces = versionSet.currentVersion.keyspaceTrees.keys.sorted()
+        var memtables = try RecoveryMemtables(
+            keyspaces: keyspaces, capacity: memtableCapacity, walSegment: segments.first?.number ?? logNumber, maxSequence: versionSet.lastSequence)
         var frozen: [FrozenMemtable] = []
+        var keyspaceFrozen: [ObjectIdentifier: [UInt32: FrozenMemtable]] = [:]
+        func freeze(_ memtables: RecoveryMemtables) {
+            let generation = memtables.defaultKeyspace.freeze()
+            frozen.insert(generation, at: 0)
+            let named = memtables.keyspaces.mapValues { $0.freeze() }.filter { $0.value.entryCount + $0.value.rangeTombstoneCount > 0 }
+            if !named.isEmpty { keyspaceFrozen[ObjectIdentifier(generation)] = named }
+        }
         var replayedRecords = 0
         // A writer may be appending to the newest segment: its unfinished tail reads as a torn
         // tail, which ends the log (the writes behind it are after this open's moment).
@@ -186,52 +192,112 @@ extension Database {
         ) { payload, location in
             if let range = WriteBatch.sequenceRange(of: payload), range.upperBound <= versionSet.lastSequence { return }
             let entries = WriteBatch.sequenceRange(of: payload).map { Int($0.upperBound.rawValue - $0.lowerBound.rawValue + 1) } ?? 0
-            if !memtable.canHold(bytes: payload.count, entries: entries) || memtable.approximateMemoryUsage >= options.writeBufferSize {
-                let next = try Memtable(capacity: memtableCapacity, walSegment: location.segment)
-                next.injectMaxSequence(memtable.maxSequence)
-                frozen.insert(memtable.freeze(), at: 0)
-                memtable = next
+            if !memtables.canHold(bytes: payload.count, entries: entries) || memtables.approximateMemoryUsage >= options.writeBufferSize {
+                let next = try memtables.next(capacity: memtableCapacity, walSegment: location.segment)
+                freeze(memtables)
+                memtables = next
             }
-            try memtable.apply(batch: payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
+            try memtables.apply(payload, file: WALSegment.fileName(for: location.segment), offset: Int(location.offset))
             replayedRecords += 1
         }
-        let maxSequence = max(versionSet.lastSequence, memtable.maxSequence, replay.maxSequence ?? .zero)
+        let maxSequence = max(versionSet.lastSequence, memtables.maxSequence, replay.maxSequence ?? .zero)
         recoveryReport.withLock { $0 = RecoveryReport(records: replayedRecords, segments: segments.count, droppedBytes: replay.droppedBytes, tornTail: replay.tornTail) }
-        // Everything replayed is immutable from here on; the active memtable stays empty.
-        if memtable.entryCount + memtable.rangeTombstoneCount > 0 { frozen.insert(memtable.freeze(), at: 0) }
-        let active = try Memtable(capacity: 1 << 16, walSegment: memtable.walSegments.upperBound)
-        active.injectMaxSequence(maxSequence)
+        // Everything replayed is immutable from here on; the active memtables stay empty.
+        if !memtables.isEmpty { freeze(memtables) }
+        let active = try RecoveryMemtables(keyspaces: keyspaces, capacity: 1 << 16, walSegment: memtables.defaultKeyspace.walSegments.upperBound, maxSequence: maxSequence)
         state.withLock { state in
-            state.active = active
+            state.active = active.defaultKeyspace
             state.frozen = frozen
+            state.keyspaceActive = active.keyspaces
+            state.keyspaceFrozen = keyspaceFrozen
             publishMemtables(state)
         }
         lastSequence.store(maxSequence.rawValue, ordering: .releasing)
         // Opening every table finds a damaged one now rather than on some later read; tables
         // only the object store holds (a local cache) are checked when they are fetched.
-        for file in versionSet.currentVersion.levels.joined()
+        for file in versionSet.currentVersion.allFiles
         where tableCache.fileSource == nil || fileSystem.exists(Path.join(path, DatabaseFiles.tableName(file.fileNumber))) {
             _ = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
         }
     }
 
-    /// Writes a replayed memtable to level 0 (if it holds anything) and records `logNumber`.
-    private func flushRecovered(_ memtable: Memtable, logNumber: UInt64, lastSequence: SequenceNumber? = nil) throws {
+    /// Writes replayed memtables to level 0 (one table per keyspace that holds anything) and
+    /// records `logNumber`, in one edit.
+    private func flushRecovered(_ memtables: RecoveryMemtables, logNumber: UInt64, lastSequence: SequenceNumber? = nil) throws {
         var edit = VersionEdit()
         edit.logNumber = logNumber
-        edit.lastSequence = lastSequence ?? memtable.maxSequence
-        let frozen = memtable.freeze()
-        var reserved: UInt64? = nil
-        if frozen.entryCount + frozen.rangeTombstoneCount > 0 {
+        edit.lastSequence = lastSequence ?? memtables.maxSequence
+        let version = versionSet.currentVersion
+        var reserved: [UInt64] = []
+        var parts = [(KeyspaceDescriptor.defaultID, memtables.defaultKeyspace, options.tableBuilderOptions)]
+        for (id, memtable) in memtables.keyspaces.sorted(by: { $0.key < $1.key }) {
+            guard let descriptor = version.keyspaceDescriptors[id] else { continue }
+            parts.append((id, memtable, try tableBuilderOptions(for: descriptor)))
+        }
+        for (keyspace, memtable, builderOptions) in parts {
+            let frozen = memtable.freeze()
+            guard frozen.entryCount + frozen.rangeTombstoneCount > 0 else { continue }
             let number = versionSet.newFileNumber(reserve: true)
-            reserved = number
-            let table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: options.tableBuilderOptions)
-            edit.add(FileMetadata(table, level: 0))
+            reserved.append(number)
+            let table = try TableBuilder.build(from: frozen.flushSource, fileSystem: fileSystem, directory: path, fileNumber: number, options: builderOptions)
+            edit.add(FileMetadata(table, level: 0, keyspace: keyspace))
             counters.flushes.add(1, ordering: .relaxed)
             counters.flushBytesWritten.add(table.fileSize, ordering: .relaxed)
         }
         try versionSet.logAndApply(edit)
-        if let reserved { versionSet.references.unreserve(reserved) }
+        for number in reserved { versionSet.references.unreserve(number) }
+    }
+}
+
+/// The memtables recovery replays the log into: the default keyspace's and one per named
+/// keyspace of the manifest (a record's entries of a keyspace dropped since are skipped: no
+/// memtable takes them).
+struct RecoveryMemtables {
+    let defaultKeyspace: Memtable
+    let keyspaces: [UInt32: Memtable]
+
+    /// Empty memtables for the default keyspace and `keyspaces`, numbered after `maxSequence`.
+    init(keyspaces ids: [UInt32], capacity: Int, walSegment: UInt64, maxSequence: SequenceNumber) throws {
+        defaultKeyspace = try Memtable(capacity: capacity, walSegment: walSegment)
+        defaultKeyspace.injectMaxSequence(maxSequence)
+        var keyspaces: [UInt32: Memtable] = [:]
+        for id in ids {
+            let memtable = try Memtable(capacity: capacity, walSegment: walSegment)
+            memtable.injectMaxSequence(maxSequence)
+            keyspaces[id] = memtable
+        }
+        self.keyspaces = keyspaces
+    }
+
+    /// Fresh memtables for the same keyspaces, numbered after these.
+    func next(capacity: Int, walSegment: UInt64) throws -> RecoveryMemtables {
+        try RecoveryMemtables(keyspaces: Array(keyspaces.keys), capacity: capacity, walSegment: walSegment, maxSequence: maxSequence)
+    }
+
+    private var all: [Memtable] { [defaultKeyspace] + keyspaces.values }
+
+    /// The highest sequence any of them holds.
+    var maxSequence: SequenceNumber { all.map(\.maxSequence).max()! }
+
+    /// Their memory together.
+    var approximateMemoryUsage: Int { all.reduce(0) { $0 + $1.approximateMemoryUsage } }
+
+    /// Whether none holds anything.
+    var isEmpty: Bool { all.allSatisfy { $0.entryCount + $0.rangeTombstoneCount == 0 } }
+
+    /// Whether each could take a whole record of `bytes` and `entries`.
+    func canHold(bytes: Int, entries: Int) -> Bool { all.allSatisfy { $0.canHold(bytes: bytes, entries: entries) } }
+
+    func noteWALSegment(_ segment: UInt64) {
+        for memtable in all { memtable.noteWALSegment(segment) }
+    }
+
+    /// Applies each keyspace's entries of the encoded batch `payload` to its memtable.
+    func apply(_ payload: UnsafeRawBufferPointer, file: String, offset: Int) throws {
+        try defaultKeyspace.apply(batch: payload, file: file, offset: offset)
+        for (id, memtable) in keyspaces {
+            try memtable.apply(batch: payload, keyspace: id, file: file, offset: offset)
+        }
     }
 }
 

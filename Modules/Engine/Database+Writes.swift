@@ -53,6 +53,7 @@ extension Database {
         try checkWritable()
         try batch.validate(batchLimits)
         guard !batch.isEmpty else { return }
+        if !batch.summary.keyspaces.isEmpty { try checkKeyspacesExist(batch.summary.keyspaces) }
         guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
         try queue.submit(.write(batch, sync: options.sync ?? self.options.syncWrites))
         if options.durability == .objectStore { try waitUntilStored() }

@@ -65,6 +65,8 @@ public final class Database: Sendable {
     package let executor: BlockingExecutor
     /// The swift-metrics bridge.
     let metrics: MetricsReporter
+    /// Held while a keyspace is created, re-optioned or dropped (one change at a time).
+    let keyspaceChanges = Locked<Void>(())
     /// Pessimistic transactions' key locks.
     let lockTable = LockTable()
     /// The next transaction's number.
@@ -100,12 +102,29 @@ public final class Database: Sendable {
     struct MemtableSet: Sendable {
         var active: Memtable
         var frozen: [FrozenMemtable]
+        /// The named keyspaces' memtables, by keyspace id (empty without keyspaces).
+        var keyspaces: [UInt32: KeyspaceMemtables] = [:]
+    }
+
+    /// A named keyspace's memtables: the active one and the frozen ones, newest first.
+    struct KeyspaceMemtables: Sendable {
+        var active: Memtable
+        var frozen: [FrozenMemtable]
     }
 
     struct EngineState {
+        /// The default keyspace's active memtable.
         var active: Memtable
-        /// Frozen memtables waiting for flush, newest first.
+        /// Frozen memtables waiting for flush, newest first. Each stands for its whole
+        /// generation: the named keyspaces' memtables frozen with it are in `keyspaceFrozen`.
         var frozen: [FrozenMemtable] = []
+        /// The named keyspaces' active memtables, by keyspace id. They are frozen together with
+        /// the default one (one switch freezes every keyspace that holds anything: they share
+        /// the log, whose segments go only once all of them are flushed).
+        var keyspaceActive: [UInt32: Memtable] = [:]
+        /// The named keyspaces' frozen memtables of each generation, keyed by the default
+        /// keyspace's frozen memtable of that generation (an entry leaves with it).
+        var keyspaceFrozen: [ObjectIdentifier: [UInt32: FrozenMemtable]] = [:]
         var backgroundError: StrataError? = nil
         var shutdown = false
         var flushing = false
@@ -172,7 +191,11 @@ public final class Database: Sendable {
         self.storeTables = storeTables
         storeTables?.attach(tableCache)
         self.picker = LeveledCompactionPicker(options: options.compactionOptions)
-        self.compactor = Compactor(versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions)
+        self.compactor = Compactor(
+            versionSet: versionSet, tableCache: tableCache, strategy: picker, builderOptions: options.tableBuilderOptions,
+            keyspaceBuilderOptions: { [base = options.tableBuilderOptions] descriptor in
+                try Database.tableBuilderOptions(for: descriptor, base: base)
+            })
         self.lastSequence = Atomic(versionSet.lastSequence.rawValue)
         self.state = Monitor(EngineState(active: firstMemtable))
         self.memtables = Locked(MemtableSet(active: firstMemtable, frozen: []))
@@ -292,7 +315,12 @@ public final class Database: Sendable {
 
     /// Publishes the state's memtables to readers. Call while holding the state lock.
     func publishMemtables(_ state: EngineState) {
-        memtables.withLock { $0 = MemtableSet(active: state.active, frozen: state.frozen) }
+        var set = MemtableSet(active: state.active, frozen: state.frozen)
+        for (id, active) in state.keyspaceActive {
+            let frozen = state.frozen.compactMap { state.keyspaceFrozen[ObjectIdentifier($0)]?[id] }
+            set.keyspaces[id] = KeyspaceMemtables(active: active, frozen: frozen)
+        }
+        memtables.withLock { $0 = set }
     }
 
     @usableFromInline

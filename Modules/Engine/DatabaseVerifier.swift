@@ -85,7 +85,7 @@ public enum DatabaseVerifier {
 
         let live = Set(summary.version.allFileNumbers)
         let manifestPath = Path.join(path, DatabaseFiles.manifest(summary.manifestNumber))
-        for file in summary.version.levels.joined() {
+        for file in summary.version.allFiles {
             let tablePath = Path.join(path, DatabaseFiles.tableName(file.fileNumber))
             guard fileSystem.exists(tablePath) else {
                 report.problems.append(Problem(file: manifestPath, offset: 0, reason: "lists live table \(file.fileNumber), but \(tablePath) is missing", isDamage: true))

@@ -281,6 +281,8 @@ public struct ReadOptions: Sendable {
     public var minSequence: UInt64? = nil
     /// How long a read waits for `minSequence`, in seconds (default 10).
     public var minSequenceTimeout: Double = 10
+    /// The keyspace read (0: the default keyspace); a `Keyspace` handle's reads set it.
+    var keyspaceID: UInt32 = 0
 
     /// Creates read options for all keys, at `snapshot` (the latest data when `nil`).
     public init(snapshot: Snapshot? = nil) {

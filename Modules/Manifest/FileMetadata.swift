@@ -9,12 +9,16 @@ import SSTable
 public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
     /// The level the file lives in (0…6).
     public var level: Int
+    /// The keyspace whose tree the file belongs to (`KeyspaceDescriptor.defaultID`, 0, for the
+    /// default keyspace).
+    public var keyspace: UInt32
     /// The table's own metadata, as its builder returned it.
     public var table: TableMetadata
 
-    /// Places `table` at `level`.
-    public init(_ table: TableMetadata, level: Int) {
+    /// Places `table` at `level` of `keyspace`'s tree.
+    public init(_ table: TableMetadata, level: Int, keyspace: UInt32 = KeyspaceDescriptor.defaultID) {
         self.level = level
+        self.keyspace = keyspace
         self.table = table
     }
 
@@ -22,14 +26,14 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
     public init(
         level: Int, fileNumber: UInt64, fileSize: UInt64, smallest: [UInt8], largest: [UInt8],
         smallestSequence: SequenceNumber, largestSequence: SequenceNumber,
-        entryCount: UInt64 = 0, deletionCount: UInt64 = 0, rangeDeletionCount: UInt64 = 0
+        entryCount: UInt64 = 0, deletionCount: UInt64 = 0, rangeDeletionCount: UInt64 = 0, keyspace: UInt32 = KeyspaceDescriptor.defaultID
     ) {
         self.init(
             TableMetadata(
                 fileNumber: fileNumber, fileSize: fileSize, smallest: smallest, largest: largest,
                 smallestSequence: smallestSequence, largestSequence: largestSequence,
                 entryCount: entryCount, deletionCount: deletionCount, rangeDeletionCount: rangeDeletionCount),
-            level: level)
+            level: level, keyspace: keyspace)
     }
 
     /// Forwards to the table's fields. Inlinable, so `file.fileNumber` compiles to a field
@@ -74,5 +78,5 @@ public struct FileMetadata: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A one-line, human-readable description.
-    public var description: String { "L\(level) \(table)" }
+    public var description: String { keyspace == KeyspaceDescriptor.defaultID ? "L\(level) \(table)" : "keyspace \(keyspace) L\(level) \(table)" }
 }

@@ -31,7 +31,7 @@ public enum ManifestReader {
     public static func summary(directory: String, fileSystem: any FileSystem) throws -> Summary {
         let number = try DatabaseFiles.readCurrent(directory: directory, fileSystem: fileSystem)
         let replay = try ManifestReplay.run(directory: directory, manifestNumber: number, fileSystem: fileSystem)
-        let version = Version(levels: replay.levels, compactionPointers: replay.compactionPointers, references: nil)
+        let version = replay.version(references: nil)
         return Summary(
             manifestNumber: number, databaseID: replay.databaseID, version: version, logNumber: replay.logNumber,
             nextFileNumber: replay.nextFileNumber, lastSequence: replay.lastSequence, edits: replay.edits,

@@ -19,6 +19,13 @@ public final class Version: Sendable, CustomStringConvertible {
     public let levels: [[FileMetadata]]
     /// Round-robin compaction start keys per level.
     public let compactionPointers: [Int: [UInt8]]
+    /// The named keyspaces' trees, by keyspace id: each a version of its own (with no keyspaces
+    /// of its own). Empty in a database without keyspaces; always empty in a keyspace's tree.
+    public let keyspaceTrees: [UInt32: Version]
+    /// The named keyspaces' descriptors, by keyspace id (the same keys as `keyspaceTrees`).
+    public let keyspaceDescriptors: [UInt32: KeyspaceDescriptor]
+    /// The lowest keyspace id never handed out (at least 1).
+    public let nextKeyspaceID: UInt32
     private let references: FileReferences?
 
     /// An empty version.
@@ -26,10 +33,18 @@ public final class Version: Sendable, CustomStringConvertible {
         self.init(levels: Array(repeating: [], count: Version.levelCount), compactionPointers: [:], references: nil)
     }
 
-    init(levels: [[FileMetadata]], compactionPointers: [Int: [UInt8]], references: FileReferences?) {
+    init(
+        levels: [[FileMetadata]], compactionPointers: [Int: [UInt8]], references: FileReferences?,
+        keyspaceTrees: [UInt32: Version] = [:], keyspaceDescriptors: [UInt32: KeyspaceDescriptor] = [:], nextKeyspaceID: UInt32 = 1
+    ) {
+        self.nextKeyspaceID = max(nextKeyspaceID, (keyspaceDescriptors.keys.max() ?? 0) + 1)
         self.levels = levels
         self.compactionPointers = compactionPointers
         self.references = references
+        self.keyspaceTrees = keyspaceTrees
+        self.keyspaceDescriptors = keyspaceDescriptors
+        // Each tree counts its own files: a tree carried over unchanged into the next version
+        // is shared, not counted again.
         references?.retain(levels.flatMap { $0.map(\.fileNumber) })
     }
 
@@ -42,6 +57,41 @@ public final class Version: Sendable, CustomStringConvertible {
     /// - Throws: `StrataError.corruption` when the edit deletes a file the version does not hold,
     ///   adds one it already holds, or leaves a level ≥ 1 overlapping.
     package func applying(_ edit: VersionEdit, references: FileReferences? = nil, file: String = "<edit>") throws -> Version {
+        var trees = keyspaceTrees
+        var descriptors = keyspaceDescriptors
+        for id in edit.droppedKeyspaces {
+            guard descriptors.removeValue(forKey: id) != nil else {
+                throw StrataError.corruption(file: file, offset: 0, reason: "edit drops keyspace \(id) which does not exist")
+            }
+            trees[id] = nil
+        }
+        for descriptor in edit.keyspaces {
+            if let existing = descriptors.values.first(where: { $0.name == descriptor.name && $0.id != descriptor.id }) {
+                throw StrataError.corruption(file: file, offset: 0, reason: "edit names keyspace \(descriptor.id) \"\(descriptor.name)\", the name of keyspace \(existing.id)")
+            }
+            descriptors[descriptor.id] = descriptor
+            if trees[descriptor.id] == nil {
+                trees[descriptor.id] = Version(levels: Array(repeating: [], count: Version.levelCount), compactionPointers: [:], references: references ?? self.references)
+            }
+        }
+        for id in edit.touchedKeyspaces {
+            guard let tree = trees[id] else {
+                throw StrataError.corruption(file: file, offset: 0, reason: "edit changes the tables of keyspace \(id) which does not exist")
+            }
+            trees[id] = try tree.applyingToTree(edit.treeEdit(for: id), references: references, file: file)
+        }
+        let next = max(nextKeyspaceID, edit.nextKeyspaceID ?? 0, (edit.keyspaces.map(\.id).max() ?? 0) + 1)
+        return try applyingToTree(
+            edit.treeEdit(for: KeyspaceDescriptor.defaultID), references: references, file: file,
+            keyspaceTrees: trees, keyspaceDescriptors: descriptors, nextKeyspaceID: next)
+    }
+
+    /// This tree's version after `edit` (files and pointers of one tree), with the given
+    /// keyspaces.
+    private func applyingToTree(
+        _ edit: VersionEdit, references: FileReferences?, file: String,
+        keyspaceTrees: [UInt32: Version] = [:], keyspaceDescriptors: [UInt32: KeyspaceDescriptor] = [:], nextKeyspaceID: UInt32 = 1
+    ) throws -> Version {
         var levels = self.levels
         for deleted in edit.deletedFiles {
             guard let index = levels[deleted.level].firstIndex(where: { $0.fileNumber == deleted.fileNumber }) else {
@@ -63,7 +113,9 @@ public final class Version: Sendable, CustomStringConvertible {
         }
         var pointers = compactionPointers
         for (level, key) in edit.compactionPointers { pointers[level] = key }
-        let version = Version(levels: levels, compactionPointers: pointers, references: references ?? self.references)
+        let version = Version(
+            levels: levels, compactionPointers: pointers, references: references ?? self.references,
+            keyspaceTrees: keyspaceTrees, keyspaceDescriptors: keyspaceDescriptors, nextKeyspaceID: nextKeyspaceID)
         try version.checkInvariants(file: file)
         return version
     }
@@ -85,8 +137,26 @@ public final class Version: Sendable, CustomStringConvertible {
 
     // MARK: - Queries
 
-    /// Every table number in the version.
-    public var allFileNumbers: [UInt64] { levels.flatMap { $0.map(\.fileNumber) } }
+    /// Every table number in the version, the keyspaces' trees included.
+    public var allFileNumbers: [UInt64] { allFiles.map(\.fileNumber) }
+
+    /// Every table in the version, the keyspaces' trees included (by keyspace id, then level).
+    public var allFiles: [FileMetadata] {
+        var files = Array(levels.joined())
+        for id in keyspaceTrees.keys.sorted() { files += keyspaceTrees[id]!.levels.joined() }
+        return files
+    }
+
+    /// The tree of keyspace `id` (this version itself for the default keyspace), or `nil` when
+    /// no such keyspace exists.
+    public func tree(_ id: UInt32) -> Version? {
+        id == KeyspaceDescriptor.defaultID ? self : keyspaceTrees[id]
+    }
+
+    /// The named keyspace called `name`, if it exists.
+    public func keyspace(named name: String) -> KeyspaceDescriptor? {
+        keyspaceDescriptors.values.first { $0.name == name }
+    }
 
     /// Total bytes of the tables at `level`.
     public func size(ofLevel level: Int) -> UInt64 {
@@ -131,8 +201,13 @@ public final class Version: Sendable, CustomStringConvertible {
 
     /// One line per level with file counts and sizes.
     public var description: String {
-        levels.enumerated().map { level, files in
+        var lines = levels.enumerated().map { level, files in
             "L\(level): \(files.count) files, \(size(ofLevel: level)) bytes"
-        }.joined(separator: "\n")
+        }
+        for id in keyspaceTrees.keys.sorted() {
+            lines.append("keyspace \(id) \"\(keyspaceDescriptors[id]?.name ?? "?")\":")
+            lines += keyspaceTrees[id]!.description.split(separator: "\n").map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -13,6 +13,18 @@ extension VersionEdit {
         case newFile = 6
         case deletedFile = 7
         case compactionPointer = 8
+        /// A named keyspace created or its options changed: id, name, options.
+        case keyspace = 9
+        /// A named keyspace dropped: id.
+        case droppedKeyspace = 10
+        /// `newFile` in a named keyspace's tree: keyspace id, then `newFile`'s payload.
+        case keyspaceNewFile = 11
+        /// `deletedFile` in a named keyspace's tree: keyspace id, then `deletedFile`'s payload.
+        case keyspaceDeletedFile = 12
+        /// `compactionPointer` in a named keyspace's tree: keyspace id, then its payload.
+        case keyspaceCompactionPointer = 13
+        /// The lowest keyspace id never handed out.
+        case nextKeyspaceID = 14
     }
 
     /// The number of levels a level field may name.
@@ -32,20 +44,45 @@ extension VersionEdit {
         if let logNumber { field(.logNumber) { $0.appendVarint64(logNumber) } }
         if let nextFileNumber { field(.nextFileNumber) { $0.appendVarint64(nextFileNumber) } }
         if let lastSequence { field(.lastSequence) { $0.appendVarint64(lastSequence.rawValue) } }
+        // Keyspaces come before the files placed in them: a reader applies them first anyway,
+        // but a dump reads in order.
+        for keyspace in keyspaces {
+            field(.keyspace) { payload in
+                payload.appendVarint32(keyspace.id)
+                payload.appendLengthPrefixed(Array(keyspace.name.utf8))
+                payload.appendLengthPrefixed(keyspace.options)
+            }
+        }
+        for id in droppedKeyspaces { field(.droppedKeyspace) { $0.appendVarint32(id) } }
+        if let nextKeyspaceID { field(.nextKeyspaceID) { $0.appendVarint32(nextKeyspaceID) } }
         for level in compactionPointers.keys.sorted() {
             field(.compactionPointer) { payload in
                 payload.appendVarint32(UInt32(level))
                 payload.appendLengthPrefixed(compactionPointers[level]!)
             }
         }
+        for keyspace in keyspaceCompactionPointers.keys.sorted() {
+            let pointers = keyspaceCompactionPointers[keyspace]!
+            for level in pointers.keys.sorted() {
+                field(.keyspaceCompactionPointer) { payload in
+                    payload.appendVarint32(keyspace)
+                    payload.appendVarint32(UInt32(level))
+                    payload.appendLengthPrefixed(pointers[level]!)
+                }
+            }
+        }
         for deleted in deletedFiles {
-            field(.deletedFile) { payload in
+            let named = deleted.keyspace != KeyspaceDescriptor.defaultID
+            field(named ? .keyspaceDeletedFile : .deletedFile) { payload in
+                if named { payload.appendVarint32(deleted.keyspace) }
                 payload.appendVarint32(UInt32(deleted.level))
                 payload.appendVarint64(deleted.fileNumber)
             }
         }
         for file in addedFiles {
-            field(.newFile) { payload in
+            let named = file.keyspace != KeyspaceDescriptor.defaultID
+            field(named ? .keyspaceNewFile : .newFile) { payload in
+                if named { payload.appendVarint32(file.keyspace) }
                 payload.appendVarint32(UInt32(file.level))
                 payload.appendVarint64(file.fileNumber)
                 payload.appendVarint64(file.fileSize)
@@ -100,7 +137,29 @@ extension VersionEdit {
                 let level = try VersionEdit.readLevel(&field)
                 deletedFiles.append(DeletedFile(level: level, fileNumber: try field.readVarint64("deleted file number")))
             case .newFile:
-                addedFiles.append(try VersionEdit.readNewFile(&field))
+                addedFiles.append(try VersionEdit.readNewFile(&field, keyspace: KeyspaceDescriptor.defaultID))
+            case .keyspace:
+                let id = try VersionEdit.readKeyspaceID(&field)
+                let name = try field.readLengthPrefixed("keyspace name")
+                guard let decoded = String(validating: name, as: UTF8.self), !decoded.isEmpty else {
+                    throw field.corruption("keyspace \(id) has an empty or non-UTF-8 name")
+                }
+                keyspaces.append(KeyspaceDescriptor(id: id, name: decoded, options: Array(try field.readLengthPrefixed("keyspace options"))))
+            case .droppedKeyspace:
+                droppedKeyspaces.append(try VersionEdit.readKeyspaceID(&field))
+            case .nextKeyspaceID:
+                nextKeyspaceID = try field.readVarint32("next keyspace id")
+            case .keyspaceNewFile:
+                let keyspace = try VersionEdit.readKeyspaceID(&field)
+                addedFiles.append(try VersionEdit.readNewFile(&field, keyspace: keyspace))
+            case .keyspaceDeletedFile:
+                let keyspace = try VersionEdit.readKeyspaceID(&field)
+                let level = try VersionEdit.readLevel(&field)
+                deletedFiles.append(DeletedFile(level: level, fileNumber: try field.readVarint64("deleted file number"), keyspace: keyspace))
+            case .keyspaceCompactionPointer:
+                let keyspace = try VersionEdit.readKeyspaceID(&field)
+                let level = try VersionEdit.readLevel(&field)
+                keyspaceCompactionPointers[keyspace, default: [:]][level] = Array(try field.readLengthPrefixed("compaction pointer"))
             }
             guard field.isAtEnd else { throw field.corruption("\(field.remaining) unexpected bytes in edit field \(tag)") }
         }
@@ -117,7 +176,14 @@ extension VersionEdit {
         return Int(level)
     }
 
-    private static func readNewFile(_ reader: inout ByteReader) throws -> FileMetadata {
+    /// A named keyspace's id (0 is the default keyspace's, which is never named).
+    private static func readKeyspaceID(_ reader: inout ByteReader) throws -> UInt32 {
+        let id = try reader.readVarint32("keyspace id")
+        guard id != KeyspaceDescriptor.defaultID else { throw reader.corruption("keyspace id 0 in a named keyspace's field") }
+        return id
+    }
+
+    private static func readNewFile(_ reader: inout ByteReader, keyspace: UInt32) throws -> FileMetadata {
         let level = try readLevel(&reader)
         let number = try reader.readVarint64("file number")
         let size = try reader.readVarint64("file size")
@@ -135,6 +201,6 @@ extension VersionEdit {
             level: level, fileNumber: number, fileSize: size, smallest: smallest, largest: largest,
             smallestSequence: smallestSequence, largestSequence: largestSequence,
             entryCount: try reader.readVarint64("entries"), deletionCount: try reader.readVarint64("deletions"),
-            rangeDeletionCount: try reader.readVarint64("range deletions"))
+            rangeDeletionCount: try reader.readVarint64("range deletions"), keyspace: keyspace)
     }
 }

@@ -144,11 +144,11 @@ public final class VersionSet: Sendable {
         let manifestNumber = try DatabaseFiles.readCurrent(directory: directory, fileSystem: fileSystem)
         let replayed = try ManifestReplay.run(directory: directory, manifestNumber: manifestNumber, fileSystem: fileSystem)
         let references = FileReferences()
-        let version = Version(levels: replayed.levels, compactionPointers: replayed.compactionPointers, references: references)
+        let version = replayed.version(references: references)
         let manifestPath = Path.join(directory, DatabaseFiles.manifest(manifestNumber))
         try version.checkInvariants(file: manifestPath)
         do {
-            for file in version.levels.joined() {
+            for file in version.allFiles {
                 let path = Path.join(directory, DatabaseFiles.tableName(file.fileNumber))
                 guard fileSystem.exists(path) else {
                     if options.tablesMayBeAbsent { continue }
@@ -237,6 +237,7 @@ public final class VersionSet: Sendable {
             if let logNumber = edit.logNumber { edit.logNumber = max(logNumber, state.logNumber) }
             if let sequence = edit.lastSequence { edit.lastSequence = max(sequence, state.lastSequence) }
             let base = current.withLock { $0 }
+            edit.discardChangesToMissingKeyspaces(in: base)
             let version = try base.applying(edit, references: references)
             if state.manifest == nil || state.manifest!.logicalSize >= options.maxManifestSize {
                 // A new manifest starts with a snapshot that already includes this edit.
@@ -264,10 +265,9 @@ public final class VersionSet: Sendable {
     private func startManifest(_ state: inout WriterState, snapshotOf version: Version? = nil, logNumber: UInt64? = nil, lastSequence: SequenceNumber? = nil) throws {
         let version = version ?? current.withLock { $0 }
         let number = newFileNumber()
-        var snapshot = VersionEdit.snapshot(
-            databaseID: databaseID, files: Array(version.levels.joined()), logNumber: max(logNumber ?? 0, state.logNumber),
+        let snapshot = VersionEdit.snapshot(
+            of: version, databaseID: databaseID, logNumber: max(logNumber ?? 0, state.logNumber),
             nextFileNumber: nextFile.load(ordering: .relaxed), lastSequence: max(lastSequence ?? .zero, state.lastSequence))
-        snapshot.compactionPointers = version.compactionPointers
         let segment = WALSegment(number: number, path: Path.join(directory, DatabaseFiles.manifest(number)))
         let writer = try WALSegmentWriter.create(segment: segment, databaseID: databaseID, fileSystem: fileSystem)
         do {
@@ -389,6 +389,22 @@ extension VersionEdit {
         edit.nextFileNumber = nextFileNumber
         edit.lastSequence = lastSequence
         edit.addedFiles = files
+        return edit
+    }
+
+    /// A snapshot edit describing all of `version`: its keyspaces, every tree's files and
+    /// compaction pointers.
+    public static func snapshot(
+        of version: Version, databaseID: DatabaseID, logNumber: UInt64, nextFileNumber: UInt64, lastSequence: SequenceNumber
+    ) -> VersionEdit {
+        var edit = snapshot(databaseID: databaseID, files: version.allFiles, logNumber: logNumber, nextFileNumber: nextFileNumber, lastSequence: lastSequence)
+        edit.compactionPointers = version.compactionPointers
+        if version.nextKeyspaceID > 1 { edit.nextKeyspaceID = version.nextKeyspaceID }
+        for id in version.keyspaceDescriptors.keys.sorted() {
+            edit.keyspaces.append(version.keyspaceDescriptors[id]!)
+            let pointers = version.keyspaceTrees[id]!.compactionPointers
+            if !pointers.isEmpty { edit.keyspaceCompactionPointers[id] = pointers }
+        }
         return edit
     }
 }

@@ -291,18 +291,21 @@ public final class Memtable: MemtableView, @unchecked Sendable {
 
     /// Applies an encoded `WriteBatch`: entry *i* is inserted at the batch's sequence + *i*.
     /// All or nothing: the batch is validated and its space checked before anything is inserted.
+    /// Only the entries of `keyspace` (0: the default keyspace) are inserted; a database with
+    /// keyspaces applies each keyspace's entries to that keyspace's memtable.
     ///
     /// - Returns: the sequence range applied, or `nil` for an empty batch.
     /// - Throws: `StrataError.corruption` (with `file` and `offset`) for a malformed batch;
     ///   `invalidArgument` when frozen or out of room.
     @discardableResult
-    public func apply(batch: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws -> ClosedRange<SequenceNumber>? {
+    public func apply(batch: UnsafeRawBufferPointer, keyspace: UInt32 = 0, file: String = "<memory>", offset: Int = 0) throws -> ClosedRange<SequenceNumber>? {
         try checkWritable()
         let entries = try WriteBatch.validateEncoded(batch, file: file, offset: offset)
         guard canHold(bytes: batch.count, entries: entries) else {
             throw StrataError.invalidArgument("memtable has \(remainingCapacity) bytes left, too few for a batch of \(batch.count) bytes")
         }
-        return try WriteBatch.forEach(in: batch, file: file, offset: offset) { kind, key, value, sequence in
+        return try WriteBatch.forEach(in: batch, file: file, offset: offset) { entryKeyspace, kind, key, value, sequence in
+            guard entryKeyspace == keyspace else { return }
             if kind == .rangeDelete {
                 try insertRangeTombstone(start: key, end: value, sequence: sequence)
             } else {
@@ -312,13 +315,14 @@ public final class Memtable: MemtableView, @unchecked Sendable {
     }
 
     /// Inserts every entry of `batch` (built with `WriteBatch`'s API or decoded by it, so its
-    /// encoding is well formed), numbered from `batch.sequence`, in one pass.
+    /// encoding is well formed) that writes to `keyspace` (0: the default keyspace), numbered
+    /// from `batch.sequence`, in one pass.
     ///
     /// - Returns: the sequence range applied, or `nil` for an empty batch.
     /// - Throws: `invalidArgument`, before inserting anything, when frozen, out of room, or
     ///   when a range delete's start does not sort before its end.
     @discardableResult
-    public func apply(_ batch: WriteBatch) throws -> ClosedRange<SequenceNumber>? {
+    public func apply(_ batch: WriteBatch, keyspace: UInt32 = 0) throws -> ClosedRange<SequenceNumber>? {
         try checkWritable()
         try batch.validate()
         // Invariant (the engine's commit path): sequence numbers only grow, so every batch starts
@@ -328,7 +332,8 @@ public final class Memtable: MemtableView, @unchecked Sendable {
             throw StrataError.invalidArgument("memtable has \(remainingCapacity) bytes left, too few for a batch of \(batch.byteSize) bytes")
         }
         return try batch.encoded.withUnsafeBytes { encoded in
-            try WriteBatch.forEach(in: encoded) { kind, key, value, sequence in
+            try WriteBatch.forEach(in: encoded) { entryKeyspace, kind, key, value, sequence in
+                guard entryKeyspace == keyspace else { return }
                 if kind == .rangeDelete {
                     try insertRangeTombstone(start: key, end: value, sequence: sequence)
                 } else {

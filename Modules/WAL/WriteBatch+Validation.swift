@@ -67,9 +67,9 @@ extension WriteBatch {
     public static func validateEncoded(_ bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws -> Int {
         var entries = 0
         var summary = Summary()
-        try forEach(in: bytes, file: file, offset: offset) { kind, key, value, _ in
+        try forEach(in: bytes, file: file, offset: offset) { keyspace, kind, key, value, _ in
             entries += 1
-            summary.add(kind, key, value)
+            summary.add(kind, key, value, keyspace: keyspace)
         }
         if summary.hasEmptyRange {
             throw StrataError.corruption(file: file, offset: offset, reason: "range delete with start not before end")

@@ -8,9 +8,11 @@ import Encoding
 /// The batch is kept in its encoded form, so writing it to the log costs no extra copy:
 ///
 ///     sequence: fixed64 | count: fixed32 | entry × count
-///     entry := kind: u8 | key: varint32 length + bytes | value or end key (put, rangeDelete)
+///     entry := kind: u8 | [keyspace: varint32] | key: varint32 length + bytes | value or end key (put, rangeDelete)
 ///
-/// Entry *i* gets sequence `sequence + i` when the batch is committed.
+/// Entry *i* gets sequence `sequence + i` when the batch is committed. An entry of a named
+/// keyspace has bit 0x80 set in its kind and the keyspace's id after it; entries of the default
+/// keyspace (id 0) carry no id, so batches without keyspaces encode as they always did.
 public struct WriteBatch: Sendable, Equatable {
     /// The size of the fixed header (sequence + count).
     public static let headerSize = 12
@@ -41,12 +43,15 @@ public struct WriteBatch: Sendable, Equatable {
         public var longestValue = 0
         /// Whether some range delete's start does not sort before its end.
         public var hasEmptyRange = false
+        /// The named keyspaces (ids ≠ 0) the entries write to, each once, in first-use order.
+        public var keyspaces: [UInt32] = []
 
         /// A summary of no entries.
         public init() {}
 
         @usableFromInline
-        mutating func add(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        mutating func add(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, keyspace: UInt32) {
+            if keyspace != 0 && !keyspaces.contains(keyspace) { keyspaces.append(keyspace) }
             userBytes += key.count + value.count
             shortestKey = Swift.min(shortestKey, key.count)
             longestKey = Swift.max(longestKey, key.count)
@@ -74,6 +79,7 @@ public struct WriteBatch: Sendable, Equatable {
             longestKey = Swift.max(longestKey, other.longestKey)
             longestValue = Swift.max(longestValue, other.longestValue)
             hasEmptyRange = hasEmptyRange || other.hasEmptyRange
+            for keyspace in other.keyspaces where !keyspaces.contains(keyspace) { keyspaces.append(keyspace) }
         }
     }
 
@@ -90,9 +96,9 @@ public struct WriteBatch: Sendable, Equatable {
     public init(decoding bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
         var entries = 0
         var summary = Summary()
-        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { kind, key, value, _ in
+        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { keyspace, kind, key, value, _ in
             entries += 1
-            summary.add(kind, key, value)
+            summary.add(kind, key, value, keyspace: keyspace)
         }
         encoded = Array(bytes)
         count = entries
@@ -122,22 +128,23 @@ public struct WriteBatch: Sendable, Equatable {
         count == 0 ? sequence : sequence.advanced(by: UInt64(count - 1))
     }
 
-    /// Adds a put of `value` under `key`.
+    /// Adds a put of `value` under `key` (in keyspace `keyspaceID`; 0, the default keyspace,
+    /// unless given — the engine's `Keyspace` handles pass theirs).
     @inlinable
-    public mutating func put(_ key: some BytesConvertible, _ value: some BytesConvertible) {
-        key.withUnsafeBytes { key in value.withUnsafeBytes { value in appendEntry(.put, key, value) } }
+    public mutating func put(_ key: some BytesConvertible, _ value: some BytesConvertible, keyspaceID: UInt32 = 0) {
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in appendEntry(.put, key, value, keyspace: keyspaceID) } }
     }
 
-    /// Adds a point delete of `key`.
+    /// Adds a point delete of `key` (in keyspace `keyspaceID`).
     @inlinable
-    public mutating func delete(_ key: some BytesConvertible) {
-        key.withUnsafeBytes { key in appendEntry(.delete, key, nil) }
+    public mutating func delete(_ key: some BytesConvertible, keyspaceID: UInt32 = 0) {
+        key.withUnsafeBytes { key in appendEntry(.delete, key, nil, keyspace: keyspaceID) }
     }
 
-    /// Adds a delete of every key in `[from, to)`.
+    /// Adds a delete of every key in `[from, to)` (in keyspace `keyspaceID`).
     @inlinable
-    public mutating func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible) {
-        start.withUnsafeBytes { start in end.withUnsafeBytes { end in appendEntry(.rangeDelete, start, end) } }
+    public mutating func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, keyspaceID: UInt32 = 0) {
+        start.withUnsafeBytes { start in end.withUnsafeBytes { end in appendEntry(.rangeDelete, start, end, keyspace: keyspaceID) } }
     }
 
     /// Appends every entry of `other`, in order.
@@ -166,13 +173,16 @@ public struct WriteBatch: Sendable, Equatable {
         public var value: [UInt8]
         /// The entry's sequence number.
         public var sequence: SequenceNumber
+        /// The keyspace it writes to (0: the default keyspace).
+        public var keyspace: UInt32
 
         /// Creates an entry.
-        public init(kind: ValueKind, key: [UInt8], value: [UInt8], sequence: SequenceNumber) {
+        public init(kind: ValueKind, key: [UInt8], value: [UInt8], sequence: SequenceNumber, keyspace: UInt32 = 0) {
             self.kind = kind
             self.key = key
             self.value = value
             self.sequence = sequence
+            self.keyspace = keyspace
         }
     }
 
@@ -182,15 +192,16 @@ public struct WriteBatch: Sendable, Equatable {
         result.reserveCapacity(count)
         // The batch was built through this type's own appenders, so it always decodes.
         _ = try? encoded.withUnsafeBytes { bytes in
-            try WriteBatch.forEach(in: bytes) { kind, key, value, sequence in
-                result.append(Entry(kind: kind, key: Array(key), value: Array(value), sequence: sequence))
+            try WriteBatch.forEach(in: bytes) { keyspace, kind, key, value, sequence in
+                result.append(Entry(kind: kind, key: Array(key), value: Array(value), sequence: sequence, keyspace: keyspace))
             }
         }
         return result
     }
 
-    /// Decodes an encoded batch in place, calling `body` for each entry with its kind, key,
-    /// value (or end key) and sequence number. The buffers are valid only during the call.
+    /// Decodes an encoded batch in place, calling `body` for each entry with its keyspace id (0:
+    /// the default keyspace), kind, key, value (or end key) and sequence number. The buffers are
+    /// valid only during the call.
     ///
     /// - Returns: the sequence range the batch covers, or `nil` when it is empty.
     /// - Throws: `StrataError.corruption` at the first malformed byte, or when the entries do not
@@ -198,7 +209,7 @@ public struct WriteBatch: Sendable, Equatable {
     @discardableResult
     public static func forEach(
         in bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0,
-        _ body: (ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) throws -> Void
+        _ body: (UInt32, ValueKind, UnsafeRawBufferPointer, UnsafeRawBufferPointer, SequenceNumber) throws -> Void
     ) throws -> ClosedRange<SequenceNumber>? {
         var reader = ByteReader(bytes, file: file, baseOffset: offset)
         let first = try reader.readFixed64("batch sequence")
@@ -211,12 +222,19 @@ public struct WriteBatch: Sendable, Equatable {
         for index in 0..<UInt64(count) {
             let kindOffset = reader.position
             let kindByte = try reader.readUInt8("entry kind")
-            guard let kind = ValueKind(rawValue: kindByte) else {
+            guard let kind = ValueKind(rawValue: kindByte & ~WriteBatch.keyspaceFlag) else {
                 throw StrataError.corruption(file: file, offset: offset + kindOffset, reason: "unknown batch entry kind \(kindByte)")
+            }
+            var keyspace: UInt32 = 0
+            if kindByte & WriteBatch.keyspaceFlag != 0 {
+                keyspace = try reader.readVarint32("entry keyspace")
+                guard keyspace != 0 else {
+                    throw StrataError.corruption(file: file, offset: offset + kindOffset, reason: "entry flagged as a named keyspace's names keyspace 0")
+                }
             }
             let key = try reader.readLengthPrefixed("entry key")
             let value = kind == .delete ? UnsafeRawBufferPointer(start: nil, count: 0) : try reader.readLengthPrefixed("entry value")
-            try body(kind, key, value, start.advanced(by: index))
+            try body(keyspace, kind, key, value, start.advanced(by: index))
         }
         guard reader.isAtEnd else {
             throw reader.corruption("\(reader.remaining) bytes after the batch's \(count) entries")
@@ -238,17 +256,25 @@ public struct WriteBatch: Sendable, Equatable {
 
     // MARK: - Internal
 
+    /// The bit of an entry's kind byte that says a keyspace id follows.
+    static let keyspaceFlag: UInt8 = 0x80
+
     /// Appends one entry (`value` is `nil` for a point delete). Not generic, so one compiled
     /// copy serves every caller.
     @usableFromInline
-    mutating func appendEntry(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
+    mutating func appendEntry(_ kind: ValueKind, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?, keyspace: UInt32) {
         var writer = ByteWriter()
         swap(&writer.bytes, &encoded)
-        writer.appendUInt8(kind.rawValue)
+        if keyspace == 0 {
+            writer.appendUInt8(kind.rawValue)
+        } else {
+            writer.appendUInt8(kind.rawValue | WriteBatch.keyspaceFlag)
+            writer.appendVarint32(keyspace)
+        }
         writer.appendLengthPrefixed(key)
         if let value { writer.appendLengthPrefixed(value) }
         swap(&writer.bytes, &encoded)
-        summary.add(kind, key, value ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        summary.add(kind, key, value ?? UnsafeRawBufferPointer(start: nil, count: 0), keyspace: keyspace)
         count += 1
         storeCount()
     }

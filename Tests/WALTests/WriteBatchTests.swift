@@ -58,6 +58,29 @@ import WAL
         }
     }
 
+    @Test func keyspaceEntriesCarryTheirIdAndDefaultEntriesDoNot() throws {
+        var batch = WriteBatch()
+        batch.put("a", "1", keyspaceID: 1)
+        batch.delete("b", keyspaceID: 300)
+        batch.put("c", "3")
+        // Docs/formats/wal.md: kind | 0x80, then the id as varint32; the default keyspace's
+        // entries are as before.
+        #expect(Array(batch.encoded[12...]) == [0x81, 0x01, 0x01, 0x61, 0x01, 0x31, 0x80, 0xAC, 0x02, 0x01, 0x62, 0x01, 0x01, 0x63, 0x01, 0x33])
+        #expect(batch.summary.keyspaces == [1, 300])
+        let decoded = try batch.encoded.withUnsafeBytes { try WriteBatch(decoding: $0) }
+        #expect(decoded == batch)
+        #expect(batch.entries.map(\.keyspace) == [1, 300, 0])
+        // Keyspace 0 behind the flag is corruption.
+        var flagged = WriteBatch().encoded
+        flagged[8] = 1
+        flagged += [0x81, 0x00, 0x01, 0x61, 0x00]
+        #expect(throws: StrataError.self) { try flagged.withUnsafeBytes { try WriteBatch(decoding: $0) } }
+        var other = WriteBatch()
+        other.put("d", "4", keyspaceID: 2)
+        batch.append(contentsOf: other)
+        #expect(batch.summary.keyspaces == [1, 300, 2])
+    }
+
     @Test func appendAndRemoveAll() {
         var batch = sample()
         var other = WriteBatch()

@@ -110,6 +110,9 @@ extension Database {
         try StoreOpening.download(manifestFile, from: store, to: replayedPath, fileSystem: fileSystem)
         defer { try? fileSystem.removeFile(replayedPath) }
         let replayed = try ManifestReplay.run(directory: incoming, manifestNumber: manifestNumber, fileSystem: fileSystem)
+        guard replayed.keyspaces.isEmpty else {
+            throw StrataError.incompatible(file: manifestKey, reason: "the primary has named keyspaces, which replicas do not follow yet")
+        }
 
         let objects = Dictionary(manifest.files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var map = follower.state.withLock { $0.tables }

@@ -31,10 +31,12 @@ struct GroupWrites {
     private var keys: Set<HashedBytes> = []
     private var ranges: [(from: [UInt8], to: [UInt8])] = []
 
-    /// Adds every key and range `batch` writes.
+    /// Adds every key and range `batch` writes in the default keyspace (transactions read and
+    /// check only that one).
     mutating func add(_ batch: WriteBatch) {
         _ = try? batch.encoded.withUnsafeBytes { bytes in
-            try WriteBatch.forEach(in: bytes) { kind, key, value, _ in
+            try WriteBatch.forEach(in: bytes) { keyspace, kind, key, value, _ in
+                guard keyspace == 0 else { return }
                 if kind == .rangeDelete {
                     ranges.append((Array(key), Array(value)))
                 } else {

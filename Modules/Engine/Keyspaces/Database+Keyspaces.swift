@@ -1,0 +1,133 @@
+import Encoding
+import Manifest
+import Memtable
+import SSTable
+
+// See Docs/KEYSPACES.md and Docs/formats/manifest.md ("Keyspaces").
+
+extension Database {
+    /// The name `keyspace(_:)` gives the default keyspace: the one the database's own methods
+    /// read and write.
+    public static let defaultKeyspaceName = "default"
+
+    /// Opens the keyspace called `name`, creating it when it does not exist.
+    ///
+    /// A new keyspace starts empty with `options` (the database's table options where a field is
+    /// `nil`). Opening an existing keyspace with `options` records them when they differ from
+    /// its recorded ones; with `nil` its recorded options stay. The name `"default"` gives a
+    /// handle on the default keyspace (whose options are the database's: pass `nil`).
+    ///
+    /// Creating a keyspace is durable when this returns (the manifest records it).
+    ///
+    /// - Throws: `.invalidArgument` for an empty name or one over 255 bytes, options out of
+    ///   range, options for the default keyspace, or a database attached to an object store or
+    ///   a replica (keyspaces are not shipped to the store yet); `.readOnly` to create one in a
+    ///   read-only open; `.closed`; `.io` when the manifest cannot be written.
+    public func keyspace(_ name: String, options keyspaceOptions: KeyspaceOptions? = nil) throws -> Keyspace {
+        try checkOpen()
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw StrataError.invalidArgument("a keyspace name must be 1 to 255 bytes of UTF-8")
+        }
+        try keyspaceOptions?.validate()
+        if name == Database.defaultKeyspaceName {
+            guard keyspaceOptions == nil else {
+                throw StrataError.invalidArgument("the default keyspace's options are the database's Options")
+            }
+            return Keyspace(database: self, name: name, id: KeyspaceDescriptor.defaultID)
+        }
+        return try keyspaceChanges.withLock { _ in
+            if let existing = versionSet.currentVersion.keyspace(named: name) {
+                if let keyspaceOptions, keyspaceOptions.encoded != existing.options {
+                    try checkWritable()
+                    var edit = VersionEdit()
+                    edit.keyspaces = [KeyspaceDescriptor(id: existing.id, name: name, options: keyspaceOptions.encoded)]
+                    try versionSet.logAndApply(edit)
+                }
+                return Keyspace(database: self, name: name, id: existing.id)
+            }
+            try checkWritable()
+            guard storeTables == nil, storeSession.withLock({ $0 }) == nil, !isReplica else {
+                throw StrataError.invalidArgument("keyspaces are not supported with an object store or on a replica yet")
+            }
+            let descriptor = KeyspaceDescriptor(id: versionSet.currentVersion.nextKeyspaceID, name: name, options: (keyspaceOptions ?? KeyspaceOptions()).encoded)
+            // The memtable goes in before the manifest records the keyspace: a reader that finds
+            // the keyspace in the version also finds its memtable (see `readView(at:keyspace:)`).
+            let segment = try wal.withLock { wal -> UInt64 in
+                guard let wal else { throw StrataError.closed }
+                return wal.segmentNumber
+            }
+            let memtable = try Memtable(capacity: memtableCapacity, walSegment: segment)
+            state.withLock { state in
+                memtable.injectMaxSequence(state.maxActiveSequence)
+                state.keyspaceActive[descriptor.id] = memtable
+                publishMemtables(state)
+            }
+            var edit = VersionEdit()
+            edit.keyspaces = [descriptor]
+            edit.nextKeyspaceID = descriptor.id + 1
+            do {
+                try versionSet.logAndApply(edit)
+            } catch {
+                state.withLock { state in
+                    state.keyspaceActive[descriptor.id] = nil
+                    publishMemtables(state)
+                }
+                throw error
+            }
+            logger.info("created keyspace", metadata: ["keyspace": "\(name)", "id": "\(descriptor.id)"])
+            return Keyspace(database: self, name: name, id: descriptor.id)
+        }
+    }
+
+    /// Drops the keyspace called `name`: its data is gone at once (durably, when this returns)
+    /// and its tables are deleted as soon as no reader holds them. Handles on it then throw
+    /// `.invalidArgument`; a new keyspace of the same name is a different, empty one.
+    ///
+    /// A write to the keyspace that races with the drop is ordered before it (and so dropped).
+    ///
+    /// - Throws: `.invalidArgument` when no such keyspace exists or for `"default"`;
+    ///   `.readOnly`; `.closed`; `.io` when the manifest cannot be written.
+    public func dropKeyspace(_ name: String) throws {
+        try checkWritable()
+        guard name != Database.defaultKeyspaceName else { throw StrataError.invalidArgument("the default keyspace cannot be dropped") }
+        try keyspaceChanges.withLock { _ in
+            guard let descriptor = versionSet.currentVersion.keyspace(named: name) else {
+                throw StrataError.invalidArgument("no keyspace named \"\(name)\"")
+            }
+            var edit = VersionEdit()
+            edit.droppedKeyspaces = [descriptor.id]
+            try versionSet.logAndApply(edit)
+            state.withLock { state in
+                state.keyspaceActive[descriptor.id] = nil
+                for generation in state.keyspaceFrozen.keys { state.keyspaceFrozen[generation]![descriptor.id] = nil }
+                publishMemtables(state)
+            }
+            let garbage = try versionSet.collectGarbage()
+            for table in garbage.tables { tableCache.evict(table) }
+            logger.info("dropped keyspace", metadata: ["keyspace": "\(name)", "id": "\(descriptor.id)"])
+        }
+    }
+
+    /// The names of the named keyspaces, sorted (the default keyspace is not listed).
+    public var keyspaceNames: [String] {
+        versionSet.currentVersion.keyspaceDescriptors.values.map(\.name).sorted()
+    }
+
+    /// The table options a named keyspace's tables are built with.
+    func tableBuilderOptions(for descriptor: KeyspaceDescriptor) throws -> TableBuilderOptions {
+        try Database.tableBuilderOptions(for: descriptor, base: options.tableBuilderOptions)
+    }
+
+    /// The table options `descriptor`'s recorded options give over the database's `base`.
+    static func tableBuilderOptions(for descriptor: KeyspaceDescriptor, base: TableBuilderOptions) throws -> TableBuilderOptions {
+        try KeyspaceOptions(decoding: descriptor.options, keyspace: descriptor.name).tableBuilderOptions(over: base)
+    }
+
+    /// Throws `.invalidArgument` unless every keyspace in `ids` exists.
+    func checkKeyspacesExist(_ ids: [UInt32]) throws {
+        let version = versionSet.currentVersion
+        for id in ids where version.keyspaceTrees[id] == nil {
+            throw StrataError.invalidArgument("keyspace \(id) does not exist (it was dropped)")
+        }
+    }
+}
