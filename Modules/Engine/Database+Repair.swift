@@ -27,6 +27,12 @@ public struct RepairReport: Sendable, Equatable {
     public var walBytesDropped: UInt64 = 0
     /// Manifests and `CURRENT` moved to `lost/` (the repair writes new ones).
     public var manifestsSetAside: [String] = []
+    /// The named keyspaces of the repaired database: from the newest manifest that still
+    /// replays, and from the keyspace each table records (a keyspace known only from the log
+    /// is called `recovered-<id>`).
+    public var keyspaces: [String] = []
+    /// Tables of keyspaces that manifest says were dropped, moved to `lost/` instead of kept.
+    public var droppedKeyspaceTables: [String] = []
     /// The repaired database's last sequence number.
     public var lastSequence: SequenceNumber = .zero
 
@@ -66,6 +72,7 @@ extension Database {
         let db = try Database.open(at: path, options: options)
         do {
             try db.compactRange()
+            for name in db.keyspaceNames { try db.keyspace(name).compactRange() }
             try db.close()
         } catch {
             try? db.close()
@@ -110,6 +117,15 @@ extension Database {
         let headerSources = manifests.sorted(by: >).map { DatabaseFiles.manifest($0) } + segments.sorted(by: >).map { WALSegment.fileName(for: $0) }
         let databaseID = headerSources.lazy.compactMap { readIdentity(Path.join(path, $0), fileSystem: fileSystem) }.first ?? .random()
 
+        // Keyspaces: as the newest manifest that still replays knows them (with their options,
+        // and which ids were dropped), then as tables and the log name them.
+        var keyspaces = RepairKeyspaces()
+        for number in manifests.sorted(by: >) {
+            guard let replayed = try? ManifestReplay.run(directory: path, manifestNumber: number, fileSystem: fileSystem) else { continue }
+            keyspaces.learn(from: replayed)
+            break
+        }
+
         // Tables: check each block by block.
         var files: [FileMetadata] = []
         var maxSequence = SequenceNumber.zero
@@ -126,7 +142,12 @@ extension Database {
                     smallestSequence: SequenceNumber(rawValue: properties.smallestSequence),
                     largestSequence: SequenceNumber(rawValue: properties.largestSequence),
                     entryCount: properties.entries, deletionCount: properties.deletions, rangeDeletionCount: properties.rangeDeletions)
-                files.append(FileMetadata(table, level: 0))
+                if keyspaces.wasDropped(properties.keyspaceID) {
+                    report.droppedKeyspaceTables.append(try setAside(DatabaseFiles.tableName(number)))
+                    continue
+                }
+                keyspaces.note(properties.keyspaceID, name: properties.keyspaceName)
+                files.append(FileMetadata(table, level: 0, keyspace: properties.keyspaceID))
                 maxSequence = max(maxSequence, table.largestSequence)
                 report.tablesKept += 1
                 report.entries += checked.entries
@@ -139,15 +160,18 @@ extension Database {
         // Logs: replay each segment of this database into memtables, flushed to new tables.
         var nextNumber = ([tables.max() ?? 0, manifests.max() ?? 0, segments.max() ?? 0].max() ?? 0) + 1
         let capacity = Database.memtableCapacity(options)
-        var memtable = try Memtable(capacity: capacity)
-        func flushMemtable() throws {
-            guard memtable.entryCount + memtable.rangeTombstoneCount > 0 else { return }
-            let table = try TableBuilder.build(
-                from: memtable.freeze().flushSource, fileSystem: fileSystem, directory: path, fileNumber: nextNumber, options: options.tableBuilderOptions)
-            nextNumber += 1
-            files.append(FileMetadata(table, level: 0))
-            report.tablesFromWAL += 1
-            memtable = try Memtable(capacity: capacity)
+        // One memtable per keyspace the log writes to (the default keyspace's is `0`).
+        var memtables: [UInt32: Memtable] = [0: try Memtable(capacity: capacity)]
+        func flushMemtables() throws {
+            for (id, memtable) in memtables.sorted(by: { $0.key < $1.key }) where memtable.entryCount + memtable.rangeTombstoneCount > 0 {
+                let builderOptions = id == 0 ? options.tableBuilderOptions : try tableBuilderOptions(for: keyspaces.descriptor(id), base: options.tableBuilderOptions)
+                let table = try TableBuilder.build(
+                    from: memtable.freeze().flushSource, fileSystem: fileSystem, directory: path, fileNumber: nextNumber, options: builderOptions)
+                nextNumber += 1
+                files.append(FileMetadata(table, level: 0, keyspace: id))
+                report.tablesFromWAL += 1
+                memtables[id] = try Memtable(capacity: capacity)
+            }
         }
         for number in segments {
             let segment = WALSegment(number: number, directory: path)
@@ -161,11 +185,21 @@ extension Database {
             ) { payload, location in
                 guard let range = WriteBatch.sequenceRange(of: payload), range.upperBound > tableSequence else { return }
                 let entries = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
-                if !memtable.canHold(bytes: payload.count, entries: entries) || memtable.approximateMemoryUsage >= options.writeBufferSize {
-                    try flushMemtable()
-                }
                 do {
-                    try memtable.apply(batch: payload, file: segment.path, offset: Int(location.offset))
+                    let written = try WriteBatch(decoding: payload, file: segment.path, offset: Int(location.offset)).summary.keyspaces
+                        .filter { !keyspaces.wasDropped($0) }
+                    for id in written where memtables[id] == nil {
+                        keyspaces.note(id, name: nil)
+                        memtables[id] = try Memtable(capacity: capacity)
+                    }
+                    let usage = memtables.values.reduce(0) { $0 + $1.approximateMemoryUsage }
+                    if memtables.values.contains(where: { !$0.canHold(bytes: payload.count, entries: entries) }) || usage >= options.writeBufferSize {
+                        try flushMemtables()
+                    }
+                    try memtables[0]!.apply(batch: payload, file: segment.path, offset: Int(location.offset))
+                    for id in written {
+                        try memtables[id]!.apply(batch: payload, keyspace: id, file: segment.path, offset: Int(location.offset))
+                    }
                     report.walRecords += 1
                     maxSequence = max(maxSequence, range.upperBound)
                 } catch let error as StrataError where error.isCorruption {
@@ -175,7 +209,7 @@ extension Database {
             }
             report.walBytesDropped += replay.droppedBytes
         }
-        try flushMemtable()
+        try flushMemtables()
 
         // Set the old manifests aside, then write the new one.
         for number in manifests { report.manifestsSetAside.append(try setAside(DatabaseFiles.manifest(number))) }
@@ -183,11 +217,14 @@ extension Database {
             report.manifestsSetAside.append(try setAside(DatabaseFiles.current))
         }
         let manifestNumber = nextNumber
-        let snapshot = VersionEdit.snapshot(
+        var snapshot = VersionEdit.snapshot(
             databaseID: databaseID, files: files, logNumber: (segments.max() ?? 0) + 1,
             nextFileNumber: manifestNumber + 1, lastSequence: maxSequence)
+        snapshot.keyspaces = keyspaces.descriptors
+        snapshot.nextKeyspaceID = keyspaces.nextID
         try VersionSet.writeManifest(snapshot, manifestNumber: manifestNumber, directory: path, fileSystem: fileSystem)
         report.lastSequence = maxSequence
+        report.keyspaces = keyspaces.descriptors.map(\.name).sorted()
     }
 
     /// The database identity in the segment header of the manifest or log at `path`, if readable.
@@ -196,4 +233,40 @@ extension Database {
         guard let bytes = try? file.readExactly(at: 0, count: WALFormat.segmentHeaderSize) else { return nil }
         return bytes.withBytes { try? WALSegmentHeader(decoding: $0, file: path) }?.databaseID
     }
+}
+
+/// The named keyspaces a repair rebuilds: learnt from a manifest that still replays, then from
+/// the keyspaces tables and log records name.
+struct RepairKeyspaces {
+    private var known: [UInt32: KeyspaceDescriptor] = [:]
+    /// The manifest's next keyspace id: ids below it that it does not hold were dropped (0
+    /// without a manifest: nothing is known to be dropped).
+    private var manifestNextID: UInt32 = 0
+
+    mutating func learn(from replayed: ManifestReplay.Result) {
+        for (id, keyspace) in replayed.keyspaces { known[id] = keyspace.descriptor }
+        manifestNextID = replayed.nextKeyspaceID
+    }
+
+    /// Whether the manifest says keyspace `id` was dropped.
+    func wasDropped(_ id: UInt32) -> Bool {
+        id != 0 && id < manifestNextID && known[id] == nil
+    }
+
+    /// Records that keyspace `id` has data, under `name` when nothing else named it.
+    mutating func note(_ id: UInt32, name: String?) {
+        guard id != 0, known[id] == nil else { return }
+        var chosen = name.flatMap { $0.isEmpty ? nil : $0 } ?? "recovered-\(id)"
+        // Names are unique: a clash (a keyspace dropped and created again) gets the id appended.
+        if known.values.contains(where: { $0.name == chosen }) { chosen += "-\(id)" }
+        known[id] = KeyspaceDescriptor(id: id, name: chosen)
+    }
+
+    func descriptor(_ id: UInt32) -> KeyspaceDescriptor {
+        known[id] ?? KeyspaceDescriptor(id: id, name: "recovered-\(id)")
+    }
+
+    var descriptors: [KeyspaceDescriptor] { known.keys.sorted().map { known[$0]! } }
+
+    var nextID: UInt32 { max(manifestNextID, (known.keys.max() ?? 0) + 1) }
 }

@@ -1,5 +1,6 @@
 import Testing
 import Encoding
+import SSTable
 import Strata
 import StrataTestSupport
 import VFS
@@ -82,6 +83,53 @@ import VFS
         let db = try Database.open(at: path, options: options)
         #expect(try db.get("log7", as: String.self) == "only in the WAL")
         try db.close()
+        #expect(DatabaseVerifier.verifyHealthy(path))
+    }
+
+    /// Tables record their keyspace, so a repair puts them back: with the manifest gone the
+    /// names come from the tables (a keyspace only the log knows becomes `recovered-<id>`);
+    /// with a manifest that still replays, its keyspaces (and their options) are kept.
+    @Test(arguments: [false, true])
+    func repairPutsEveryKeyspaceBack(keepManifest: Bool) throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = directory.path + "/db"
+        let fileSystem = PosixFileSystem()
+        let options = testOptions(fileSystem)
+        do {
+            let db = try Database.open(at: path, options: options)
+            let users = try db.keyspace("users", options: KeyspaceOptions(compression: .zstd(level: 2)))
+            let events = try db.keyspace("events")
+            for index in 0..<300 {
+                try db.put("k\(index)", "default")
+                try users.put("k\(index)", "users")
+            }
+            try db.flush()
+            // Only in the log: keys of every keyspace, and all of "events".
+            try users.put("late", "u")
+            try db.put("late", "d")
+            try events.put("e1", "only logged")
+            try db.close()
+        }
+        for name in try fileSystem.listDirectory(path) where (!keepManifest && name.hasPrefix("MANIFEST-")) || name == "CURRENT" {
+            try fileSystem.removeFile(path + "/" + name)
+        }
+        let report = try Database.repair(at: path, options: options)
+        #expect(report.keyspaces == (keepManifest ? ["events", "users"] : ["recovered-2", "users"]))
+        let db = try Database.open(at: path, options: options)
+        defer { try? db.close() }
+        let users = try db.keyspace("users")
+        #expect(try users.scan().collect().count == 301)
+        #expect(try users.get("k7", as: String.self) == "users" && users.get("late", as: String.self) == "u")
+        #expect(try db.scan().collect().count == 301)
+        #expect(try db.get("k7", as: String.self) == "default")
+        #expect(try db.keyspace(keepManifest ? "events" : "recovered-2").get("e1", as: String.self) == "only logged")
+        if keepManifest {
+            // The recorded options survived: the repair's compaction wrote zstd tables.
+            let table = try #require(try users.tables().first)
+            let properties = try TableReader.open(path: path + "/" + table.fileName, fileNumber: table.fileNumber, fileSystem: fileSystem).properties
+            #expect(properties.codec == "zstd(2)" && properties.keyspaceName == "users")
+        }
         #expect(DatabaseVerifier.verifyHealthy(path))
     }
 

@@ -120,7 +120,10 @@ extension Database {
 
     /// The table options `descriptor`'s recorded options give over the database's `base`.
     static func tableBuilderOptions(for descriptor: KeyspaceDescriptor, base: TableBuilderOptions) throws -> TableBuilderOptions {
-        try KeyspaceOptions(decoding: descriptor.options, keyspace: descriptor.name).tableBuilderOptions(over: base)
+        var options = try KeyspaceOptions(decoding: descriptor.options, keyspace: descriptor.name).tableBuilderOptions(over: base)
+        options.keyspaceID = descriptor.id
+        options.keyspaceName = descriptor.name
+        return options
     }
 
     /// Throws `.invalidArgument` unless every keyspace in `ids` exists.

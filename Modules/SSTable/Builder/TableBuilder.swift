@@ -15,6 +15,11 @@ public struct TableBuilderOptions: Sendable {
     public var bloomBitsPerKey = 10
     /// The user-space write buffer. Default 64 KiB.
     public var writeBufferSize = 64 * 1024
+    /// The keyspace the table belongs to, recorded in its properties (0 and `""`: the default
+    /// keyspace, recorded as nothing) so that a repair can put it back in its keyspace.
+    public var keyspaceID: UInt32 = 0
+    /// The keyspace's name (recorded with `keyspaceID`).
+    public var keyspaceName = ""
 
     /// Default options.
     public init() {}
@@ -73,6 +78,8 @@ public final class TableBuilder {
         self.dataBlock = BlockBuilder(restartInterval: options.restartInterval, capacity: options.blockSize)
         properties.codec = options.compression.description
         properties.filterBitsPerKey = UInt64(options.bloomBitsPerKey)
+        properties.keyspaceID = options.keyspaceID
+        properties.keyspaceName = options.keyspaceName
     }
 
     /// Point entries added so far.

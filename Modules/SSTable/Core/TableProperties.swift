@@ -34,6 +34,10 @@ public struct TableProperties: Sendable, Equatable {
     public var filterBitsPerKey: UInt64 = 0
     /// The key order's name.
     public var comparator: String = BytewiseComparator.name
+    /// The id of the keyspace the table belongs to (0: the default keyspace, not recorded).
+    public var keyspaceID: UInt32 = 0
+    /// The name of that keyspace (empty for the default keyspace).
+    public var keyspaceName: String = ""
 
     /// Empty properties.
     public init() {}
@@ -42,6 +46,7 @@ public struct TableProperties: Sendable, Equatable {
         case entries = 1, deletions, rangeDeletions, rawKeyBytes, rawValueBytes, smallestKey, largestKey
         case smallestSequence, largestSequence, codec, creationTime, builderVersion, dataBlocks
         case filterBitsPerKey, comparator
+        case keyspaceID, keyspaceName
     }
 
     /// The encoded block payload.
@@ -71,6 +76,10 @@ public struct TableProperties: Sendable, Equatable {
         integer(.dataBlocks, dataBlocks)
         integer(.filterBitsPerKey, filterBitsPerKey)
         bytes(.comparator, Array(comparator.utf8))
+        if keyspaceID != 0 {
+            integer(.keyspaceID, UInt64(keyspaceID))
+            bytes(.keyspaceName, Array(keyspaceName.utf8))
+        }
         return writer.bytes
     }
 
@@ -103,6 +112,11 @@ public struct TableProperties: Sendable, Equatable {
             case .dataBlocks: dataBlocks = try integer()
             case .filterBitsPerKey: filterBitsPerKey = try integer()
             case .comparator: comparator = String(decoding: field, as: UTF8.self)
+            case .keyspaceID:
+                let id = try integer()
+                guard id <= UInt64(UInt32.max) else { throw StrataError.corruption(file: file, offset: offset + reader.position, reason: "keyspace id \(id) out of range") }
+                keyspaceID = UInt32(id)
+            case .keyspaceName: keyspaceName = String(decoding: field, as: UTF8.self)
             }
         }
     }
