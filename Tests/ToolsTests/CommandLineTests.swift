@@ -195,3 +195,51 @@ import VFS
 enum FileSystemProbe {
     static func exists(_ path: String) -> Bool { PosixFileSystem().exists(path) }
 }
+
+/// `--keyspace`, the keyspace commands and `ks` in `exec`.
+@Suite struct KeyspaceCommandLineTests {
+    func strata(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, errors: String) {
+        try runTool("strata", arguments, input: input)
+    }
+
+    @Test func keyspacesFromTheCommandLine() throws {
+        let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }
+        let db = ["--db", scratch.path + "/db"]
+        #expect(try strata(["put"] + db + ["k", "default"]).status == 0)
+        // A keyspace must exist before --keyspace names it (exit 1, like a missing key).
+        let missing = try strata(["put", "--keyspace", "users"] + db + ["k", "v"])
+        #expect(missing.status == 1 && missing.errors.contains("no keyspace named \"users\""), "\(missing)")
+        #expect(try strata(["create-keyspace"] + db + ["users", "--compression", "zstd", "--bloom-bits", "0"]) == (0, "created keyspace users\n", ""))
+        #expect(try strata(["create-keyspace"] + db + ["users"]).output == "keyspace users exists\n")
+        #expect(try strata(["create-keyspace"] + db + ["logs"]).status == 0)
+        #expect(try strata(["keyspaces"] + db).output == "logs\nusers\n")
+
+        #expect(try strata(["put", "--keyspace", "users"] + db + ["k", "ada"]).status == 0)
+        #expect(try strata(["get", "--keyspace", "users"] + db + ["k"]).output == "ada\n")
+        #expect(try strata(["get"] + db + ["k"]).output == "default\n")
+        #expect(try strata(["get", "--keyspace", "logs"] + db + ["k"]).status == 1)
+        let loaded = try strata(["load", "--keyspace", "logs"] + db + ["-"], input: "a\t1\nb\t2\nc\t3\n")
+        #expect(loaded.status == 0, "\(loaded)")
+        #expect(try strata(["scan", "--keyspace", "logs"] + db + ["--from", "b"]).output == "b\t2\nc\t3\n")
+        #expect(try strata(["delete-range", "--keyspace", "logs"] + db + ["a", "c"]).status == 0)
+        #expect(try strata(["delete", "--keyspace", "users"] + db + ["k"]).status == 0)
+        #expect(try strata(["scan", "--keyspace", "logs"] + db).output == "c\t3\n")
+        #expect(try strata(["get", "--keyspace", "users"] + db + ["k"]).status == 1)
+        #expect(try strata(["compact", "--keyspace", "logs"] + db).status == 0)
+        #expect(try strata(["scan", "--keyspace", "default"] + db).output == "k\tdefault\n")
+
+        // exec: `ks NAME` switches (creating), writes and reads follow it; --keyspace starts there.
+        let session = try strata(["exec"] + db, input: "ks events\nput e1 x\nbatch 2\nput e2 y\ndel e1\nscan - - 10\nks default\nget k\nget e2\n")
+        #expect(session.output == "OK\nOK\nOK\ne2\ty\nEND\nOK\nVALUE default\nNOTFOUND\n", "\(session)")
+        #expect(try strata(["exec", "--keyspace", "events"] + db, input: "get e2\n").output == "VALUE y\n")
+        #expect(try strata(["keyspaces"] + db).output == "events\nlogs\nusers\n")
+
+        #expect(try strata(["drop-keyspace"] + db + ["logs"]) == (0, "dropped keyspace logs\n", ""))
+        #expect(try strata(["drop-keyspace"] + db + ["logs"]).status == 1)
+        #expect(try strata(["keyspaces"] + db).output == "events\nusers\n")
+        #expect(try strata(["verify"] + db).status == 0)
+        // With --server the keyspace option is refused (the server serves the default one).
+        #expect(try strata(["get", "--server", "127.0.0.1:1", "--keyspace", "users", "k"]).status == 2)
+    }
+}

@@ -33,7 +33,7 @@ struct Compact: ParsableCommand {
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.compactRange(from: from.map { try global.text.decode($0) }, to: to.map { try global.text.decode($0) })
+        try global.keyspace(of: db).compactRange(from: from.map { try global.text.decode($0) }, to: to.map { try global.text.decode($0) })
         emit(db.property(.levelSummary))
     }
 }

@@ -19,7 +19,7 @@ struct Put: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.put(key, value, options: try global.writeOptions())
+        try global.keyspace(of: db).put(key, value, options: try global.writeOptions())
     }
 }
 
@@ -38,7 +38,7 @@ struct Get: ParsableCommand {
         } else {
             let db = try global.open(forWriting: false)
             defer { try? db.close() }
-            found = try db.get(key)
+            found = try global.keyspace(of: db).get(key)
         }
         guard let value = found else { throw ToolFailure(.notFound) }
         emit(try global.text.encodeValue(value))
@@ -58,7 +58,7 @@ struct Delete: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.delete(key, options: try global.writeOptions())
+        try global.keyspace(of: db).delete(key, options: try global.writeOptions())
     }
 }
 
@@ -76,7 +76,7 @@ struct DeleteRange: ParsableCommand {
         }
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
-        try db.deleteRange(from: start, to: end, options: try global.writeOptions())
+        try global.keyspace(of: db).deleteRange(from: start, to: end, options: try global.writeOptions())
     }
 }
 
@@ -127,7 +127,7 @@ struct Scan: ParsableCommand {
             if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
         }
         var printed = 0
-        var iterator = db.scan(from: lower, to: upper, reverse: reverse).makeIterator()
+        var iterator = try global.keyspace(of: db).scan(from: lower, to: upper, reverse: reverse).makeIterator()
         while printed < (limit ?? Int.max), let (key, value) = try iterator.next() {
             emit(keysOnly ? global.text.encodeField(key) : global.text.encodeField(key) + "\t" + global.text.encodeField(value))
             printed += 1
@@ -154,6 +154,7 @@ struct Load: ParsableCommand {
     func run() throws {
         let db = try global.open(forWriting: true)
         defer { try? db.close() }
+        let keyspace = try global.keyspace(of: db)
         let reader = try LineReader(path: file)
         let writeOptions = try global.writeOptions()
         let total = file == "-" ? 0 : (try? PosixFileSystem().fileSize(file)) ?? 0
@@ -170,7 +171,7 @@ struct Load: ParsableCommand {
                 let key = try global.text.decodeField(line[..<tab])
                 let value = try global.text.decodeField(line[line.index(after: tab)...])
                 guard !key.isEmpty else { throw ToolFailure(.usage, "empty key") }
-                batch.put(key, value)
+                batch.put(key, value, in: keyspace)
                 pendingBytes += key.count + value.count
                 if batch.count >= batchSize {
                     try db.write(batch, options: writeOptions)

@@ -15,7 +15,9 @@ struct Exec: ParsableCommand {
             (A or B "-" for unbounded); sync → OK when durable; flush → OK; snapshot → SNAP ID;
             get@ID K; release ID → OK; begin [serializable|snapshot|pessimistic] → TX ID; tget ID K;
             tgetforupdate ID K; tput ID K V; tdel ID K; tdelrange ID A B; tscan ID A B LIMIT;
-            commit ID → OK | CONFLICT <reason>; rollback ID → OK; quit.
+            commit ID → OK | CONFLICT <reason>; rollback ID → OK; ks NAME → OK (later put, get, del, delrange, batch, \
+            scan and get@ use keyspace NAME, created if missing; ks default: the default keyspace; --keyspace picks \
+            the first one); quit.
             A malformed line or failed command gets ERR <reason>.
             A value is the rest of the line. Keys and values are escaped as scan prints them (\\\\ \\t \\n \\r \\xHH),
             or hex with --hex, both ways. Input that ends inside a batch gets ERR (nothing of it is written).
@@ -34,6 +36,10 @@ struct Exec: ParsableCommand {
         let session = ExecSession(
             database: db, text: global.text, syncWrites: sync || global.tuning.syncWrites,
             durability: try global.durabilityLevel(), lockTimeout: Double(lockTimeoutMilliseconds) / 1000)
+        if let name = global.keyspace {
+            _ = try global.keyspace(of: db)  // must exist, as for every command
+            _ = session.handle("ks \(name)")
+        }
         let input = try LineReader(path: "-")
         while true {
             let line: Substring

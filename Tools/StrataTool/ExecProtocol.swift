@@ -15,6 +15,8 @@ import Engine
 /// tput ID K V    → OK                 tdel ID K      → OK
 /// tdelrange ID A B → OK               tscan ID A B LIMIT → K<TAB>V lines, then END
 /// commit ID      → OK | CONFLICT <reason>              rollback ID    → OK
+/// ks NAME        → OK (later put/get/del/delrange/batch/scan/get@ use keyspace NAME, created
+///                  if missing; `ks default` goes back to the default keyspace)
 /// quit
 /// ```
 ///
@@ -46,6 +48,7 @@ public enum ExecCommand: Equatable, Sendable {
     case transactionScan(transaction: Int, from: [UInt8]?, to: [UInt8]?, limit: Int)
     case commit(transaction: Int)
     case rollback(transaction: Int)
+    case selectKeyspace(name: String)
     case quit
 }
 
@@ -106,6 +109,9 @@ public struct ExecParser: Sendable {
         case "quit":
             try none(rest, "quit")
             return .quit
+        case "ks":
+            guard !rest.isEmpty, rest.utf8.count <= 255 else { throw ToolFailure(.usage, "usage: ks NAME") }
+            return .selectKeyspace(name: String(rest))
         case "begin":
             if rest.isEmpty { return .begin(.serializable) }
             guard let level = IsolationLevel(rawValue: String(rest)) else {
@@ -192,6 +198,8 @@ public final class ExecSession {
     private var transactions: [Int: Transaction] = [:]
     private var nextTransaction = 1
     private var pending: (expected: Int, remaining: Int, batch: WriteBatch, error: String?)? = nil
+    /// The keyspace `ks` selected (the default keyspace until then).
+    private var keyspace: Keyspace?
 
     /// Creates a session; with `syncWrites` every write (and commit) is synced before its `OK`,
     /// with `durability` `.objectStore` stored in the object store before it; pessimistic
@@ -230,10 +238,11 @@ public final class ExecSession {
     public func handle(_ line: Substring) -> (replies: [String], quit: Bool) {
         if var batch = pending {
             do {
+                let id = keyspace?.id ?? 0
                 switch try parser.parseBatchLine(line) {
-                case .put(let key, let value): batch.batch.put(key, value)
-                case .delete(let key): batch.batch.delete(key)
-                case .deleteRange(let start, let end): batch.batch.deleteRange(from: start, to: end)
+                case .put(let key, let value): batch.batch.put(key, value, keyspaceID: id)
+                case .delete(let key): batch.batch.delete(key, keyspaceID: id)
+                case .deleteRange(let start, let end): batch.batch.deleteRange(from: start, to: end, keyspaceID: id)
                 default: break
                 }
             } catch {
@@ -252,31 +261,32 @@ public final class ExecSession {
             return (["ERR \(describe(error))"], false)
         }
         do {
+            let keyspace = try self.keyspace ?? database.keyspace(Database.defaultKeyspaceName)
             switch command {
             case .put(let key, let value):
                 var batch = WriteBatch()
-                batch.put(key, value)
+                batch.put(key, value, in: keyspace)
                 return ([write(batch)], false)
             case .delete(let key):
                 var batch = WriteBatch()
-                batch.delete(key)
+                batch.delete(key, in: keyspace)
                 return ([write(batch)], false)
             case .deleteRange(let start, let end):
                 var batch = WriteBatch()
-                batch.deleteRange(from: start, to: end)
+                batch.deleteRange(from: start, to: end, in: keyspace)
                 return ([write(batch)], false)
             case .batch(let count):
                 if count == 0 { return (["OK"], false) }
                 pending = (count, count, WriteBatch(), nil)
                 return ([], false)
             case .get(let key):
-                return ([reply(try database.get(key))], false)
+                return ([reply(try keyspace.get(key))], false)
             case .getAt(let id, let key):
                 guard let snapshot = snapshots[id] else { return (["ERR no snapshot \(id)"], false) }
-                return ([reply(try database.get(key, at: snapshot))], false)
+                return ([reply(try keyspace.get(key, at: snapshot))], false)
             case .scan(let from, let to, let limit):
                 var lines: [String] = []
-                var iterator = database.scan(from: from, to: to).makeIterator()
+                var iterator = keyspace.scan(from: from, to: to).makeIterator()
                 while lines.count < limit, let (key, value) = try iterator.next() {
                     lines.append(parser.text.encodeField(key) + "\t" + parser.text.encodeField(value))
                 }
@@ -297,6 +307,9 @@ public final class ExecSession {
                 return (["OK"], false)
             case .quit:
                 return ([], true)
+            case .selectKeyspace(let name):
+                self.keyspace = try database.keyspace(name)
+                return (["OK"], false)
             case .begin(let level):
                 let transaction = try database.beginTransaction(TransactionOptions(isolation: level, lockTimeout: lockTimeout, sync: syncWrites ? true : nil))
                 let id = nextTransaction

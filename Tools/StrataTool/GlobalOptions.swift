@@ -19,6 +19,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Flag(name: .long, help: "Log engine activity (opens, flushes, compactions) to stderr.")
     public var verbose = false
 
+    @Option(name: .long, help: "Read and write this keyspace (it must exist: see create-keyspace); default: the default keyspace.")
+    public var keyspace: String?
+
     @Option(name: .long, help: "Talk to strata-server at HOST:PORT instead of opening a database (get, put, delete, delete-range, scan, stats).")
     public var server: String?
 
@@ -155,6 +158,22 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         return try Database.openReplica(objectStore: store, at: path, options: options)
     }
 
+    /// The `--keyspace` keyspace of `db` (the default keyspace without the option).
+    ///
+    /// - Throws: `ToolFailure(.notFound)` when no such keyspace exists.
+    public func keyspace(of db: Database) throws -> Keyspace {
+        guard let keyspace, keyspace != Database.defaultKeyspaceName else { return try db.keyspace(Database.defaultKeyspaceName) }
+        guard db.keyspaceNames.contains(keyspace) else {
+            throw ToolFailure(.notFound, "no keyspace named \"\(keyspace)\" (create it with `strata create-keyspace`)")
+        }
+        return try db.keyspace(keyspace)
+    }
+
+    /// Refuses `--keyspace` with `--server` (the server serves the default keyspace only).
+    func checkRemoteKeyspace() throws {
+        if keyspace != nil { throw ToolFailure(.usage, "--keyspace works on a local database only (strata-server serves the default keyspace)") }
+    }
+
     /// The key/value codec.
     public var text: ByteText { ByteText(hex: hex) }
 }
@@ -230,13 +249,24 @@ public struct TuningOptions: ParsableArguments, Sendable {
         }
         if let blockCacheSize { options.blockCacheSize = blockCacheSize }
         options.syncWrites = syncWrites
+        if let compression = try parsedCompression() { options.compression = compression }
+        return options
+    }
+
+    /// `--compression`, parsed (`nil` when not given).
+    func parsedCompression() throws -> Compression? {
         switch compression?.lowercased() {
-        case nil: break
-        case "none": options.compression = .none
-        case "lz4": options.compression = .lz4
-        case "zstd": options.compression = .zstd(level: 1)
+        case nil: return nil
+        case "none": return Compression.none
+        case "lz4": return .lz4
+        case "zstd": return .zstd(level: 1)
         case let other?: throw ToolFailure(.usage, "unknown compression \"\(other)\" (none, lz4, zstd)")
         }
-        return options
+    }
+
+    /// `--compression`, `--bloom-bits` and `--block-size` as a keyspace's options (what is not
+    /// given follows the database's options).
+    func keyspaceOptions() throws -> KeyspaceOptions {
+        KeyspaceOptions(compression: try parsedCompression(), bloomBitsPerKey: bloomBits, blockSize: blockSize)
     }
 }

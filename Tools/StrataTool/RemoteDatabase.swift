@@ -12,6 +12,7 @@ import Synchronization
 extension GlobalOptions {
     /// How to reach the server named by `--server` (`nil`: work on a local database).
     func remoteConfiguration() throws -> StrataClient.Configuration? {
+        if server != nil { try checkRemoteKeyspace() }
         guard let server else {
             if tokenFile != nil || tls || tlsCA != nil { throw ToolFailure(.usage, "--token-file, --tls and --tls-ca need --server") }
             return nil

@@ -25,6 +25,7 @@ public struct StrataCommand: ParsableCommand {
         version: Database.libraryVersion,
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Stats.self, Compact.self,
+            Keyspaces.self, CreateKeyspace.self, DropKeyspace.self,
             Verify.self, Checkpoint.self, Restore.self, Promote.self, Objects.self, Repair.self, DumpSST.self, DumpWAL.self, DumpManifest.self, Exec.self, Demo.self,
         ])
 
@@ -72,7 +73,7 @@ public struct StrataCommand: ParsableCommand {
         "--db", "--server", "--token-file", "--tls-ca", "--write-buffer-size", "--max-memtable-age", "--block-size", "--compression", "--bloom-bits",
         "--target-file-size", "--level0-compaction-trigger", "--block-cache-size",
         "--object-store", "--s3-endpoint", "--s3-region", "--durability", "--wal-upload-interval-ms", "--checkpoint-wal-bytes",
-        "--object-store-faults", "--local-cache-bytes", "--store-garbage-grace-seconds", "--replica-poll-ms",
+        "--object-store-faults", "--local-cache-bytes", "--store-garbage-grace-seconds", "--replica-poll-ms", "--keyspace",
     ]
 
     /// `arguments` with shared options given before the command name moved after it, so that
