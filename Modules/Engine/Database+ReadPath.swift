@@ -109,8 +109,8 @@ extension Database {
     /// tombstone — newer than `sequence`: a transaction's conflict check. The first layer that
     /// knows the key holds its newest state; tables with nothing newer than `sequence` are not
     /// read (usually all of them: they predate the transaction).
-    func changed(_ key: [UInt8], after sequence: UInt64) throws -> Bool {
-        let view = readView(at: nil)
+    func changed(_ key: [UInt8], after sequence: UInt64, keyspace: UInt32 = 0) throws -> Bool {
+        let view = try readView(at: nil, keyspace: keyspace)
         let newest: UInt64? = try key.withUnsafeBytes { key in
             if let newest = view.active.newestSequence(key) { return newest }
             for frozen in view.frozen {

@@ -75,6 +75,7 @@ extension Database {
         try batch.validate(batchLimits)
         // A transaction that wrote nothing serializes at its snapshot: nothing to check.
         guard !batch.isEmpty else { return }
+        if !batch.summary.keyspaces.isEmpty { try checkKeyspacesExist(batch.summary.keyspaces) }
         guard let queue = commitQueue.withLock({ $0 }) else { throw StrataError.closed }
         let commit = TransactionCommit(batch: batch, checks: checks, sync: sync ?? options.syncWrites)
         try queue.submit(.transaction(commit))
@@ -86,20 +87,45 @@ extension Database {
     /// version of the keys and ranges in the latest data. Leader only.
     func conflict(_ checks: TransactionChecks, groupWrites: GroupWrites? = nil) throws -> String? {
         if let groupWrites, let reason = groupWrites.conflict(with: checks) { return reason }
+        let usesNamedKeyspaces = checks.keys.contains { $0.keyspace != 0 } || checks.ranges.contains { $0.keyspace != 0 }
+        if usesNamedKeyspaces {
+            // A keyspace dropped since the transaction used it refuses the transaction (a drop
+            // takes no sequence number, so the shortcut below would not see it) instead of
+            // failing the whole group.
+            let version = versionSet.currentVersion
+            for key in checks.keys where version.tree(key.keyspace) == nil { return "keyspace \(key.keyspace) was dropped during the transaction" }
+            for range in checks.ranges where version.tree(range.keyspace) == nil { return "keyspace \(range.keyspace) was dropped during the transaction" }
+        }
         // Nothing committed after the snapshot (the leader is the only writer of sequences, and
         // every earlier group is applied): no key can have changed, and there is nothing to look up.
         // A bulk load in one thread commits every transaction this way.
         guard checks.snapshot < lastSequence.load(ordering: .acquiring) else { return nil }
+        do {
+            return try newerVersion(checks)
+        } catch StrataError.invalidArgument(let reason) where usesNamedKeyspaces {
+            // Dropped while being checked.
+            return reason
+        }
+    }
+
+    /// The first key or range of `checks` with a version newer than its snapshot, in words.
+    private func newerVersion(_ checks: TransactionChecks) throws -> String? {
         for key in checks.keys {
-            if try changed(key, after: checks.snapshot) {
-                return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
+            if try changed(key.bytes, after: checks.snapshot, keyspace: key.keyspace) {
+                return "key \(key.printable) changed after the transaction's snapshot"
             }
         }
         guard !checks.ranges.isEmpty else { return nil }
-        let cursor = try Cursor(database: self, options: ReadOptions())
-        for range in checks.ranges where try cursor.hasChange(above: checks.snapshot, from: range.from, to: range.to) {
-            let end = range.to.map { InternalKey.printable($0) } ?? "the end"
-            return "a key in [\(InternalKey.printable(range.from)), \(end)) changed after the transaction's snapshot"
+        var cursors: [UInt32: Cursor] = [:]
+        for range in checks.ranges {
+            if cursors[range.keyspace] == nil {
+                var options = ReadOptions()
+                options.keyspaceID = range.keyspace
+                cursors[range.keyspace] = try Cursor(database: self, options: options)
+            }
+            if try cursors[range.keyspace]!.hasChange(above: checks.snapshot, from: range.from, to: range.to) {
+                return "a key in \(range.printable) changed after the transaction's snapshot"
+            }
         }
         return nil
     }

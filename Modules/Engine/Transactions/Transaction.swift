@@ -19,6 +19,10 @@ import WAL
 /// `.transactionConflict` (writing nothing) when something changed. With `.pessimistic`, writes
 /// and `getForUpdate` lock their keys until the end.
 ///
+/// Every read and write takes an optional `in:` keyspace (`Keyspace`): one transaction reads and
+/// writes any keyspaces of its database and commits them all in one batch; its checks and locks
+/// tell the same key of two keyspaces apart.
+///
 /// Once committed or rolled back, every call throws `.invalidArgument`.
 ///
 /// Thread safety: a transaction may be passed between threads and tasks, but is meant for one
@@ -36,13 +40,15 @@ public final class Transaction: Sendable {
     struct State {
         var writes = TransactionWrites()
         /// Keys read from the database (serializable), and `getForUpdate` keys (every level).
-        var readKeys: Set<HashedBytes> = []
-        /// Ranges scanned from the database (serializable), each `[from, to)`; a scan in progress
-        /// widens its own entry as it reads.
-        var readRanges: [(from: [UInt8], to: [UInt8]?)] = []
-        /// Keys locked (pessimistic).
+        var readKeys: Set<TransactionKey> = []
+        /// Ranges scanned from the database (serializable); a scan in progress widens its own
+        /// entry as it reads.
+        var readRanges: [TransactionRange] = []
+        /// Keys locked (pessimistic), by their lock names (`TransactionKey.lockName`).
         var locked: [[UInt8]] = []
-        var lockedSet: Set<HashedBytes> = []
+        var lockedSet: Set<TransactionKey> = []
+        /// Keys locked, as keys (what the commit checks once more).
+        var lockedKeys: [TransactionKey] = []
         /// Savepoints: the number of buffered writes at each.
         var savepoints: [Int] = []
         var finished = false
@@ -69,150 +75,167 @@ public final class Transaction: Sendable {
 
     // MARK: - Reading
 
-    /// The value of `key` as the transaction sees it: its own latest write, else the database at
-    /// its snapshot. Under `.serializable` the key is remembered and checked at commit.
+    /// The value of `key` (in `keyspace`, the default keyspace when `nil`) as the transaction
+    /// sees it: its own latest write, else the database at its snapshot. Under `.serializable`
+    /// the key is remembered and checked at commit.
     ///
-    /// - Throws: `.invalidArgument` after commit or rollback, or for a bad key; as `Database.get`.
-    public func get(_ key: some BytesConvertible) throws -> [UInt8]? {
+    /// - Throws: `.invalidArgument` after commit or rollback, for a bad key, or for a keyspace of
+    ///   another database or one dropped; as `Database.get`.
+    public func get(_ key: some BytesConvertible, in keyspace: Keyspace? = nil) throws -> [UInt8]? {
         let key = key.withUnsafeBytes { Array($0) }
-        switch try ownAnswer(for: key) {
+        let space = try keyspaceID(keyspace)
+        switch try ownAnswer(for: key, keyspace: space) {
         case .value(let value): return value
         case .deleted: return nil
         case .untouched: break
         }
-        let value = try database.get(key, at: snapshot)
-        if options.isolation == .serializable { state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) } }
+        let value = try key.withUnsafeBytes { try database.get(rawKey: $0, snapshot: snapshot, keyspace: space) }
+        if options.isolation == .serializable { state.withLock { _ = $0.readKeys.insert(TransactionKey(key, keyspace: space)) } }
         return value
     }
 
-    /// The value of `key` decoded as `Value` (see `get(_:)`).
-    public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type) throws -> Value? {
-        try get(key).map { try Value(strataBytes: $0) }
+    /// The value of `key` decoded as `Value` (see `get(_:in:)`).
+    public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type, in keyspace: Keyspace? = nil) throws -> Value? {
+        try get(key, in: keyspace).map { try Value(strataBytes: $0) }
     }
 
-    /// Reads `key` for update. Pessimistic: locks it first (waiting at most `lockTimeout`) — if a
-    /// commit changed the key after the transaction's snapshot, the lock request fails with
-    /// `.transactionConflict` instead (the value it would read is not the one its snapshot saw);
-    /// once locked, no other commit can change it. Optimistic: reads at the snapshot and checks
-    /// the key at commit under either isolation level, so a read-modify-write through
-    /// `getForUpdate` never loses an update, even under `.snapshot`.
+    /// Reads `key` (in `keyspace`, the default keyspace when `nil`) for update. Pessimistic:
+    /// locks it first (waiting at most `lockTimeout`) — if a commit changed the key after the
+    /// transaction's snapshot, the lock request fails with `.transactionConflict` instead (the
+    /// value it would read is not the one its snapshot saw); once locked, no other commit can
+    /// change it. Optimistic: reads at the snapshot and checks the key at commit under either
+    /// isolation level, so a read-modify-write through `getForUpdate` never loses an update,
+    /// even under `.snapshot`.
     ///
     /// - Throws: as `get`; `.lockTimeout`, `.deadlock` or `.transactionConflict` (pessimistic).
-    public func getForUpdate(_ key: some BytesConvertible) throws -> [UInt8]? {
+    public func getForUpdate(_ key: some BytesConvertible, in keyspace: Keyspace? = nil) throws -> [UInt8]? {
         let key = key.withUnsafeBytes { Array($0) }
+        let space = try keyspaceID(keyspace)
         try checkActive()
+        let tracked = TransactionKey(key, keyspace: space)
         if options.isolation == .pessimistic {
-            try lock(key)
+            try lock(tracked)
         } else {
-            state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) }
+            state.withLock { _ = $0.readKeys.insert(tracked) }
         }
-        switch try ownAnswer(for: key) {
+        switch try ownAnswer(for: key, keyspace: space) {
         case .value(let value): return value
         case .deleted: return nil
         case .untouched: break
         }
-        return try database.get(key, at: snapshot)
+        return try key.withUnsafeBytes { try database.get(rawKey: $0, snapshot: snapshot, keyspace: space) }
     }
 
-    /// Requires that no commit changed any of `keys` after the older snapshot `since` — Redis'
-    /// `WATCH`: take a snapshot when the keys are watched, and begin the transaction that acts
-    /// on them later. Checked now (throwing at once when a key already changed) and again at
-    /// commit: pessimistic transactions lock the keys, optimistic ones check them at commit like
-    /// keys read with `getForUpdate`.
+    /// Requires that no commit changed any of `keys` (in `keyspace`, the default keyspace when
+    /// `nil`) after the older snapshot `since` — Redis' `WATCH`: take a snapshot when the keys
+    /// are watched, and begin the transaction that acts on them later. Checked now (throwing at
+    /// once when a key already changed) and again at commit: pessimistic transactions lock the
+    /// keys, optimistic ones check them at commit like keys read with `getForUpdate`.
     ///
     /// Range deletes are not seen by this check (it looks at each key's newest point entry).
     ///
     /// - Throws: `.transactionConflict` when a key changed after `since`; `.invalidArgument`
     ///   when `since` is newer than the transaction's own snapshot; as `getForUpdate`.
-    public func requireUnchanged(_ keys: [[UInt8]], since: Snapshot) throws {
+    public func requireUnchanged(_ keys: [[UInt8]], since: Snapshot, in keyspace: Keyspace? = nil) throws {
         try checkActive()
+        let space = try keyspaceID(keyspace)
         guard since.sequence <= snapshot.sequence else {
             throw StrataError.invalidArgument("requireUnchanged: the snapshot \(since.sequence.rawValue) is newer than the transaction's \(snapshot.sequence.rawValue)")
         }
         for key in keys {
             try checkKey(key)
+            let tracked = TransactionKey(key, keyspace: space)
             if options.isolation == .pessimistic {
-                try lock(key)
+                try lock(tracked)
             } else {
-                state.withLock { _ = $0.readKeys.insert(HashedBytes(key)) }
+                state.withLock { _ = $0.readKeys.insert(tracked) }
             }
-            if try database.changed(key, after: since.sequence.rawValue) {
+            if try database.changed(key, after: since.sequence.rawValue, keyspace: space) {
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
-                throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the watched snapshot")
+                throw StrataError.transactionConflict(reason: "key \(tracked.printable) changed after the watched snapshot")
             }
         }
     }
 
-    /// The entries with keys in `[from, to)` as the transaction sees them: the database at its
-    /// snapshot merged with its own writes, in key order (or reversed). Under `.serializable`
-    /// the part of the range actually read is remembered and checked at commit.
+    /// The entries with keys in `[from, to)` (of `keyspace`, the default keyspace when `nil`) as
+    /// the transaction sees them: the database at its snapshot merged with its own writes, in
+    /// key order (or reversed). Under `.serializable` the part of the range actually read is
+    /// remembered and checked at commit.
     ///
     /// Reads on the calling thread; the scan is fixed when it is created (later writes of the
     /// transaction are not seen by it).
     public func scan<From: BytesConvertible, To: BytesConvertible>(
-        from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none, reverse: Bool = false
+        from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none, in keyspace: Keyspace? = nil, reverse: Bool = false
     ) throws -> TransactionScan {
         try checkActive()
+        let space = try keyspaceID(keyspace)
         let low = start.map { $0.withUnsafeBytes { Array($0) } }
         let high = end.map { $0.withUnsafeBytes { Array($0) } }
-        let cursor = try database.cursor(ReadOptions(snapshot: snapshot, from: low, to: high))
-        let (keys, writes) = state.withLock { ($0.writes.pointKeys(from: low, to: high), $0.writes) }
+        var readOptions = ReadOptions(snapshot: snapshot, from: low, to: high)
+        readOptions.keyspaceID = space
+        let cursor = try database.cursor(readOptions)
+        let (keys, writes) = state.withLock { ($0.writes.pointKeys(from: low, to: high, keyspace: space), $0.writes) }
         let tracked = options.isolation == .serializable ? state.withLock { state -> Int in
-            state.readRanges.append((low ?? [], low ?? []))  // nothing read yet
+            state.readRanges.append(TransactionRange(keyspace: space, from: low ?? [], to: low ?? []))  // nothing read yet
             return state.readRanges.count - 1
         } : nil
-        return TransactionScan(transaction: self, cursor: cursor, writes: writes, ownKeys: keys, from: low, to: high, reverse: reverse, trackedRange: tracked)
+        return TransactionScan(
+            transaction: self, cursor: cursor, writes: writes, keyspace: space, ownKeys: keys, from: low, to: high, reverse: reverse, trackedRange: tracked)
     }
 
-    /// The entries whose keys start with `prefix` (see `scan(from:to:reverse:)`).
-    public func scan(prefix: some BytesConvertible, reverse: Bool = false) throws -> TransactionScan {
+    /// The entries whose keys start with `prefix` (see `scan(from:to:in:reverse:)`).
+    public func scan(prefix: some BytesConvertible, in keyspace: Keyspace? = nil, reverse: Bool = false) throws -> TransactionScan {
         let start = prefix.withUnsafeBytes { Array($0) }
-        return try scan(from: start.isEmpty ? nil : start, to: KeyRange.prefixEnd(start), reverse: reverse)
+        return try scan(from: start.isEmpty ? nil : start, to: KeyRange.prefixEnd(start), in: keyspace, reverse: reverse)
     }
 
     // MARK: - Writing
 
-    /// Buffers a put of `value` under `key` (pessimistic: locks the key first, refusing with
-    /// `.transactionConflict` a key changed after the snapshot, as `getForUpdate` does).
+    /// Buffers a put of `value` under `key` (in `keyspace`, the default keyspace when `nil`;
+    /// pessimistic: locks the key first, refusing with `.transactionConflict` a key changed
+    /// after the snapshot, as `getForUpdate` does).
     ///
     /// - Throws: `.invalidArgument` for an empty or oversized key or value, or after the end;
     ///   `.lockTimeout`, `.deadlock` or `.transactionConflict` (pessimistic).
-    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible) throws {
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, in keyspace: Keyspace? = nil) throws {
         let key = key.withUnsafeBytes { Array($0) }
         let value = value.withUnsafeBytes { Array($0) }
+        let space = try keyspaceID(keyspace)
         try checkKey(key)
         guard value.count <= database.options.maxValueSize else {
             throw StrataError.invalidArgument("value of \(value.count) bytes exceeds maxValueSize \(database.options.maxValueSize)")
         }
         try checkActive()
-        if options.isolation == .pessimistic { try lock(key) }
-        try buffer(.put(key: key, value: value))
+        if options.isolation == .pessimistic { try lock(TransactionKey(key, keyspace: space)) }
+        try buffer(.put(key: key, value: value, keyspace: space))
     }
 
-    /// Buffers a delete of `key` (pessimistic: locks the key first).
-    public func delete(_ key: some BytesConvertible) throws {
+    /// Buffers a delete of `key` (in `keyspace`; pessimistic: locks the key first).
+    public func delete(_ key: some BytesConvertible, in keyspace: Keyspace? = nil) throws {
         let key = key.withUnsafeBytes { Array($0) }
+        let space = try keyspaceID(keyspace)
         try checkKey(key)
         try checkActive()
-        if options.isolation == .pessimistic { try lock(key) }
-        try buffer(.delete(key: key))
+        if options.isolation == .pessimistic { try lock(TransactionKey(key, keyspace: space)) }
+        try buffer(.delete(key: key, keyspace: space))
     }
 
-    /// Buffers a delete of every key in `[from, to)`. The range counts as written: a commit of
-    /// any key in it after the snapshot makes this transaction conflict (at every isolation
-    /// level; pessimistic transactions do not lock ranges).
+    /// Buffers a delete of every key in `[from, to)` (of `keyspace`). The range counts as
+    /// written: a commit of any key in it after the snapshot makes this transaction conflict
+    /// (at every isolation level; pessimistic transactions do not lock ranges).
     ///
     /// - Throws: `.invalidArgument` when `from >= to` or a bound is empty or oversized.
-    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible) throws {
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, in keyspace: Keyspace? = nil) throws {
         let low = start.withUnsafeBytes { Array($0) }
         let high = end.withUnsafeBytes { Array($0) }
+        let space = try keyspaceID(keyspace)
         try checkKey(low)
         try checkKey(high)
         guard BytewiseComparator.compare(low, high) < 0 else {
             throw StrataError.invalidArgument("range delete start must sort before its end")
         }
         try checkActive()
-        try buffer(.deleteRange(from: low, to: high))
+        try buffer(.deleteRange(from: low, to: high, keyspace: space))
     }
 
     // MARK: - Savepoints and the end
@@ -257,12 +280,13 @@ public final class Transaction: Sendable {
     /// - Parameter sync: make the commit durable against power loss before returning (`nil`:
     ///   the options' `sync`, else `Options.syncWrites`).
     /// - Throws: `.transactionConflict` (nothing written) when something it read or wrote
-    ///   changed after its snapshot; `.invalidArgument` after the end; as `Database.write`.
+    ///   changed after its snapshot, or a keyspace it used was dropped; `.invalidArgument` after
+    ///   the end; as `Database.write`.
     public func commit(sync: Bool? = nil) throws {
-        let (writes, readKeys, readRanges, locked) = try state.withLock { state in
+        let (writes, readKeys, readRanges, locked, lockedKeys) = try state.withLock { state in
             guard !state.finished else { throw StrataError.invalidArgument("the transaction has already ended") }
             state.finished = true
-            return (state.writes, state.readKeys, state.readRanges, state.locked)
+            return (state.writes, state.readKeys, state.readRanges, state.locked, state.lockedKeys)
         }
         defer { if options.isolation == .pessimistic { database.lockTable.unlock(locked, for: id) } }
         if options.isolation == .pessimistic && database.lockTable.isExpired(id) {
@@ -271,20 +295,20 @@ public final class Transaction: Sendable {
         }
         var checks = TransactionChecks(snapshot: snapshot.sequence.rawValue)
         // Optimistic levels check every key read or written, each once.
-        let readOrWritten = { readKeys.map(\.bytes) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) }.map(\.bytes) }
+        let readOrWritten = { Array(readKeys) + writes.writtenKeys.lazy.filter { !readKeys.contains($0) } }
         switch options.isolation {
         case .serializable:
             checks.keys = readOrWritten()
-            checks.ranges = readRanges + writes.deletedRanges.map { ($0.from, $0.to) }
+            checks.ranges = readRanges + writes.deletedRanges
         case .snapshot:
             checks.keys = readOrWritten()
-            checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
+            checks.ranges = writes.deletedRanges
         case .pessimistic:
             // Locked keys were unchanged since the snapshot when they were locked, and no other
             // pessimistic transaction can change them while locked — but plain writes and
             // optimistic transactions take no locks, so the keys are checked once more here.
-            checks.keys = locked
-            checks.ranges = writes.deletedRanges.map { ($0.from, $0.to) }
+            checks.keys = lockedKeys
+            checks.ranges = writes.deletedRanges
         }
         do {
             try database.commit(writes.batch, checks: checks, sync: sync ?? options.sync)
@@ -306,6 +330,17 @@ public final class Transaction: Sendable {
         }
     }
 
+    /// The id of `keyspace` (0 for `nil`, the default keyspace).
+    ///
+    /// - Throws: `.invalidArgument` for a keyspace of another database.
+    private func keyspaceID(_ keyspace: Keyspace?) throws -> UInt32 {
+        guard let keyspace else { return 0 }
+        guard keyspace.database === database else {
+            throw StrataError.invalidArgument("keyspace \"\(keyspace.name)\" belongs to another database")
+        }
+        return keyspace.id
+    }
+
     private func checkKey(_ key: [UInt8]) throws {
         guard !key.isEmpty else { throw StrataError.invalidArgument("empty key") }
         guard key.count <= database.options.maxKeySize else {
@@ -313,10 +348,10 @@ public final class Transaction: Sendable {
         }
     }
 
-    private func ownAnswer(for key: [UInt8]) throws -> TransactionWrites.Answer {
+    private func ownAnswer(for key: [UInt8], keyspace: UInt32) throws -> TransactionWrites.Answer {
         try checkKey(key)
         try checkActive()
-        return state.withLock { $0.writes.answer(for: key) }
+        return state.withLock { $0.writes.answer(for: key, keyspace: keyspace) }
     }
 
     private func buffer(_ operation: TransactionWrites.Operation) throws {
@@ -331,13 +366,13 @@ public final class Transaction: Sendable {
         }
     }
 
-    private func lock(_ key: [UInt8]) throws {
-        let hashed = HashedBytes(key)
-        let held = state.withLock { $0.lockedSet.contains(hashed) }
+    private func lock(_ key: TransactionKey) throws {
+        let held = state.withLock { $0.lockedSet.contains(key) }
         guard !held else { return }
+        let name = key.lockName
         do {
             let taken = try database.lockTable.lock(
-                key, for: id, timeout: options.lockTimeout, detectDeadlocks: options.deadlockDetection,
+                name, for: id, timeout: options.lockTimeout, detectDeadlocks: options.deadlockDetection,
                 onWait: { database.counters.lockWaits.add(1, ordering: .relaxed) })
             guard taken else { return }
             // The transaction reads at its snapshot: a key changed since then would be written
@@ -345,17 +380,21 @@ public final class Transaction: Sendable {
             // snapshot, and let the lock go again (a later request checks again).
             let changed: Bool
             do {
-                changed = try database.changed(key, after: snapshot.sequence.rawValue)
+                changed = try database.changed(key.bytes, after: snapshot.sequence.rawValue, keyspace: key.keyspace)
             } catch {
-                database.lockTable.unlock([key], for: id, forgetting: false)
+                database.lockTable.unlock([name], for: id, forgetting: false)
                 throw error
             }
             if changed {
-                database.lockTable.unlock([key], for: id, forgetting: false)
+                database.lockTable.unlock([name], for: id, forgetting: false)
                 database.counters.transactionConflicts.add(1, ordering: .relaxed)
-                throw StrataError.transactionConflict(reason: "key \(InternalKey.printable(key)) changed after the transaction's snapshot")
+                throw StrataError.transactionConflict(reason: "key \(key.printable) changed after the transaction's snapshot")
             }
-            state.withLock { $0.locked.append(key); $0.lockedSet.insert(hashed) }
+            state.withLock { state in
+                state.locked.append(name)
+                state.lockedSet.insert(key)
+                state.lockedKeys.append(key)
+            }
         } catch let error as StrataError {
             switch error {
             case .deadlock: database.counters.deadlocks.add(1, ordering: .relaxed)
@@ -370,7 +409,8 @@ public final class Transaction: Sendable {
     func recordScanned(_ index: Int, from: [UInt8]?, to: [UInt8]?) {
         state.withLock { state in
             guard index < state.readRanges.count else { return }
-            state.readRanges[index] = (from ?? [], to)
+            state.readRanges[index].from = from ?? []
+            state.readRanges[index].to = to
         }
     }
 }
@@ -381,9 +421,9 @@ struct TransactionChecks: Sendable {
     /// The transaction's snapshot.
     var snapshot: UInt64
     /// Keys whose newest version must not be newer than the snapshot.
-    var keys: [[UInt8]] = []
-    /// Ranges `[from, to)` (`to == nil`: unbounded) in which no version may be newer.
-    var ranges: [(from: [UInt8], to: [UInt8]?)] = []
+    var keys: [TransactionKey] = []
+    /// Ranges in which no version may be newer.
+    var ranges: [TransactionRange] = []
 
     var isEmpty: Bool { keys.isEmpty && ranges.isEmpty }
 }

@@ -28,19 +28,17 @@ final class TransactionCommit: Sendable {
 /// The keys and ranges written by the members of a commit group accepted so far: a transaction
 /// later in the group must be checked against them, since they are not in the memtable yet.
 struct GroupWrites {
-    private var keys: Set<HashedBytes> = []
-    private var ranges: [(from: [UInt8], to: [UInt8])] = []
+    private var keys: Set<TransactionKey> = []
+    private var ranges: [TransactionRange] = []
 
-    /// Adds every key and range `batch` writes in the default keyspace (transactions read and
-    /// check only that one).
+    /// Adds every key and range `batch` writes, in every keyspace.
     mutating func add(_ batch: WriteBatch) {
         _ = try? batch.encoded.withUnsafeBytes { bytes in
             try WriteBatch.forEach(in: bytes) { keyspace, kind, key, value, _ in
-                guard keyspace == 0 else { return }
                 if kind == .rangeDelete {
-                    ranges.append((Array(key), Array(value)))
+                    ranges.append(TransactionRange(keyspace: keyspace, from: Array(key), to: Array(value)))
                 } else {
-                    keys.insert(HashedBytes(Array(key)))
+                    keys.insert(TransactionKey(Array(key), keyspace: keyspace))
                 }
             }
         }
@@ -48,23 +46,13 @@ struct GroupWrites {
 
     /// The first of `checks` these writes touch, in words.
     func conflict(with checks: TransactionChecks) -> String? {
-        func covered(_ key: [UInt8]) -> Bool {
-            ranges.contains { BytewiseComparator.compare($0.from, key) <= 0 && BytewiseComparator.compare(key, $0.to) < 0 }
-        }
-        for key in checks.keys where keys.contains(HashedBytes(key)) || covered(key) {
-            return "key \(InternalKey.printable(key)) changed after the transaction's snapshot"
+        for key in checks.keys where keys.contains(key) || ranges.contains(where: { $0.contains(key.bytes, keyspace: key.keyspace) }) {
+            return "key \(key.printable) changed after the transaction's snapshot"
         }
         for range in checks.ranges {
-            let touched = keys.contains { written in
-                let key = written.bytes
-                return BytewiseComparator.compare(range.from, key) <= 0 && (range.to.map { BytewiseComparator.compare(key, $0) < 0 } ?? true)
-            } || ranges.contains { written in
-                BytewiseComparator.compare(written.to, range.from) > 0 && (range.to.map { BytewiseComparator.compare(written.from, $0) < 0 } ?? true)
-            }
-            if touched {
-                let end = range.to.map { InternalKey.printable($0) } ?? "the end"
-                return "a key in [\(InternalKey.printable(range.from)), \(end)) changed after the transaction's snapshot"
-            }
+            let touched = keys.contains { range.contains($0.bytes, keyspace: $0.keyspace) }
+                || ranges.contains { range.overlaps(from: $0.from, to: $0.to!, keyspace: $0.keyspace) }
+            if touched { return "a key in \(range.printable) changed after the transaction's snapshot" }
         }
         return nil
     }

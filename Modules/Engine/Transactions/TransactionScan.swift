@@ -1,7 +1,7 @@
 import Encoding
 
 /// A range of a transaction's view — the database at its snapshot merged with its own writes —
-/// read in key order or reversed: `Transaction.scan(from:to:reverse:)`.
+/// read in key order or reversed: `Transaction.scan(from:to:in:reverse:)`.
 ///
 /// ```swift
 /// var entries = try txn.scan(prefix: "acct:")
@@ -17,6 +17,8 @@ public struct TransactionScan {
     let transaction: Transaction
     let cursor: Cursor
     let writes: TransactionWrites
+    /// The keyspace scanned.
+    let keyspace: UInt32
     /// The transaction's point-written keys in the range, sorted (walked backwards when reversed).
     let ownKeys: [[UInt8]]
     let from: [UInt8]?
@@ -28,12 +30,13 @@ public struct TransactionScan {
     private var finished = false
 
     init(
-        transaction: Transaction, cursor: Cursor, writes: TransactionWrites, ownKeys: [[UInt8]],
+        transaction: Transaction, cursor: Cursor, writes: TransactionWrites, keyspace: UInt32, ownKeys: [[UInt8]],
         from: [UInt8]?, to: [UInt8]?, reverse: Bool, trackedRange: Int?
     ) {
         self.transaction = transaction
         self.cursor = cursor
         self.writes = writes
+        self.keyspace = keyspace
         self.ownKeys = ownKeys
         self.from = from
         self.to = to
@@ -73,14 +76,14 @@ public struct TransactionScan {
             if takeOwn, let ownKey {
                 ownIndex += reverse ? -1 : 1
                 recordRead(upTo: ownKey)
-                if case .value(let value) = writes.answer(for: ownKey) { return (ownKey, value) }
+                if case .value(let value) = writes.answer(for: ownKey, keyspace: keyspace) { return (ownKey, value) }
                 continue  // deleted by the transaction
             }
             let key = databaseKey!
             let value = cursor.value
             try advanceCursor()
             recordRead(upTo: key)
-            if writes.rangeDeleteCovers(key) { continue }
+            if writes.rangeDeleteCovers(key, keyspace: keyspace) { continue }
             return (key, value)
         }
     }

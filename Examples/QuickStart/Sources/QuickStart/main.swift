@@ -38,6 +38,16 @@ try db.transaction { txn in                                 // serializable by d
 let balance = try db.get("acct:b", as: String.self)          // "10"
 precondition(balance == "10")
 
+// Keyspaces: separate key spaces with their own tables and table options over one log — a
+// batch or a transaction spans them atomically.
+let sessions = try db.keyspace("sessions", options: KeyspaceOptions(compression: .zstd(level: 3)))
+var login = WriteBatch()
+login.put("s:42", "user:1", in: sessions)
+login.put("login:user:1", "2026-11-29")                      // the default keyspace
+try db.write(login)
+let owner = try sessions.get("s:42", as: String.self)         // "user:1"; db.get("s:42") is nil
+precondition(owner == "user:1")
+
 // In async code the async overloads run on Strata's own threads, never blocking the
 // cooperative pool on disk reads, fsync or write stalls; scans are back-pressured AsyncSequences.
 func countUsers(in db: Database) async throws -> Int {
