@@ -182,7 +182,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
             }
         }
         let snapshot = try self.snapshot ?? table.database.snapshot()
-        let cursor = try table.database.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
+        let cursor = try table.keyspace.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
         return QueryRows(query: self, cursor: cursor, snapshot: snapshot)
     }
 
@@ -281,7 +281,7 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
                 if !(try passesFieldFilters(Array(value[stored]), what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")) { continue }
             }
             let (key, recordKey, entryKey) = try current()
-            guard let bytes = try table.database.get(recordKey, at: snapshot) else {
+            guard let bytes = try table.keyspace.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
             }
             if !filtersOnEntries, !(try passesFieldFilters(bytes, what: "the record at key \(table.describeKey(recordKey[recordPrefix.count...]))")) { continue }
@@ -467,9 +467,9 @@ extension Table {
             try requireReady(index.name)
             let snapshot = try snapshot ?? database.snapshot()
             let entryKey = layout.indexPrefix(index.name) + value.orderedKeyBytes
-            guard let encodedKey = try database.get(entryKey, at: snapshot) else { return nil }
+            guard let encodedKey = try keyspace.get(entryKey, at: snapshot) else { return nil }
             let recordKey = layout.recordKey(encodedKey)
-            guard let bytes = try database.get(recordKey, at: snapshot) else {
+            guard let bytes = try keyspace.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(schema.name)", offset: 0, reason: "index \(index.name) entry \(index.describe(value.orderedKeyBytes)) names record \(describeKey(encodedKey)), which is absent")
             }
             return (try Key(orderedKeyBytes: encodedKey), try decodeValue(bytes, recordKey: recordKey))

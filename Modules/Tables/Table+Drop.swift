@@ -15,8 +15,8 @@ extension Table {
         let range = layout.tableRange
         // The root is `prefix ++ enc(name)`, which ends in the terminator 00 00: it has an end.
         guard let end = range.to else { return }
-        try database.deleteRange(from: range.from, to: end)
+        try keyspace.deleteRange(from: range.from, to: end)
         states.withLock { $0 = [:] }
-        if reclaimSpace { try database.compactRange(from: range.from, to: end) }
+        if reclaimSpace { try keyspace.compactRange(from: range.from, to: end) }
     }
 }

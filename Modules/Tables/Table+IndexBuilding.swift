@@ -55,7 +55,7 @@ extension Table {
     /// Stores `state` as `index`'s state (in its own transaction) and remembers it.
     private func record(_ state: IndexState, of index: AnyTableIndex<Value>) throws {
         try database.transaction(schema.transactionOptions) { txn in
-            try txn.put(layout.indexStateKey(index.name), state.encoded(unique: index.unique))
+            try txn.put(layout.indexStateKey(index.name), state.encoded(unique: index.unique), in: keyspace)
         }
         states.withLock { $0[index.name] = state }
     }
@@ -64,14 +64,14 @@ extension Table {
     /// a declared one is rebuilt the next time the table is opened).
     public func dropIndex(_ name: String) throws {
         try dropEntries(of: name)
-        try database.delete(layout.indexStateKey(name))
+        try keyspace.delete(layout.indexStateKey(name))
         states.withLock { $0[name] = nil }
     }
 
     private func dropEntries(of name: String) throws {
         let prefix = layout.indexPrefix(name)
         guard let end = KeyRange.prefixEnd(prefix) else { return }
-        try database.deleteRange(from: prefix, to: end)
+        try keyspace.deleteRange(from: prefix, to: end)
     }
 
     /// Backfills one index from its recorded progress to the last record.
@@ -82,7 +82,7 @@ extension Table {
         let recordEnd = KeyRange.prefixEnd(layout.recordPrefix)
         while true {
             let state = try database.transaction(options) { txn -> IndexState in
-                guard let stored = try txn.get(stateKey) else {
+                guard let stored = try txn.get(stateKey, in: keyspace) else {
                     throw StrataError.invalidArgument("index \(index.name) of table \(schema.name) was dropped while it was being built")
                 }
                 guard case let .building(progress) = try IndexState(encoded: stored, index: index.name) else {
@@ -90,7 +90,7 @@ extension Table {
                 }
                 // Resume after the last record covered (its successor: the key with a 00 appended).
                 let start = progress.map { $0 + [0] } ?? layout.recordPrefix
-                var records = try txn.scan(from: start, to: recordEnd)
+                var records = try txn.scan(from: start, to: recordEnd, in: keyspace)
                 var last: [UInt8]?
                 var count = 0
                 while count < batchSize, let (recordKey, bytes) = try records.next() {
@@ -99,19 +99,19 @@ extension Table {
                     for entry in index.encodedValues(value) {
                         let entryKey = entryKey(index, entry, Array(encodedKey))
                         if index.unique {
-                            if let holder = try txn.get(entryKey), holder[...] != encodedKey {
+                            if let holder = try txn.get(entryKey, in: keyspace), holder[...] != encodedKey {
                                 throw uniqueViolation(index, entry, holder: holder, writer: Array(encodedKey))
                             }
-                            try txn.put(entryKey, Array(encodedKey))
+                            try txn.put(entryKey, Array(encodedKey), in: keyspace)
                         } else {
-                            try txn.put(entryKey, try nonUniqueEntryValue(index, encodedKey: encodedKey, record: bytes))
+                            try txn.put(entryKey, try nonUniqueEntryValue(index, encodedKey: encodedKey, record: bytes), in: keyspace)
                         }
                     }
                     last = recordKey
                     count += 1
                 }
                 let next: IndexState = count < batchSize ? .ready : .building(progress: last)
-                try txn.put(stateKey, next.encoded(unique: index.unique))
+                try txn.put(stateKey, next.encoded(unique: index.unique), in: keyspace)
                 return next
             }
             states.withLock { $0[index.name] = state }

@@ -40,7 +40,7 @@ extension Table {
         let snapshot = try database.snapshot()
         let ready = schema.indexes.filter { indexState($0.name) == .ready }
         // Records → entries.
-        let records = try database.cursor(ReadOptions(snapshot: snapshot, prefix: layout.recordPrefix))
+        let records = try keyspace.cursor(ReadOptions(snapshot: snapshot, prefix: layout.recordPrefix))
         try records.seekToFirst()
         while records.isValid {
             let recordKey = records.key
@@ -53,7 +53,7 @@ extension Table {
             result.records += 1
             for index in ready {
                 for entry in index.encodedValues(value) {
-                    let stored = try database.get(entryKey(index, entry, encodedKey), at: snapshot)
+                    let stored = try keyspace.get(entryKey(index, entry, encodedKey), at: snapshot)
                     if stored == nil {
                         result.report("record \(describeKey(encodedKey)): index \(index.name) lacks entry \(index.describe(entry))")
                     } else if index.unique, stored != encodedKey {
@@ -68,7 +68,7 @@ extension Table {
         // Entries → records.
         for index in ready {
             let prefix = layout.indexPrefix(index.name)
-            let entries = try database.cursor(ReadOptions(snapshot: snapshot, prefix: prefix))
+            let entries = try keyspace.cursor(ReadOptions(snapshot: snapshot, prefix: prefix))
             var count = 0
             try entries.seekToFirst()
             while entries.isValid {
@@ -84,7 +84,7 @@ extension Table {
                     let length = try TableLayout.splitNonUniqueEntryValue(entries.value, keyLength: suffix.count).primaryKeyLength
                     (entryValue, owner) = (Array(suffix.dropLast(length)), Array(suffix.suffix(length)))
                 }
-                if let bytes = try database.get(layout.recordKey(owner), at: snapshot) {
+                if let bytes = try keyspace.get(layout.recordKey(owner), at: snapshot) {
                     let value = try decodeValue(bytes, recordKey: layout.recordKey(owner))
                     if !index.encodedValues(value).contains(entryValue) {
                         result.report("index \(index.name) entry \(index.describe(entryValue)): record \(describeKey(owner)) does not call for it")

@@ -28,21 +28,31 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     public let schema: TableSchema<Key, Value>
     /// The database it lives in.
     public let database: Database
+    /// The keyspace its records, index entries and index states live in (the database's
+    /// default keyspace unless the table was opened in another).
+    public let keyspace: Keyspace
 
     let layout: TableLayout
     /// Each index's state as last read or written by this instance.
     let states: Mutex<[String: IndexState]>
 
-    /// Opens the table `schema.name` in `database`, creating it if it has no records. An index
+    /// Opens the table `schema.name` in `database` — in `keyspace` when given (a keyspace of
+    /// its own gives the table its own table options, and `Database.dropKeyspace` drops it
+    /// whole at once), else the default keyspace — creating it if it has no records. An index
     /// the table did not have before is recorded as `building`; with `buildIndexes` (the
     /// default) it is backfilled before this returns, otherwise call `buildIndexes()` (for
     /// instance on another task, while writes continue).
     ///
     /// - Throws: `StrataError.constraintViolation` when a unique index's backfill finds two
-    ///   records sharing a value (the index is then `failed`); as `Database`'s reads and writes.
-    public init(_ schema: TableSchema<Key, Value>, in database: Database, buildIndexes: Bool = true) throws {
+    ///   records sharing a value (the index is then `failed`); `.invalidArgument` for a keyspace
+    ///   of another database; as `Database`'s reads and writes.
+    public init(_ schema: TableSchema<Key, Value>, in database: Database, keyspace: Keyspace? = nil, buildIndexes: Bool = true) throws {
+        if let keyspace, keyspace.database !== database {
+            throw StrataError.invalidArgument("keyspace \"\(keyspace.name)\" belongs to another database")
+        }
         self.schema = schema
         self.database = database
+        self.keyspace = try keyspace ?? database.keyspace(Database.defaultKeyspaceName)
         self.layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name, indexNames: schema.indexNames)
         self.states = Mutex([:])
         try registerIndexes()
@@ -55,7 +65,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
         var found: [String: IndexState] = [:]
         var missing: [String] = []
         for index in schema.indexes {
-            if let bytes = try database.get(layout.indexStateKey(index.name)) {
+            if let bytes = try keyspace.get(layout.indexStateKey(index.name)) {
                 found[index.name] = try IndexState(encoded: bytes, index: index.name)
             } else {
                 missing.append(index.name)
@@ -64,10 +74,10 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
         if !missing.isEmpty && !database.options.readOnly && !database.isReplica {
             try database.transaction(schema.transactionOptions) { txn in
                 for index in schema.indexes where missing.contains(index.name) {
-                    if let bytes = try txn.get(layout.indexStateKey(index.name)) {
+                    if let bytes = try txn.get(layout.indexStateKey(index.name), in: keyspace) {
                         found[index.name] = try IndexState(encoded: bytes, index: index.name)
                     } else {
-                        try txn.put(layout.indexStateKey(index.name), IndexState.building(progress: nil).encoded(unique: index.unique))
+                        try txn.put(layout.indexStateKey(index.name), IndexState.building(progress: nil).encoded(unique: index.unique), in: keyspace)
                         found[index.name] = .building(progress: nil)
                     }
                 }
@@ -112,20 +122,20 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     ///   `Database.get`.
     public func get(_ key: Key, at snapshot: Snapshot? = nil) throws -> Value? {
         let recordKey = recordKey(key)
-        let bytes = try snapshot.map { try database.get(recordKey, at: $0) } ?? database.get(recordKey)
+        let bytes = try snapshot.map { try keyspace.get(recordKey, at: $0) } ?? keyspace.get(recordKey)
         return try bytes.map { try decodeValue($0, recordKey: recordKey) }
     }
 
     /// The record under `key` as `transaction` sees it (its own writes included).
     public func get(_ key: Key, in transaction: Transaction) throws -> Value? {
         let recordKey = recordKey(key)
-        return try transaction.get(recordKey).map { try decodeValue($0, recordKey: recordKey) }
+        return try transaction.get(recordKey, in: keyspace).map { try decodeValue($0, recordKey: recordKey) }
     }
 
     /// Whether a record is stored under `key`.
     public func contains(_ key: Key, at snapshot: Snapshot? = nil) throws -> Bool {
         let recordKey = recordKey(key)
-        return try (snapshot.map { try database.get(recordKey, at: $0) } ?? database.get(recordKey)) != nil
+        return try (snapshot.map { try keyspace.get(recordKey, at: $0) } ?? keyspace.get(recordKey)) != nil
     }
 
     // MARK: - Writing
@@ -166,7 +176,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
                 // is remembered like any read (a concurrent insert into it conflicts).
                 var free = false
                 if ascending, let first = keys.first, let last = keys.last {
-                    var stored = try txn.scan(from: layout.recordKey(first), to: layout.recordKey(last) + [0])
+                    var stored = try txn.scan(from: layout.recordKey(first), to: layout.recordKey(last) + [0], in: keyspace)
                     free = try stored.next() == nil
                 }
                 for ((key, value), encodedKey) in zip(pending, keys) {
@@ -206,7 +216,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     @discardableResult
     public func update(_ key: Key, in transaction: Transaction, _ body: (inout Value) throws -> Void) throws -> Value? {
         let recordKey = recordKey(key)
-        guard let bytes = try transaction.getForUpdate(recordKey) else { return nil }
+        guard let bytes = try transaction.getForUpdate(recordKey, in: keyspace) else { return nil }
         var value = try decodeValue(bytes, recordKey: recordKey)
         try body(&value)
         _ = try write(key, value, in: transaction, requireAbsent: false)
@@ -239,7 +249,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
         let encodedKey = knownKey ?? key.orderedKeyBytes
         let recordKey = layout.recordKey(encodedKey)
         // getForUpdate: a concurrent writer of the same record conflicts (or waits, pessimistic).
-        let oldBytes = knownAbsent ? nil : try transaction.getForUpdate(recordKey)
+        let oldBytes = knownAbsent ? nil : try transaction.getForUpdate(recordKey, in: keyspace)
         if requireAbsent, oldBytes != nil {
             throw StrataError.constraintViolation(reason: "table \(schema.name) already has a record with key \(describeKey(encodedKey))")
         }
@@ -250,7 +260,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             let before = old.map(index.encodedValues) ?? []
             let after = value.map(index.encodedValues) ?? []
             for entry in before where !after.contains(entry) {
-                try transaction.delete(entryKey(index, entry, encodedKey))
+                try transaction.delete(entryKey(index, entry, encodedKey), in: keyspace)
             }
             // An index storing fields rewrites every entry when those fields changed.
             let stored = try newBytes.map { try storedFields(of: index, in: $0) } ?? []
@@ -259,19 +269,19 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             for entry in after where storedChanged || !before.contains(entry) {
                 let entryKey = entryKey(index, entry, encodedKey)
                 if index.unique {
-                    if let holder = try transaction.getForUpdate(entryKey), holder != encodedKey {
+                    if let holder = try transaction.getForUpdate(entryKey, in: keyspace), holder != encodedKey {
                         throw uniqueViolation(index, entry, holder: holder, writer: encodedKey)
                     }
-                    try transaction.put(entryKey, encodedKey)
+                    try transaction.put(entryKey, encodedKey, in: keyspace)
                 } else {
-                    try transaction.put(entryKey, entryValue)
+                    try transaction.put(entryKey, entryValue, in: keyspace)
                 }
             }
         }
         if let newBytes {
-            try transaction.put(recordKey, newBytes)
+            try transaction.put(recordKey, newBytes, in: keyspace)
         } else {
-            try transaction.delete(recordKey)
+            try transaction.delete(recordKey, in: keyspace)
         }
         return old
     }

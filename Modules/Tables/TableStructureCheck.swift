@@ -20,13 +20,16 @@ public struct TableStructureReport: Sendable, CustomStringConvertible {
     public struct Table: Sendable {
         /// The table's name.
         public let name: String
+        /// The keyspace it lives in (`Database.defaultKeyspaceName` for the default one).
+        public var keyspace = Database.defaultKeyspaceName
         /// Its records.
         public var records = 0
         /// Its indexes, in name order.
         public var indexes: [Index] = []
     }
 
-    /// The tables, in name order (as their keys sort).
+    /// The tables: the default keyspace's, then each named keyspace's (in name order), each
+    /// keyspace's in name order (as their keys sort).
     public internal(set) var tables: [Table] = []
     var found = ProblemList()
     /// The first problems (at most 100), in words.
@@ -43,7 +46,8 @@ public struct TableStructureReport: Sendable, CustomStringConvertible {
     public var description: String {
         var lines: [String] = []
         for table in tables {
-            lines.append("table \(table.name): \(table.records) records")
+            let place = table.keyspace == Database.defaultKeyspaceName ? "" : " (keyspace \(table.keyspace))"
+            lines.append("table \(table.name)\(place): \(table.records) records")
             for index in table.indexes {
                 lines.append("  index \(index.name)\(index.unique ? " (unique)" : ""): \(index.entries) entries, \(index.state.map { "\($0)" } ?? "no state")")
             }
@@ -59,13 +63,22 @@ public struct TableStructureReport: Sendable, CustomStringConvertible {
 /// exists — entries left behind are found; records whose entries are missing need the schema's
 /// index functions (`Table.verify()`). Streams: memory is one table's summary.
 public enum TableStructureCheck {
-    /// Checks the tables under `keyPrefix` (the default tables prefix unless given).
+    /// Checks the tables under `keyPrefix` (the default tables prefix unless given) in every
+    /// keyspace, at one snapshot.
     ///
     /// - Throws: as `Database.cursor` and `Database.get`; damaged table keys are problems, not errors.
     public static func run(_ database: Database, keyPrefix: [UInt8] = TableSchema<UInt64, [UInt8]>.defaultKeyPrefix) throws -> TableStructureReport {
         var report = TableStructureReport()
         let snapshot = try database.snapshot()
-        let cursor = try database.cursor(ReadOptions(snapshot: snapshot, prefix: keyPrefix))
+        for name in [Database.defaultKeyspaceName] + database.keyspaceNames {
+            try check(database.keyspace(name), at: snapshot, keyPrefix: keyPrefix, into: &report)
+        }
+        return report
+    }
+
+    /// Checks the tables under `keyPrefix` in `keyspace`, adding to `report`.
+    private static func check(_ keyspace: Keyspace, at snapshot: Snapshot, keyPrefix: [UInt8], into report: inout TableStructureReport) throws {
+        let cursor = try keyspace.cursor(ReadOptions(snapshot: snapshot, prefix: keyPrefix))
         var current: TableStructureReport.Table?
         var indexes: [String: TableStructureReport.Index] = [:]
         func finishTable() {
@@ -85,6 +98,7 @@ public enum TableStructureCheck {
             if current?.name != tableName {
                 finishTable()
                 current = TableStructureReport.Table(name: tableName)
+                current?.keyspace = keyspace.name
             }
             let root = Array(key[..<(keyPrefix.count + decoder.position - 1)])
             switch tag {
@@ -125,7 +139,7 @@ public enum TableStructureCheck {
                     }
                     primaryKey = Array(key.suffix(length))
                 }
-                if try database.get(root + [TableLayout.recordTag] + primaryKey, at: snapshot) == nil {
+                if try keyspace.get(root + [TableLayout.recordTag] + primaryKey, at: snapshot) == nil {
                     report.report("table \(tableName): index \(indexName) entry \(InternalKey.printable(key)) names record \(InternalKey.printable(primaryKey)), which does not exist")
                 }
             default:
@@ -138,6 +152,5 @@ public enum TableStructureCheck {
             try cursor.next()
         }
         finishTable()
-        return report
     }
 }

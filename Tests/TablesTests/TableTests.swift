@@ -146,6 +146,44 @@ import VFS
         try db.close()
     }
 
+    /// A table opened in a keyspace keeps its records, entries and states there: the same table
+    /// name in the default keyspace is another table; a transaction spans both; the schema-free
+    /// check finds it; dropping the keyspace drops the table whole.
+    @Test func aTableInItsOwnKeyspace() throws {
+        let memory = MemoryFileSystem()
+        var db = try open(memory)
+        let people = try db.keyspace("people", options: KeyspaceOptions(compression: .zstd(level: 1)))
+        let s = UserSchema()
+        let apart = try Table(s.schema, in: db, keyspace: people)
+        let here = try Table(s.schema, in: db)
+        try db.transaction { txn in
+            try apart.insert(1, User(email: "ada@x", name: "Ada", age: 36, tags: ["math"]), in: txn)
+            try here.insert(1, User(email: "ada@x", name: "Other Ada", age: 50, tags: []), in: txn)  // no clash: another table
+        }
+        for index in 2..<300 { try apart.insert(UInt64(index), User(email: "u\(index)@x", name: "U\(index)", age: index % 90, tags: ["t\(index % 7)"])) }
+        #expect(try apart.get(1)?.name == "Ada" && here.get(1)?.name == "Other Ada")
+        #expect(try apart.first(s.byEmail, equals: "ada@x")?.key == 1)
+        #expect(try apart.query(s.byTag).equals("t3").collect().count == 43)
+        #expect(try here.query().collect().count == 1)
+        #expect(try db.scan().collect().count < 10, "the default keyspace holds only the other table")
+        #expect(try people.scan().collect().count > 900)
+        #expect(try apart.verify().isConsistent)
+        let structure = try TableStructureCheck.run(db)
+        #expect(structure.isHealthy, "\(structure)")
+        #expect(structure.tables.map { "\($0.keyspace)/\($0.name)/\($0.records)" } == ["default/users/1", "people/users/299"])
+        try db.close()
+
+        db = try open(memory)
+        let reopened = try Table(s.schema, in: db, keyspace: try db.keyspace("people"))
+        #expect(try reopened.get(299)?.name == "U299")
+        #expect(reopened.indexState("byEmail") == .ready)
+        try db.dropKeyspace("people")
+        let emptied = try Table(s.schema, in: db, keyspace: try db.keyspace("people"))
+        #expect(try emptied.query().collect().isEmpty)
+        #expect(try Table(s.schema, in: db).get(1)?.name == "Other Ada")
+        try db.close()
+    }
+
     /// 8 threads insert different records with one email: exactly one succeeds, the rest get a
     /// constraint violation; the index names the winner.
     @Test func concurrentUniqueInsertsHaveOneWinner() throws {
