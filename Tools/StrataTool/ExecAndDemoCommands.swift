@@ -11,7 +11,7 @@ struct Exec: ParsableCommand {
         abstract: "Run the line protocol on stdin/stdout (one reply per command, flushed).",
         discussion: """
             put K V → OK; get K → VALUE V | NOTFOUND; del K → OK; delrange A B → OK;
-            batch N + N lines of put/del/delrange → OK (atomic); scan A B LIMIT → K<TAB>V lines then END
+            batch N + N lines of put/del/delrange/ks → OK (atomic, also across keyspaces); scan A B LIMIT → K<TAB>V lines then END
             (A or B "-" for unbounded); sync → OK when durable; flush → OK; snapshot → SNAP ID;
             get@ID K; release ID → OK; begin [serializable|snapshot|pessimistic] → TX ID; tget ID K;
             tgetforupdate ID K; tput ID K V; tdel ID K; tdelrange ID A B; tscan ID A B LIMIT;

@@ -5,7 +5,8 @@ import Engine
 /// ```
 /// put K V        → OK                 get K          → VALUE V | NOTFOUND
 /// del K          → OK                 delrange A B   → OK
-/// batch N        → (N lines of put/del/delrange follow) OK, applied atomically
+/// batch N        → (N lines of put/del/delrange follow) OK, applied atomically; a `ks NAME`
+///                  line among them switches keyspace (it must exist), so one batch spans several
 /// scan A B LIMIT → K<TAB>V lines, then END   (A or B written "-": unbounded)
 /// sync           → OK once everything before it is durable
 /// flush          → OK                 snapshot       → SNAP ID
@@ -155,12 +156,12 @@ public struct ExecParser: Sendable {
         }
     }
 
-    /// Parses a line inside a batch: `put K V`, `del K` or `delrange A B`.
+    /// Parses a line inside a batch: `put K V`, `del K`, `delrange A B` or `ks NAME`.
     public func parseBatchLine(_ line: Substring) throws -> ExecCommand {
         let command = try parse(line)
         switch command {
-        case .put, .delete, .deleteRange: return command
-        default: throw ToolFailure(.usage, "only put, del and delrange may appear in a batch")
+        case .put, .delete, .deleteRange, .selectKeyspace: return command
+        default: throw ToolFailure(.usage, "only put, del, delrange and ks may appear in a batch")
         }
     }
 
@@ -243,6 +244,12 @@ public final class ExecSession {
                 case .put(let key, let value): batch.batch.put(key, value, keyspaceID: id)
                 case .delete(let key): batch.batch.delete(key, keyspaceID: id)
                 case .deleteRange(let start, let end): batch.batch.deleteRange(from: start, to: end, keyspaceID: id)
+                case .selectKeyspace(let name):
+                    // Inside a batch a keyspace is not created (that would be a write outside it).
+                    guard name == Database.defaultKeyspaceName || database.keyspaceNames.contains(name) else {
+                        throw ToolFailure(.usage, "no keyspace named \"\(name)\"")
+                    }
+                    keyspace = try database.keyspace(name)
                 default: break
                 }
             } catch {
