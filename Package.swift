@@ -148,7 +148,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Strata", "Engine", "VFS", "Encoding", "ObjectStoreS3",
+                "Strata", "Engine", "VFS", "Encoding", "ObjectStoreS3", "Tables",
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport", condition: .when(traits: ["Server"])),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf", condition: .when(traits: ["Server"])),
@@ -255,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Strata", "Engine", "VFS", "Encoding", "StrataTestSupport", "strata-server", "strata",
+                "Server", "Strata", "Engine", "Tables", "VFS", "Encoding", "StrataTestSupport", "strata-server", "strata",
                 .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Server"])),
                 .product(name: "Prometheus", package: "swift-prometheus", condition: .when(traits: ["Server"])),
             ],

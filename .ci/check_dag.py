@@ -39,7 +39,7 @@ UMBRELLA = "Strata"
 CAPABILITIES = {
     "ObjectStore": {"Encoding", "VFS"},
     "ObjectStoreS3": {"ObjectStore", "Encoding", "VFS"},
-    "Server": set(CHAIN) | {"Strata", "ObjectStore", "ObjectStoreS3"},
+    "Server": set(CHAIN) | {"Strata", "ObjectStore", "ObjectStoreS3", "Tables"},
     "Tables": set(CHAIN) | {"Strata"},
 }
 # Capabilities a chain module may depend on.

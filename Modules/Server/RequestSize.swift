@@ -52,6 +52,11 @@ extension Strata_V1_ScanRequest: MeasuredRequest {
     var payloadBytes: Int { start.count + end.count + prefix.count }
 }
 
+extension Strata_V1_QueryRequest: MeasuredRequest {
+    /// The serialized size: a query's key parts and filter values are nested messages.
+    var payloadBytes: Int { (try? serializedBytes() as [UInt8])?.count ?? Int.max }
+}
+
 extension Strata_V1_TransactRequest: MeasuredRequest {
     var payloadBytes: Int {
         switch op {

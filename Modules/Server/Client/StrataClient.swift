@@ -128,6 +128,21 @@ public struct StrataClient: Sendable {
         }
     }
 
+    /// The rows of a typed table's query (`Query` RPC): `body` gets each row until it returns
+    /// `false` or the rows end.
+    public func query(
+        _ request: Strata_V1_QueryRequest, _ body: @escaping @Sendable (_ row: Strata_V1_QueryRow) async throws -> Bool
+    ) async throws {
+        try await kv.query(request, options: callOptions) { response in
+            // Returning before the stream ends cancels the call on the server.
+            for try await chunk in response.messages {
+                for row in chunk.rows {
+                    guard try await body(row) else { return }
+                }
+            }
+        }
+    }
+
     // MARK: - Writes
 
     /// Stores `value` under `key`; with `sync`, returns only once it is durable.

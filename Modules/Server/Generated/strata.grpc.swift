@@ -211,6 +211,19 @@ public enum Strata_V1_KV: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "Query" metadata.
+        public enum Query: Sendable {
+            /// Request type for "Query".
+            public typealias Input = Strata_V1_QueryRequest
+            /// Response type for "Query".
+            public typealias Output = Strata_V1_QueryResponse
+            /// Descriptor for "Query".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "strata.v1.KV"),
+                method: "Query",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "strata.v1.KV" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Get.descriptor,
@@ -225,7 +238,8 @@ public enum Strata_V1_KV: Sendable {
             Flush.descriptor,
             CompactRange.descriptor,
             GetStats.descriptor,
-            Transact.descriptor
+            Transact.descriptor,
+            Query.descriptor
         ]
     }
 }
@@ -494,6 +508,27 @@ extension Strata_V1_KV {
             request: GRPCCore.StreamingServerRequest<Strata_V1_TransactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_TransactResponse>
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+        /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+        /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+        /// > values (the binary record codec exactly; JSON records through JSON's types).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Strata_V1_QueryRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Strata_V1_QueryResponse` messages.
+        func query(
+            request: GRPCCore.StreamingServerRequest<Strata_V1_QueryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_QueryResponse>
     }
 
     /// Service protocol for the "strata.v1.KV" service.
@@ -746,6 +781,27 @@ extension Strata_V1_KV {
             request: GRPCCore.StreamingServerRequest<Strata_V1_TransactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_TransactResponse>
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+        /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+        /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+        /// > values (the binary record codec exactly; JSON records through JSON's types).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Strata_V1_QueryRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Strata_V1_QueryResponse` messages.
+        func query(
+            request: GRPCCore.ServerRequest<Strata_V1_QueryRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_QueryResponse>
     }
 
     /// Simple service protocol for the "strata.v1.KV" service.
@@ -998,6 +1054,28 @@ extension Strata_V1_KV {
             response: GRPCCore.RPCWriter<Strata_V1_TransactResponse>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+        /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+        /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+        /// > values (the binary record codec exactly; JSON records through JSON's types).
+        ///
+        /// - Parameters:
+        ///   - request: A `Strata_V1_QueryRequest` message.
+        ///   - response: A response stream of `Strata_V1_QueryResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func query(
+            request: Strata_V1_QueryRequest,
+            response: GRPCCore.RPCWriter<Strata_V1_QueryResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1148,6 +1226,17 @@ extension Strata_V1_KV.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Strata_V1_KV.Method.Query.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Strata_V1_QueryRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Strata_V1_QueryResponse>(),
+            handler: { request, context in
+                try await self.query(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1284,6 +1373,17 @@ extension Strata_V1_KV.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func query(
+        request: GRPCCore.StreamingServerRequest<Strata_V1_QueryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_QueryResponse> {
+        let response = try await self.query(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -1459,6 +1559,23 @@ extension Strata_V1_KV.SimpleServiceProtocol {
             producer: { writer in
                 try await self.transact(
                     request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func query(
+        request: GRPCCore.ServerRequest<Strata_V1_QueryRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Strata_V1_QueryResponse> {
+        return GRPCCore.StreamingServerResponse<Strata_V1_QueryResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.query(
+                    request: request.message,
                     response: writer,
                     context: context
                 )
@@ -1783,6 +1900,32 @@ extension Strata_V1_KV {
             deserializer: some GRPCCore.MessageDeserializer<Strata_V1_TransactResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Strata_V1_TransactResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+        /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+        /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+        /// > values (the binary record codec exactly; JSON records through JSON's types).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Strata_V1_QueryRequest` message.
+        ///   - serializer: A serializer for `Strata_V1_QueryRequest` messages.
+        ///   - deserializer: A deserializer for `Strata_V1_QueryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func query<Result>(
+            request: GRPCCore.ClientRequest<Strata_V1_QueryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Strata_V1_QueryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Strata_V1_QueryResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Strata_V1_QueryResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2248,6 +2391,41 @@ extension Strata_V1_KV {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Query" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+        /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+        /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+        /// > values (the binary record codec exactly; JSON records through JSON's types).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Strata_V1_QueryRequest` message.
+        ///   - serializer: A serializer for `Strata_V1_QueryRequest` messages.
+        ///   - deserializer: A deserializer for `Strata_V1_QueryResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func query<Result>(
+            request: GRPCCore.ClientRequest<Strata_V1_QueryRequest>,
+            serializer: some GRPCCore.MessageSerializer<Strata_V1_QueryRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Strata_V1_QueryResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Strata_V1_QueryResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Strata_V1_KV.Method.Query.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2627,6 +2805,36 @@ extension Strata_V1_KV.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Strata_V1_TransactRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Strata_V1_TransactResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Query" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+    /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+    /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+    /// > values (the binary record codec exactly; JSON records through JSON's types).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Strata_V1_QueryRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func query<Result>(
+        request: GRPCCore.ClientRequest<Strata_V1_QueryRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Strata_V1_QueryResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.query(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Strata_V1_QueryRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Strata_V1_QueryResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3061,6 +3269,40 @@ extension Strata_V1_KV.ClientProtocol {
             producer: producer
         )
         return try await self.transact(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Query" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rows of a typed table (Docs/TABLES.md) by its primary key or one index, with bounds, field
+    /// > filters, a limit and a resume position, streamed in chunks like Scan. The server holds no
+    /// > Swift schema: it reads the tables' stored layout, and records decode as self-describing
+    /// > values (the binary record codec exactly; JSON records through JSON's types).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func query<Result>(
+        _ message: Strata_V1_QueryRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Strata_V1_QueryResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Strata_V1_QueryRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.query(
             request: request,
             options: options,
             onResponse: handleResponse

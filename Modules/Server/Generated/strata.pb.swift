@@ -781,6 +781,498 @@ public nonisolated struct Strata_V1_TransactResponse: Sendable {
   public init() {}
 }
 
+/// Query: which table, which keys, which records.
+public nonisolated struct Strata_V1_QueryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The table's name.
+  public var table: String = String()
+
+  /// The index to read; empty: the primary key. The index must be ready (not still building).
+  public var index: String = String()
+
+  /// The keyspace the table lives in; empty: the default keyspace. It must exist.
+  public var keyspace: String = String()
+
+  /// Keys whose leading fields equal these (the index's or primary key's fields, in order; a
+  /// prefix of them is allowed). Combined with start and end.
+  public var prefix: [Strata_V1_KeyPart] = []
+
+  /// The lowest key (inclusive), as leading fields; empty: unbounded.
+  public var start: [Strata_V1_KeyPart] = []
+
+  /// The end (exclusive), as leading fields; empty: unbounded.
+  public var end: [Strata_V1_KeyPart] = []
+
+  /// Conditions on top-level record fields; a row is sent when all hold.
+  public var filters: [Strata_V1_FieldFilter] = []
+
+  /// Only these top-level fields of each record (in this order); empty: the whole record.
+  public var fields: [String] = []
+
+  /// At most this many rows; 0: no limit.
+  public var limit: UInt64 = 0
+
+  /// Last key first.
+  public var reverse: Bool = false
+
+  /// Continue after the row whose `position` this is (a page token from an earlier answer of
+  /// the same query); empty: from the start.
+  public var after: Data = Data()
+
+  /// Read at this snapshot; 0: the latest data when the query starts.
+  public var snapshotID: UInt64 = 0
+
+  /// The prefix tables live under; empty: the default one (`FF "strata.tables" 00`).
+  public var keyPrefix: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One field of a key, typed as the table's key or index declares it: the server encodes it
+/// with that type's order-preserving encoding (Docs/formats/ordered-keys.md), so the type must
+/// match the declaration (an `Int` field is `int64`, a `UInt8` field `uint8`, …).
+public nonisolated struct Strata_V1_KeyPart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Strata_V1_KeyPart.OneOf_Kind? = nil
+
+  public var int64: Int64 {
+    get {
+      if case .int64(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .int64(newValue)}
+  }
+
+  public var int32: Int32 {
+    get {
+      if case .int32(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .int32(newValue)}
+  }
+
+  public var int16: Int32 {
+    get {
+      if case .int16(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .int16(newValue)}
+  }
+
+  public var int8: Int32 {
+    get {
+      if case .int8(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .int8(newValue)}
+  }
+
+  public var uint64: UInt64 {
+    get {
+      if case .uint64(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .uint64(newValue)}
+  }
+
+  public var uint32: UInt32 {
+    get {
+      if case .uint32(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .uint32(newValue)}
+  }
+
+  public var uint16: UInt32 {
+    get {
+      if case .uint16(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .uint16(newValue)}
+  }
+
+  public var uint8: UInt32 {
+    get {
+      if case .uint8(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .uint8(newValue)}
+  }
+
+  public var string: String {
+    get {
+      if case .string(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .string(newValue)}
+  }
+
+  public var bytes: Data {
+    get {
+      if case .bytes(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .bytes(newValue)}
+  }
+
+  public var bool: Bool {
+    get {
+      if case .bool(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .bool(newValue)}
+  }
+
+  public var double: Double {
+    get {
+      if case .double(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .double(newValue)}
+  }
+
+  /// A Date: seconds since 1970-01-01T00:00:00Z.
+  public var date: Double {
+    get {
+      if case .date(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .date(newValue)}
+  }
+
+  /// A UUID: its 16 bytes.
+  public var uuid: Data {
+    get {
+      if case .uuid(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .uuid(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case int64(Int64)
+    case int32(Int32)
+    case int16(Int32)
+    case int8(Int32)
+    case uint64(UInt64)
+    case uint32(UInt32)
+    case uint16(UInt32)
+    case uint8(UInt32)
+    case string(String)
+    case bytes(Data)
+    case bool(Bool)
+    case double(Double)
+    /// A Date: seconds since 1970-01-01T00:00:00Z.
+    case date(Double)
+    /// A UUID: its 16 bytes.
+    case uuid(Data)
+
+  }
+
+  public init() {}
+}
+
+/// A condition on one top-level field of a record. Numbers compare across integer and floating
+/// kinds, strings by UTF-8 bytes, byte strings bytewise, false before true; a field that is
+/// absent or of another kind does not match (except NOT_EQUAL, which then matches).
+public nonisolated struct Strata_V1_FieldFilter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The field's name.
+  public var field: String = String()
+
+  /// The comparison.
+  public var comparison: Strata_V1_FieldFilter.Comparison = .equal
+
+  /// The value compared with.
+  public var value: Strata_V1_Value {
+    get {_value ?? Strata_V1_Value()}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  public var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  public mutating func clearValue() {self._value = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// How the field is compared with the value.
+  public nonisolated enum Comparison: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case equal // = 0
+    case notEqual // = 1
+    case less // = 2
+    case lessOrEqual // = 3
+    case greater // = 4
+    case greaterOrEqual // = 5
+
+    /// A string (or byte string) field that starts with the value.
+    case hasPrefix // = 6
+
+    /// A string (or byte string) field that ends with the value.
+    case hasSuffix // = 7
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .equal
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .equal
+      case 1: self = .notEqual
+      case 2: self = .less
+      case 3: self = .lessOrEqual
+      case 4: self = .greater
+      case 5: self = .greaterOrEqual
+      case 6: self = .hasPrefix
+      case 7: self = .hasSuffix
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .equal: return 0
+      case .notEqual: return 1
+      case .less: return 2
+      case .lessOrEqual: return 3
+      case .greater: return 4
+      case .greaterOrEqual: return 5
+      case .hasPrefix: return 6
+      case .hasSuffix: return 7
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Strata_V1_FieldFilter.Comparison] = [
+      .equal,
+      .notEqual,
+      .less,
+      .lessOrEqual,
+      .greater,
+      .greaterOrEqual,
+      .hasPrefix,
+      .hasSuffix,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _value: Strata_V1_Value? = nil
+}
+
+/// A record's value, self-describing.
+public nonisolated struct Strata_V1_Value: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Strata_V1_Value.OneOf_Kind? = nil
+
+  /// Null (an absent optional).
+  public var null: Bool {
+    get {
+      if case .null(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .null(newValue)}
+  }
+
+  public var bool: Bool {
+    get {
+      if case .bool(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .bool(newValue)}
+  }
+
+  public var int: Int64 {
+    get {
+      if case .int(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .int(newValue)}
+  }
+
+  public var uint: UInt64 {
+    get {
+      if case .uint(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .uint(newValue)}
+  }
+
+  public var double: Double {
+    get {
+      if case .double(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .double(newValue)}
+  }
+
+  public var string: String {
+    get {
+      if case .string(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .string(newValue)}
+  }
+
+  public var bytes: Data {
+    get {
+      if case .bytes(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .bytes(newValue)}
+  }
+
+  /// An array, set or other unkeyed container.
+  public var list: Strata_V1_ValueList {
+    get {
+      if case .list(let v)? = kind {return v}
+      return Strata_V1_ValueList()
+    }
+    set {kind = .list(newValue)}
+  }
+
+  /// A struct, class or dictionary: its fields in stored order.
+  public var object: Strata_V1_ValueObject {
+    get {
+      if case .object(let v)? = kind {return v}
+      return Strata_V1_ValueObject()
+    }
+    set {kind = .object(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    /// Null (an absent optional).
+    case null(Bool)
+    case bool(Bool)
+    case int(Int64)
+    case uint(UInt64)
+    case double(Double)
+    case string(String)
+    case bytes(Data)
+    /// An array, set or other unkeyed container.
+    case list(Strata_V1_ValueList)
+    /// A struct, class or dictionary: its fields in stored order.
+    case object(Strata_V1_ValueObject)
+
+  }
+
+  public init() {}
+}
+
+/// The elements of an unkeyed container.
+public nonisolated struct Strata_V1_ValueList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var items: [Strata_V1_Value] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The fields of a keyed container.
+public nonisolated struct Strata_V1_ValueObject: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fields: [Strata_V1_ValueField] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One field of a keyed container.
+public nonisolated struct Strata_V1_ValueField: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var value: Strata_V1_Value {
+    get {_value ?? Strata_V1_Value()}
+    set {_value = newValue}
+  }
+  /// Returns true if `value` has been explicitly set.
+  public var hasValue: Bool {self._value != nil}
+  /// Clears the value of `value`. Subsequent reads from it will return its default value.
+  public mutating func clearValue() {self._value = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _value: Strata_V1_Value? = nil
+}
+
+/// A chunk of a query's rows.
+public nonisolated struct Strata_V1_QueryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Rows in query order.
+  public var rows: [Strata_V1_QueryRow] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One row of a query.
+public nonisolated struct Strata_V1_QueryRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The primary key, in its order-preserving encoding (Docs/formats/ordered-keys.md).
+  public var primaryKey: Data = Data()
+
+  /// The record (or the requested fields of it).
+  public var record: Strata_V1_Value {
+    get {_record ?? Strata_V1_Value()}
+    set {_record = newValue}
+  }
+  /// Returns true if `record` has been explicitly set.
+  public var hasRecord: Bool {self._record != nil}
+  /// Clears the value of `record`. Subsequent reads from it will return its default value.
+  public mutating func clearRecord() {self._record = nil}
+
+  /// The row's position: QueryRequest.after resumes behind it.
+  public var position: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _record: Strata_V1_Value? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "strata.v1"
@@ -2012,6 +2504,669 @@ nonisolated extension Strata_V1_TransactResponse: SwiftProtobuf.Message, SwiftPr
 
   public static func ==(lhs: Strata_V1_TransactResponse, rhs: Strata_V1_TransactResponse) -> Bool {
     if lhs.result != rhs.result {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_QueryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}table\0\u{1}index\0\u{1}keyspace\0\u{1}prefix\0\u{1}start\0\u{1}end\0\u{1}filters\0\u{1}fields\0\u{1}limit\0\u{1}reverse\0\u{1}after\0\u{3}snapshot_id\0\u{3}key_prefix\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.table) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.index) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.prefix) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.start) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.end) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.filters) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.fields) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.limit) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.reverse) }()
+      case 11: try { try decoder.decodeSingularBytesField(value: &self.after) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
+      case 13: try { try decoder.decodeSingularBytesField(value: &self.keyPrefix) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.table.isEmpty {
+      try visitor.visitSingularStringField(value: self.table, fieldNumber: 1)
+    }
+    if !self.index.isEmpty {
+      try visitor.visitSingularStringField(value: self.index, fieldNumber: 2)
+    }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 3)
+    }
+    if !self.prefix.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.prefix, fieldNumber: 4)
+    }
+    if !self.start.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.start, fieldNumber: 5)
+    }
+    if !self.end.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.end, fieldNumber: 6)
+    }
+    if !self.filters.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.filters, fieldNumber: 7)
+    }
+    if !self.fields.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.fields, fieldNumber: 8)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt64Field(value: self.limit, fieldNumber: 9)
+    }
+    if self.reverse != false {
+      try visitor.visitSingularBoolField(value: self.reverse, fieldNumber: 10)
+    }
+    if !self.after.isEmpty {
+      try visitor.visitSingularBytesField(value: self.after, fieldNumber: 11)
+    }
+    if self.snapshotID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.snapshotID, fieldNumber: 12)
+    }
+    if !self.keyPrefix.isEmpty {
+      try visitor.visitSingularBytesField(value: self.keyPrefix, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_QueryRequest, rhs: Strata_V1_QueryRequest) -> Bool {
+    if lhs.table != rhs.table {return false}
+    if lhs.index != rhs.index {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
+    if lhs.prefix != rhs.prefix {return false}
+    if lhs.start != rhs.start {return false}
+    if lhs.end != rhs.end {return false}
+    if lhs.filters != rhs.filters {return false}
+    if lhs.fields != rhs.fields {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.reverse != rhs.reverse {return false}
+    if lhs.after != rhs.after {return false}
+    if lhs.snapshotID != rhs.snapshotID {return false}
+    if lhs.keyPrefix != rhs.keyPrefix {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_KeyPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyPart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}int64\0\u{1}int32\0\u{1}int16\0\u{1}int8\0\u{1}uint64\0\u{1}uint32\0\u{1}uint16\0\u{1}uint8\0\u{1}string\0\u{1}bytes\0\u{1}bool\0\u{1}double\0\u{1}date\0\u{1}uuid\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Int64?
+        try decoder.decodeSingularSInt64Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .int64(v)
+        }
+      }()
+      case 2: try {
+        var v: Int32?
+        try decoder.decodeSingularSInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .int32(v)
+        }
+      }()
+      case 3: try {
+        var v: Int32?
+        try decoder.decodeSingularSInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .int16(v)
+        }
+      }()
+      case 4: try {
+        var v: Int32?
+        try decoder.decodeSingularSInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .int8(v)
+        }
+      }()
+      case 5: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uint64(v)
+        }
+      }()
+      case 6: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uint32(v)
+        }
+      }()
+      case 7: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uint16(v)
+        }
+      }()
+      case 8: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uint8(v)
+        }
+      }()
+      case 9: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .string(v)
+        }
+      }()
+      case 10: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .bytes(v)
+        }
+      }()
+      case 11: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .bool(v)
+        }
+      }()
+      case 12: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .double(v)
+        }
+      }()
+      case 13: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .date(v)
+        }
+      }()
+      case 14: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uuid(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .int64?: try {
+      guard case .int64(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularSInt64Field(value: v, fieldNumber: 1)
+    }()
+    case .int32?: try {
+      guard case .int32(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularSInt32Field(value: v, fieldNumber: 2)
+    }()
+    case .int16?: try {
+      guard case .int16(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularSInt32Field(value: v, fieldNumber: 3)
+    }()
+    case .int8?: try {
+      guard case .int8(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularSInt32Field(value: v, fieldNumber: 4)
+    }()
+    case .uint64?: try {
+      guard case .uint64(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+    }()
+    case .uint32?: try {
+      guard case .uint32(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 6)
+    }()
+    case .uint16?: try {
+      guard case .uint16(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 7)
+    }()
+    case .uint8?: try {
+      guard case .uint8(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 8)
+    }()
+    case .string?: try {
+      guard case .string(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+    }()
+    case .bytes?: try {
+      guard case .bytes(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 10)
+    }()
+    case .bool?: try {
+      guard case .bool(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 11)
+    }()
+    case .double?: try {
+      guard case .double(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+    }()
+    case .date?: try {
+      guard case .date(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+    }()
+    case .uuid?: try {
+      guard case .uuid(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 14)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_KeyPart, rhs: Strata_V1_KeyPart) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_FieldFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FieldFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}field\0\u{1}comparison\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.comparison) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 1)
+    }
+    if self.comparison != .equal {
+      try visitor.visitSingularEnumField(value: self.comparison, fieldNumber: 2)
+    }
+    try { if let v = self._value {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_FieldFilter, rhs: Strata_V1_FieldFilter) -> Bool {
+    if lhs.field != rhs.field {return false}
+    if lhs.comparison != rhs.comparison {return false}
+    if lhs._value != rhs._value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_FieldFilter.Comparison: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EQUAL\0\u{1}NOT_EQUAL\0\u{1}LESS\0\u{1}LESS_OR_EQUAL\0\u{1}GREATER\0\u{1}GREATER_OR_EQUAL\0\u{1}HAS_PREFIX\0\u{1}HAS_SUFFIX\0")
+}
+
+nonisolated extension Strata_V1_Value: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Value"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}null\0\u{1}bool\0\u{1}int\0\u{1}uint\0\u{1}double\0\u{1}string\0\u{1}bytes\0\u{1}list\0\u{1}object\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .null(v)
+        }
+      }()
+      case 2: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .bool(v)
+        }
+      }()
+      case 3: try {
+        var v: Int64?
+        try decoder.decodeSingularSInt64Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .int(v)
+        }
+      }()
+      case 4: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .uint(v)
+        }
+      }()
+      case 5: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .double(v)
+        }
+      }()
+      case 6: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .string(v)
+        }
+      }()
+      case 7: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .bytes(v)
+        }
+      }()
+      case 8: try {
+        var v: Strata_V1_ValueList?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .list(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .list(v)
+        }
+      }()
+      case 9: try {
+        var v: Strata_V1_ValueObject?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .object(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .object(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .null?: try {
+      guard case .null(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    }()
+    case .bool?: try {
+      guard case .bool(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    }()
+    case .int?: try {
+      guard case .int(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularSInt64Field(value: v, fieldNumber: 3)
+    }()
+    case .uint?: try {
+      guard case .uint(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 4)
+    }()
+    case .double?: try {
+      guard case .double(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    }()
+    case .string?: try {
+      guard case .string(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    }()
+    case .bytes?: try {
+      guard case .bytes(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 7)
+    }()
+    case .list?: try {
+      guard case .list(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
+    case .object?: try {
+      guard case .object(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_Value, rhs: Strata_V1_Value) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_ValueList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValueList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.items) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.items, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_ValueList, rhs: Strata_V1_ValueList) -> Bool {
+    if lhs.items != rhs.items {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_ValueObject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValueObject"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fields\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fields) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fields.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.fields, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_ValueObject, rhs: Strata_V1_ValueObject) -> Bool {
+    if lhs.fields != rhs.fields {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_ValueField: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ValueField"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._value {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_ValueField, rhs: Strata_V1_ValueField) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._value != rhs._value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_QueryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_QueryResponse, rhs: Strata_V1_QueryResponse) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Strata_V1_QueryRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QueryRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}primary_key\0\u{1}record\0\u{1}position\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.primaryKey) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._record) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.position) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.primaryKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.primaryKey, fieldNumber: 1)
+    }
+    try { if let v = self._record {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.position.isEmpty {
+      try visitor.visitSingularBytesField(value: self.position, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Strata_V1_QueryRow, rhs: Strata_V1_QueryRow) -> Bool {
+    if lhs.primaryKey != rhs.primaryKey {return false}
+    if lhs._record != rhs._record {return false}
+    if lhs.position != rhs.position {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
