@@ -67,6 +67,9 @@ public final class Database: Sendable {
     let metrics: MetricsReporter
     /// Held while a keyspace is created, re-optioned or dropped (one change at a time).
     let keyspaceChanges = Locked<Void>(())
+    /// With an object store: a keyspace was created or dropped and the checkpoint that tells the
+    /// store has not been uploaded yet.
+    let keyspaceCheckpointPending = Atomic<Bool>(false)
     /// Pessimistic transactions' key locks.
     let lockTable = LockTable()
     /// The next transaction's number.

@@ -111,6 +111,43 @@ import VFS
         try await restored.close()
     }
 
+    /// Keyspaces with an object store: creating and dropping one uploads a checkpoint, so a
+    /// restore onto an empty disk has every keyspace's acknowledged writes — also those only in
+    /// the store's log — and none of a dropped keyspace; a takeover writer sees them too.
+    @Test func keyspacesAreRestoredFromTheStore() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let store = MemoryObjectStore()
+        var options = storeOptions(store)
+        // No checkpoint of its own: only the keyspace changes upload one.
+        options.checkpointWALBytes = 1 << 40
+        let db = try await Database.open(at: directory.path + "/a", options: options)
+        try await db.put("before", "keyspaces", options: Self.stored)
+        let users = try db.keyspace("users", options: KeyspaceOptions(bloomBitsPerKey: 5))
+        let doomed = try db.keyspace("doomed")
+        let value = String(repeating: "u", count: 100)
+        for index in 0..<1_500 {
+            var batch = WriteBatch()
+            batch.put("u\(index)", value, in: users)
+            batch.put("d\(index)", value, in: doomed)
+            batch.put("n\(index)", "\(index)")
+            try await db.write(batch, options: index % 100 == 99 ? Self.stored : WriteOptions())
+        }
+        try db.dropKeyspace("doomed")
+        let late = try db.keyspace("late")  // created after the last automatic checkpoint
+        try await db.write({ var batch = WriteBatch(); batch.put("only", "in the log", in: late); return batch }(), options: Self.stored)
+
+        // A takeover on another machine while the first writer is still open.
+        let second = try await Database.open(at: directory.path + "/b", options: options)
+        #expect(second.keyspaceNames == ["late", "users"])
+        #expect(try second.keyspace("late").get("only", as: String.self) == "in the log")
+        #expect(try second.keyspace("users").scan().collect().count == 1_500)
+        #expect(try await second.get("n1499", as: String.self) == "1499")
+        #expect(try second.keyspace("doomed").scan().collect().isEmpty, "a dropped keyspace stays dropped")
+        try await second.close()
+        try? await db.close()
+    }
+
     @Test func unneededObjectsWaitOutTheGracePeriod() async throws {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }

@@ -19,10 +19,13 @@ extension Database {
     ///
     /// Creating a keyspace is durable when this returns (the manifest records it).
     ///
+    /// With an object store (`Options.objectStore`) the creation uploads a checkpoint before
+    /// returning, so a restore knows the keyspace before it replays writes to it.
+    ///
     /// - Throws: `.invalidArgument` for an empty name or one over 255 bytes, options out of
-    ///   range, options for the default keyspace, or a database attached to an object store or
-    ///   a replica (keyspaces are not shipped to the store yet); `.readOnly` to create one in a
-    ///   read-only open; `.closed`; `.io` when the manifest cannot be written.
+    ///   range, options for the default keyspace, or a replica (replicas do not follow keyspaces
+    ///   yet); `.readOnly` to create one in a read-only open; `.closed`; `.io` when the manifest
+    ///   cannot be written; the store's error or `.fenced` when the checkpoint cannot be uploaded.
     public func keyspace(_ name: String, options keyspaceOptions: KeyspaceOptions? = nil) throws -> Keyspace {
         try checkOpen()
         guard !name.isEmpty, name.utf8.count <= 255 else {
@@ -36,6 +39,7 @@ extension Database {
             return Keyspace(database: self, name: name, id: KeyspaceDescriptor.defaultID)
         }
         return try keyspaceChanges.withLock { _ in
+            if keyspaceCheckpointPending.load(ordering: .relaxed) { try checkpointKeyspaceChange() }
             if let existing = versionSet.currentVersion.keyspace(named: name) {
                 if let keyspaceOptions, keyspaceOptions.encoded != existing.options {
                     try checkWritable()
@@ -46,9 +50,7 @@ extension Database {
                 return Keyspace(database: self, name: name, id: existing.id)
             }
             try checkWritable()
-            guard storeTables == nil, storeSession.withLock({ $0 }) == nil, !isReplica else {
-                throw StrataError.invalidArgument("keyspaces are not supported with an object store or on a replica yet")
-            }
+            guard !isReplica else { throw StrataError.invalidArgument("replicas do not follow keyspaces yet") }
             let descriptor = KeyspaceDescriptor(id: versionSet.currentVersion.nextKeyspaceID, name: name, options: (keyspaceOptions ?? KeyspaceOptions()).encoded)
             // The memtable goes in before the manifest records the keyspace: a reader that finds
             // the keyspace in the version also finds its memtable (see `readView(at:keyspace:)`).
@@ -74,6 +76,7 @@ extension Database {
                 }
                 throw error
             }
+            try checkpointKeyspaceChange()
             logger.info("created keyspace", metadata: ["keyspace": "\(name)", "id": "\(descriptor.id)"])
             return Keyspace(database: self, name: name, id: descriptor.id)
         }
@@ -104,8 +107,21 @@ extension Database {
             }
             let garbage = try versionSet.collectGarbage()
             for table in garbage.tables { tableCache.evict(table) }
+            try checkpointKeyspaceChange()
             logger.info("dropped keyspace", metadata: ["keyspace": "\(name)", "id": "\(descriptor.id)"])
         }
+    }
+
+    /// With an object store, uploads a checkpoint after a keyspace was created or dropped: the
+    /// store's log carries writes, not keyspaces, so a restore must start from a manifest that
+    /// knows the keyspace (or its drop) before any write to it is replayed.
+    /// Until it succeeds, opening any keyspace tries again (`keyspaceCheckpointPending`), so no
+    /// handle is given out on a keyspace the store does not know.
+    private func checkpointKeyspaceChange() throws {
+        guard storeSession.withLock({ $0 }) != nil else { return }
+        keyspaceCheckpointPending.store(true, ordering: .relaxed)
+        try uploadCheckpoint()
+        keyspaceCheckpointPending.store(false, ordering: .relaxed)
     }
 
     /// The names of the named keyspaces, sorted (the default keyspace is not listed).

@@ -107,9 +107,12 @@ extension Database {
                 store: store, epoch: epoch, current: claimed, tables: tables, nextWALNumber: fence + 1,
                 shippedSequence: max(stored, claimed.lastSequence), options: options,
                 onFenced: { [weak database] in database?.setFenced($0) })
-            if database.latestSequence.rawValue > max(stored, claimed.lastSequence) {
-                // Local writes the store never received (acknowledged `.local` before a crash):
-                // a checkpoint puts them in the store.
+            // Local writes the store never received (acknowledged `.local` before a crash): a
+            // checkpoint puts them in the store. So it does for a local manifest with keyspaces,
+            // which may record a creation or drop whose checkpoint a crash prevented (a restore
+            // replays the store's log into the keyspaces its manifest knows).
+            let keyspacesMayDiffer = localExists && !database.versionSet.currentVersion.keyspaceDescriptors.isEmpty
+            if database.latestSequence.rawValue > max(stored, claimed.lastSequence) || keyspacesMayDiffer {
                 try database.uploadStoreCheckpoint(session)
             }
             try StoreMarker(epoch: epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
