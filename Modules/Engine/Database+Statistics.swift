@@ -203,6 +203,14 @@ extension Database {
             let files = stats.levels.reduce(0) { $0 + $1.files }
             let bytes = stats.levels.reduce(0) { $0 + $1.bytes }
             lines.append("  Sum".padded(7) + "\(files)".leftPadded(to: 5, with: " ") + fixed(Double(bytes) / 1e6).leftPadded(to: 13, with: " "))
+            // The named keyspaces' trees (the table above is the default keyspace's).
+            let version = versionSet.currentVersion
+            for (id, descriptor) in version.keyspaceDescriptors.sorted(by: { $0.value.name < $1.value.name }) {
+                guard let tree = version.keyspaceTrees[id] else { continue }
+                let perLevel = tree.levels.enumerated().filter { !$0.element.isEmpty }.map { "L\($0.offset) \($0.element.count)" }
+                let treeBytes = tree.levels.joined().reduce(0) { $0 + $1.fileSize }
+                lines.append("Keyspace \(descriptor.name): \(tree.allFileNumbers.count) files, \(fixed(Double(treeBytes) / 1e6)) MB" + (perLevel.isEmpty ? "" : " (\(perLevel.joined(separator: ", ")))"))
+            }
             lines.append("Write amplification \(fixed(stats.writeAmplification)); memtables \(fixed(Double(stats.memtableBytes) / 1e6)) MB (\(stats.frozenMemtables) frozen); stalls \(stats.stallMicroseconds / 1000) ms")
             return lines.joined(separator: "\n")
         case .statistics:
