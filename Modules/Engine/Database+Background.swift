@@ -177,6 +177,9 @@ extension Database {
         // One table per keyspace of the generation that holds anything, all in one edit: the
         // generation's log segments go only when every keyspace's part of them is in a table.
         let version = versionSet.currentVersion
+        // A replica holds writes of keyspaces its installed manifest does not name yet (created
+        // on the primary after it): their generation stays in memory until a manifest names them.
+        if keyspaceFrozen.keys.contains(where: { version.keyspaceDescriptors[$0] == nil && $0 >= version.nextKeyspaceID }) { return false }
         var parts: [(keyspace: UInt32, memtable: FrozenMemtable, options: TableBuilderOptions)] = [(KeyspaceDescriptor.defaultID, frozen, options.tableBuilderOptions)]
         for id in keyspaceFrozen.keys.sorted() {
             // A keyspace dropped since its memtable froze has nothing left to keep.

@@ -211,28 +211,9 @@ extension Database {
             setBackgroundError(error, during: "rotating the WAL")
             throw error
         }
-        let fresh = try Memtable(capacity: memtableCapacity, walSegment: segment)
-        // Every named keyspace that holds anything freezes with the default keyspace (one
-        // generation); an empty one keeps its active memtable.
-        var freshKeyspaces: [UInt32: Memtable] = [:]
-        for (id, active) in state.withLock({ $0.keyspaceActive }) where active.entryCount + active.rangeTombstoneCount > 0 {
-            freshKeyspaces[id] = try Memtable(capacity: memtableCapacity, walSegment: segment)
-        }
+        let generation = try freshGeneration(walSegment: segment)
         state.withLock { state in
-            let maxSequence = state.maxActiveSequence
-            fresh.injectMaxSequence(maxSequence)
-            let frozen = state.active.freeze()
-            state.frozen.insert(frozen, at: 0)
-            state.active = fresh
-            var frozenKeyspaces: [UInt32: FrozenMemtable] = [:]
-            for (id, replacement) in freshKeyspaces {
-                // A keyspace dropped since the list was taken has no memtable to freeze.
-                guard let active = state.keyspaceActive[id] else { continue }
-                replacement.injectMaxSequence(maxSequence)
-                frozenKeyspaces[id] = active.freeze()
-                state.keyspaceActive[id] = replacement
-            }
-            if !frozenKeyspaces.isEmpty { state.keyspaceFrozen[ObjectIdentifier(frozen)] = frozenKeyspaces }
+            state.freeze(installing: generation)
             publishMemtables(state)
         }
         activeMemtableBirth.store(0, ordering: .relaxed)
@@ -265,7 +246,50 @@ extension Database {
     }
 }
 
+extension Database {
+    /// Fresh memtables to freeze the active generation with: one for the default keyspace and one
+    /// for each named keyspace whose active memtable holds anything (an empty one stays).
+    func freshGeneration(walSegment: UInt64) throws -> (default: Memtable, keyspaces: [UInt32: Memtable]) {
+        var keyspaces: [UInt32: Memtable] = [:]
+        for (id, active) in state.withLock({ $0.keyspaceActive }) where active.entryCount + active.rangeTombstoneCount > 0 {
+            keyspaces[id] = try Memtable(capacity: memtableCapacity, walSegment: walSegment)
+        }
+        return (try Memtable(capacity: memtableCapacity, walSegment: walSegment), keyspaces)
+    }
+}
+
 extension Database.EngineState {
+    /// Freezes the active memtables as one generation — the default keyspace's, and each named
+    /// keyspace's that `generation` brings a replacement for — and makes the replacements
+    /// active, numbered after everything active. Call under the state lock, then publish.
+    mutating func freeze(installing generation: (default: Memtable, keyspaces: [UInt32: Memtable])) {
+        let maxSequence = maxActiveSequence
+        generation.default.injectMaxSequence(maxSequence)
+        let frozen = active.freeze()
+        self.frozen.insert(frozen, at: 0)
+        active = generation.default
+        var frozenKeyspaces: [UInt32: FrozenMemtable] = [:]
+        for (id, replacement) in generation.keyspaces {
+            // A keyspace dropped since the replacements were made has no memtable to freeze.
+            guard let current = keyspaceActive[id] else { continue }
+            replacement.injectMaxSequence(maxSequence)
+            frozenKeyspaces[id] = current.freeze()
+            keyspaceActive[id] = replacement
+        }
+        if !frozenKeyspaces.isEmpty { keyspaceFrozen[ObjectIdentifier(frozen)] = frozenKeyspaces }
+    }
+
+    /// The highest sequence the generation of `frozen` (a frozen default-keyspace memtable) holds.
+    func generationMaxSequence(_ frozen: FrozenMemtable) -> SequenceNumber {
+        (keyspaceFrozen[ObjectIdentifier(frozen)] ?? [:]).values.reduce(frozen.maxSequence) { Swift.max($0, $1.maxSequence) }
+    }
+
+    /// Removes the frozen generations `isCovered` selects, with their named keyspaces' memtables.
+    mutating func removeFrozenGenerations(where isCovered: (FrozenMemtable) -> Bool) {
+        for generation in frozen where isCovered(generation) { keyspaceFrozen[ObjectIdentifier(generation)] = nil }
+        frozen.removeAll(where: isCovered)
+    }
+
     /// Whether no active memtable, the default keyspace's or a named one's, holds anything.
     var holdsNoActiveWrites: Bool {
         active.entryCount + active.rangeTombstoneCount == 0

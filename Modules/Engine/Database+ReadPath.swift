@@ -22,6 +22,27 @@ struct ReadView: Sendable {
     let version: Version
 }
 
+/// The read view of every keyspace at once: the sequence, all memtables and the whole version
+/// (each keyspace's `ReadView` is a projection of it).
+struct WholeReadView: Sendable {
+    let sequence: SequenceNumber
+    let memtables: Database.MemtableSet
+    let version: Version
+
+    /// The default keyspace's view.
+    var defaultKeyspace: ReadView {
+        ReadView(sequence: sequence, active: memtables.active, frozen: memtables.frozen, version: version)
+    }
+
+    /// Keyspace `id`'s view: `nil` when the version has no such keyspace; `.some(nil)` when it
+    /// has, but the memtables predate it (take the view again).
+    func keyspace(_ id: UInt32) -> ReadView?? {
+        guard let tree = version.tree(id) else { return nil }
+        guard let keyspace = memtables.keyspaces[id] else { return .some(nil) }
+        return ReadView(sequence: sequence, active: keyspace.active, frozen: keyspace.frozen, version: tree)
+    }
+}
+
 extension Database {
     /// Takes a read view of keyspace `keyspace` (0: the default keyspace) at `snapshot` (the
     /// latest data when `nil`).
@@ -29,34 +50,31 @@ extension Database {
     /// - Throws: `.invalidArgument` when the keyspace does not exist (it was dropped).
     func readView(at snapshot: Snapshot?, keyspace: UInt32) throws -> ReadView {
         guard keyspace != KeyspaceDescriptor.defaultID else { return readView(at: snapshot) }
-        guard snapshot?.pinnedView == nil else {
-            throw StrataError.invalidArgument("keyspaces cannot be read on a replica")
-        }
         while true {
-            let whole = wholeReadView(at: snapshot)
-            guard let tree = whole.version.tree(keyspace) else {
-                throw StrataError.invalidArgument("keyspace \(keyspace) does not exist (it was dropped)")
+            let whole = snapshot?.pinnedView ?? wholeReadView(at: snapshot)
+            switch whole.keyspace(keyspace) {
+            case nil: throw StrataError.invalidArgument("keyspace \(keyspace) does not exist (it was dropped)")
+            // A keyspace gets its memtable before the manifest records it: a view whose version
+            // has the keyspace but whose memtables predate it is simply taken again.
+            case .some(nil):
+                if snapshot?.pinnedView != nil { throw StrataError.invalidArgument("keyspace \(keyspace) is not readable at this snapshot") }
+                continue
+            case .some(let view?): return view
             }
-            // A keyspace gets its memtable before the manifest records it: a view whose
-            // version has the keyspace but whose memtables predate it is simply taken again.
-            guard let memtables = whole.memtables.keyspaces[keyspace] else { continue }
-            return ReadView(sequence: whole.sequence, active: memtables.active, frozen: memtables.frozen, version: tree)
         }
     }
 
     /// Takes a read view of the default keyspace at `snapshot` (the latest data when `nil`).
     func readView(at snapshot: Snapshot?) -> ReadView {
-        if let pinned = snapshot?.pinnedView { return pinned }
-        let whole = wholeReadView(at: snapshot)
-        return ReadView(sequence: whole.sequence, active: whole.memtables.active, frozen: whole.memtables.frozen, version: whole.version)
+        (snapshot?.pinnedView ?? wholeReadView(at: snapshot)).defaultKeyspace
     }
 
     /// The sequence, memtables and version of every keyspace, taken consistently (see
     /// `ReadView`).
-    private func wholeReadView(at snapshot: Snapshot?) -> (sequence: SequenceNumber, memtables: MemtableSet, version: Version) {
+    func wholeReadView(at snapshot: Snapshot?) -> WholeReadView {
         if let snapshot {
             let set = memtables.withLock { $0 }
-            return (snapshot.sequence, set, versionSet.currentVersion)
+            return WholeReadView(sequence: snapshot.sequence, memtables: set, version: versionSet.currentVersion)
         }
         while true {
             // A replica swaps its view wholesale when it installs a manifest (see
@@ -72,7 +90,7 @@ extension Database {
             let version = versionSet.currentVersion
             // Unchanged: every compaction behind `version` finished before `sequence` was read.
             if version === before && viewSwitches.load(ordering: .acquiring) == switches {
-                return (sequence, set, version)
+                return WholeReadView(sequence: sequence, memtables: set, version: version)
             }
         }
     }

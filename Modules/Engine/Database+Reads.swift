@@ -81,7 +81,7 @@ extension Database {
     /// installs the primary's newer tables meanwhile), so it pins their memory and local files.
     public func snapshot() throws -> Snapshot {
         try checkOpen()
-        if isReplica { return Snapshot(pinning: readView(at: nil), list: snapshots) }
+        if isReplica { return Snapshot(pinning: wholeReadView(at: nil), list: snapshots) }
         return Snapshot(latest: { lastSequence.load(ordering: .acquiring) }, list: snapshots)
     }
 

@@ -16,7 +16,7 @@ public final class Snapshot: Sendable {
     /// versions it reads are the primary's, compacted without regard to the replica's
     /// snapshots: the next installed manifest may no longer hold what this sequence sees.
     /// `nil` on a writer, whose compactions keep every version a registered snapshot sees.
-    let pinnedView: ReadView?
+    let pinnedView: WholeReadView?
 
     /// A snapshot at the sequence `latest` returns, read and registered under the list's lock.
     ///
@@ -31,8 +31,8 @@ public final class Snapshot: Sendable {
         self.pinnedView = nil
     }
 
-    /// A snapshot that reads `view` (a replica's), registered at its sequence.
-    init(pinning view: ReadView, list: SnapshotList) {
+    /// A snapshot that reads `view` (a replica's, every keyspace), registered at its sequence.
+    init(pinning view: WholeReadView, list: SnapshotList) {
         self.sequence = SequenceNumber(rawValue: list.acquireLatest { view.sequence.rawValue })
         self.list = list
         self.pinnedView = view

@@ -123,8 +123,8 @@ import VFS
         options.checkpointWALBytes = 1 << 40
         let db = try await Database.open(at: directory.path + "/a", options: options)
         try await db.put("before", "keyspaces", options: Self.stored)
-        let users = try db.keyspace("users", options: KeyspaceOptions(bloomBitsPerKey: 5))
-        let doomed = try db.keyspace("doomed")
+        let users = try await db.keyspace("users", options: KeyspaceOptions(bloomBitsPerKey: 5))
+        let doomed = try await db.keyspace("doomed")
         let value = String(repeating: "u", count: 100)
         for index in 0..<1_500 {
             var batch = WriteBatch()
@@ -133,17 +133,17 @@ import VFS
             batch.put("n\(index)", "\(index)")
             try await db.write(batch, options: index % 100 == 99 ? Self.stored : WriteOptions())
         }
-        try db.dropKeyspace("doomed")
-        let late = try db.keyspace("late")  // created after the last automatic checkpoint
+        try await db.dropKeyspace("doomed")
+        let late = try await db.keyspace("late")  // created after the last automatic checkpoint
         try await db.write({ var batch = WriteBatch(); batch.put("only", "in the log", in: late); return batch }(), options: Self.stored)
 
         // A takeover on another machine while the first writer is still open.
         let second = try await Database.open(at: directory.path + "/b", options: options)
         #expect(second.keyspaceNames == ["late", "users"])
-        #expect(try second.keyspace("late").get("only", as: String.self) == "in the log")
-        #expect(try second.keyspace("users").scan().collect().count == 1_500)
+        #expect(try await second.keyspace("late").get("only") == Array("in the log".utf8))
+        #expect(try await second.keyspace("users").scan().reduce(0) { count, _ in count + 1 } == 1_500)
         #expect(try await second.get("n1499", as: String.self) == "1499")
-        #expect(try second.keyspace("doomed").scan().collect().isEmpty, "a dropped keyspace stays dropped")
+        #expect(try await second.keyspace("doomed").scan().reduce(0) { count, _ in count + 1 } == 0, "a dropped keyspace stays dropped")
         try await second.close()
         try? await db.close()
     }

@@ -69,6 +69,60 @@ import VFS
         withExtendedLifetime(scratch) {}
     }
 
+    /// A replica follows keyspaces: those it bootstrapped with, one the primary creates while it
+    /// follows (its writes arrive before the manifest naming it), and a drop; cross-keyspace
+    /// batches arrive whole; a replica snapshot reads every keyspace at one moment; across
+    /// manifests installed by checkpoints and a restart.
+    @Test func aReplicaFollowsKeyspaces() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { withExtendedLifetime(scratch) {} }
+        let store = MemoryObjectStore()
+        let primary = try await Database.open(at: scratch.path + "/primary", options: primaryOptions(store, checkpointWALBytes: 16 << 10))
+        let users = try await primary.keyspace("users")
+        let doomed = try await primary.keyspace("doomed")
+        func write(_ index: Int, _ spaces: [Keyspace]) async throws {
+            var batch = WriteBatch()
+            batch.put("k\(index)", "v\(index)")
+            for space in spaces { batch.put("k\(index)", "\(space.name)\(index)", in: space) }
+            try await primary.write(batch, options: index % 25 == 24 ? Self.stored : WriteOptions())
+        }
+        for index in 0..<300 { try await write(index, [users, doomed]) }
+        let replica = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: replicaOptions(pollingRarely: true))
+        #expect(replica.keyspaceNames == ["doomed", "users"])
+        #expect(try await replica.keyspace("users").get("k299") == Array("users299".utf8))
+
+        // A keyspace created while the replica follows: writes to it, then the replica catches
+        // up (the WAL objects first, then the manifest that names it).
+        let late = try await primary.keyspace("late")
+        for index in 300..<900 { try await write(index, [users, late]) }
+        try await primary.dropKeyspace("doomed")
+        try await primary.put("end", "1", options: Self.stored)
+        try await replica.catchUp()
+        #expect(replica.keyspaceNames == ["late", "users"])
+        let lateOnReplica = try await replica.keyspace("late")
+        #expect(try await lateOnReplica.scan().reduce(0) { count, _ in count + 1 } == 600)
+        #expect(try await lateOnReplica.get("k300") == Array("late300".utf8))
+        #expect(try await replica.keyspace("users").scan().reduce(0) { count, _ in count + 1 } == 900)
+        await #expect(throws: StrataError.self) { try await replica.keyspace("doomed").get("k1") }
+        // One snapshot: a batch's keys agree across keyspaces.
+        let snapshot = try replica.snapshot()
+        let defaultKeys = try await replica.scan(at: snapshot).reduce(0) { count, _ in count + 1 }
+        #expect(try await replica.keyspace("users").scan(at: snapshot).reduce(0) { count, _ in count + 1 } == defaultKeys - 1)  // "end" is default-only
+        // Replicas refuse to create keyspaces.
+        await #expect(throws: StrataError.self) { try await replica.keyspace("new") }
+        try await replica.close()
+
+        // After a restart the replica has them all again.
+        for index in 900..<1_000 { try await write(index, [users, late]) }
+        try await primary.put("end2", "1", options: Self.stored)
+        let reopened = try await Database.openReplica(objectStore: store, at: scratch.path + "/replica", options: replicaOptions(pollingRarely: true))
+        try await reopened.catchUp()
+        #expect(try await reopened.keyspace("late").scan().reduce(0) { count, _ in count + 1 } == 700)
+        #expect(try await reopened.keyspace("users").get("k999") == Array("users999".utf8))
+        try await reopened.close()
+        try await primary.close()
+    }
+
     /// Every read of the replica sees a prefix of the primary's history: batches whole, values
     /// never going back, across a restart; at the end both agree.
     @Test func theReplicaSeesAPrefixOfThePrimarysHistory() async throws {

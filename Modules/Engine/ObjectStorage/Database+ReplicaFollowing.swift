@@ -69,23 +69,43 @@ extension Database {
     /// them, up to `Options.replicaMemtableBytes`; past that the oldest becomes a local level-0
     /// table (a manifest that covers it drops it too).
     func applyFollowed(_ batch: WriteBatch) throws {
-        var active = state.withLock { $0.active }
+        if !batch.summary.keyspaces.isEmpty { try prepareFollowedKeyspaces(batch.summary.keyspaces) }
+        var (active, keyspaceActive, fits) = state.withLock { state in
+            (state.active, state.keyspaceActive, state.keyspacesCanHold(bytes: batch.byteSize, entries: batch.count, writeBufferSize: options.writeBufferSize))
+        }
         var froze = false
-        if active.approximateMemoryUsage >= options.writeBufferSize || !active.canHold(bytes: batch.byteSize, entries: batch.count) {
-            let fresh = try Memtable(capacity: memtableCapacity)
-            state.withLock { state in
-                fresh.injectMaxSequence(state.active.maxSequence)
-                state.frozen.insert(state.active.freeze(), at: 0)
-                state.active = fresh
+        if active.approximateMemoryUsage >= options.writeBufferSize || !active.canHold(bytes: batch.byteSize, entries: batch.count) || !fits {
+            let generation = try freshGeneration(walSegment: 0)
+            (active, keyspaceActive) = state.withLock { state in
+                state.freeze(installing: generation)
                 publishMemtables(state)
+                return (state.active, state.keyspaceActive)
             }
-            active = fresh
             froze = true
         }
         try active.apply(batch)
+        // A keyspace the replica does not know (dropped) takes nothing.
+        for id in batch.summary.keyspaces { try keyspaceActive[id]?.apply(batch, keyspace: id) }
         lastSequence.store(batch.lastSequence.rawValue, ordering: .releasing)
         while froze, state.withLock({ $0.frozen.reduce(0) { $0 + $1.approximateMemoryUsage } }) > options.replicaMemtableBytes {
             guard try flushOldest() else { break }
+        }
+    }
+
+    /// Gives a memtable to each keyspace in `ids` that is newer than the installed manifest (the
+    /// primary created it after that manifest: its writes arrive before the manifest that names
+    /// it). A keyspace below the manifest's next id that it does not hold was dropped: nothing.
+    private func prepareFollowedKeyspaces(_ ids: [UInt32]) throws {
+        let version = versionSet.currentVersion
+        let known = state.withLock { $0.keyspaceActive }
+        for id in ids where known[id] == nil && id >= version.nextKeyspaceID {
+            let memtable = try Memtable(capacity: memtableCapacity)
+            state.withLock { state in
+                guard state.keyspaceActive[id] == nil else { return }
+                memtable.injectMaxSequence(state.maxActiveSequence)
+                state.keyspaceActive[id] = memtable
+                publishMemtables(state)
+            }
         }
     }
 
@@ -110,16 +130,13 @@ extension Database {
         try StoreOpening.download(manifestFile, from: store, to: replayedPath, fileSystem: fileSystem)
         defer { try? fileSystem.removeFile(replayedPath) }
         let replayed = try ManifestReplay.run(directory: incoming, manifestNumber: manifestNumber, fileSystem: fileSystem)
-        guard replayed.keyspaces.isEmpty else {
-            throw StrataError.incompatible(file: manifestKey, reason: "the primary has named keyspaces, which replicas do not follow yet")
-        }
 
         let objects = Dictionary(manifest.files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var map = follower.state.withLock { $0.tables }
         let storeNumbers = Set(map.numbers.values)
         var added: [FileMetadata] = []
         var localFiles: [StoreManifest.File] = []
-        for file in replayed.levels.joined() {
+        for file in replayed.allFiles {
             let name = DatabaseFiles.tableName(file.fileNumber)
             guard let object = objects[name], object.key.hasPrefix(StoreLayout.tablePrefix) else {
                 throw StrataError.corruption(file: manifestKey, offset: 0, reason: "its manifest names table \(name), which the checkpoint does not list")
@@ -147,18 +164,40 @@ extension Database {
         marker.nextWALObject = manifest.firstWALObject
         try marker.write(directory: path, fileSystem: fileSystem)
 
-        let fresh = try Memtable(capacity: memtableCapacity)
+        let generation = try freshGeneration(walSegment: 0)
         let covered = SequenceNumber(rawValue: manifest.lastSequence)
         let jump = manifest.lastSequence > lastSequence.load(ordering: .relaxed)
+        // The keyspaces the manifest holds; a keyspace it lacks was dropped.
+        let current = versionSet.currentVersion
+        let droppedKeyspaces = current.keyspaceDescriptors.keys.filter { replayed.keyspaces[$0] == nil }
+        var newKeyspaces: [UInt32: Memtable] = [:]
+        for id in replayed.keyspaces.keys where state.withLock({ $0.keyspaceActive[id] == nil }) {
+            newKeyspaces[id] = try Memtable(capacity: memtableCapacity)
+        }
         try replicaInstall.withLock { _ in
             viewSwitches.add(1, ordering: .acquiringAndReleasing)
             defer { viewSwitches.add(1, ordering: .acquiringAndReleasing) }
+            // New keyspaces get memtables before the version names them (see `readView`).
+            if !newKeyspaces.isEmpty {
+                state.withLock { state in
+                    for (id, memtable) in newKeyspaces where state.keyspaceActive[id] == nil {
+                        memtable.injectMaxSequence(state.maxActiveSequence)
+                        state.keyspaceActive[id] = memtable
+                    }
+                    publishMemtables(state)
+                }
+            }
             var edit = VersionEdit()
-            for (level, files) in versionSet.currentVersion.levels.enumerated() {
-                // The replica's own tables (memtables written out past `replicaMemtableBytes`)
-                // stay while they hold something the manifest does not.
-                for file in files where storeNumbers.contains(file.fileNumber) || file.largestSequence <= covered {
-                    edit.delete(level: level, fileNumber: file.fileNumber)
+            edit.droppedKeyspaces = droppedKeyspaces
+            edit.keyspaces = replayed.keyspaces.keys.sorted().map { replayed.keyspaces[$0]!.descriptor }
+            edit.nextKeyspaceID = replayed.nextKeyspaceID
+            for (id, tree) in [(KeyspaceDescriptor.defaultID, current)] + current.keyspaceTrees.map({ ($0.key, $0.value) }) where !droppedKeyspaces.contains(id) {
+                for (level, files) in tree.levels.enumerated() {
+                    // The replica's own tables (memtables written out past `replicaMemtableBytes`)
+                    // stay while they hold something the manifest does not.
+                    for file in files where storeNumbers.contains(file.fileNumber) || file.largestSequence <= covered {
+                        edit.delete(level: level, fileNumber: file.fileNumber, keyspace: id)
+                    }
                 }
             }
             for file in added { edit.add(file) }
@@ -167,13 +206,20 @@ extension Database {
             edit.lastSequence = covered
             try versionSet.logAndApply(edit)
             state.withLock { state in
-                // The active memtable is frozen so the part the manifest covers can go.
-                if jump || state.active.entryCount + state.active.rangeTombstoneCount > 0 {
-                    fresh.injectMaxSequence(max(state.active.maxSequence, covered))
-                    state.frozen.insert(state.active.freeze(), at: 0)
-                    state.active = fresh
+                // The active memtables are frozen so the part the manifest covers can go.
+                if jump || !state.holdsNoActiveWrites {
+                    state.freeze(installing: generation)
+                    if jump {
+                        state.active.injectMaxSequence(covered)
+                        for memtable in state.keyspaceActive.values { memtable.injectMaxSequence(covered) }
+                    }
                 }
-                state.frozen.removeAll { $0.maxSequence <= covered }
+                let coveredGenerations = Set(state.frozen.filter { state.generationMaxSequence($0) <= covered }.map(ObjectIdentifier.init))
+                state.removeFrozenGenerations { coveredGenerations.contains(ObjectIdentifier($0)) }
+                for id in droppedKeyspaces {
+                    state.keyspaceActive[id] = nil
+                    for generation in state.keyspaceFrozen.keys { state.keyspaceFrozen[generation]![id] = nil }
+                }
                 publishMemtables(state)
             }
             if jump { lastSequence.store(manifest.lastSequence, ordering: .releasing) }

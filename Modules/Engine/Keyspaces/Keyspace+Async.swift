@@ -1,0 +1,52 @@
+import Encoding
+import WAL
+
+// The `async` forms of the keyspace API: each runs its synchronous counterpart on the database's
+// dedicated threads, like `Database`'s (creating or dropping a keyspace writes the manifest and,
+// with an object store, uploads a checkpoint; reads and writes block as the database's do).
+
+extension Database {
+    /// Opens or creates keyspace `name` (see `keyspace(_:options:)`) on a dedicated thread.
+    public func keyspace(_ name: String, options keyspaceOptions: KeyspaceOptions? = nil) async throws -> Keyspace {
+        try await executor.run { try self.keyspace(name, options: keyspaceOptions) }
+    }
+
+    /// Drops keyspace `name` (see `dropKeyspace(_:)`) on a dedicated thread.
+    public func dropKeyspace(_ name: String) async throws {
+        try await executor.run { try self.dropKeyspace(name) }
+    }
+}
+
+extension Keyspace {
+    /// The value of `key` (see `get(_:)`), read on a dedicated thread.
+    public func get(_ key: some BytesConvertible) async throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await database.executor.run { try self.get(key) }
+    }
+
+    /// The value of `key` as of `snapshot` (see `get(_:at:)`), read on a dedicated thread.
+    public func get(_ key: some BytesConvertible, at snapshot: Snapshot) async throws -> [UInt8]? {
+        let key = key.withUnsafeBytes { Array($0) }
+        return try await database.executor.run { try self.get(key, at: snapshot) }
+    }
+
+    /// Stores `value` under `key` (see `put(_:_:options:)`) on a dedicated thread.
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        let key = key.withUnsafeBytes { Array($0) }
+        let value = value.withUnsafeBytes { Array($0) }
+        try await database.executor.run { try self.put(key, value, options: options) }
+    }
+
+    /// Deletes `key` (see `delete(_:options:)`) on a dedicated thread.
+    public func delete(_ key: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        let key = key.withUnsafeBytes { Array($0) }
+        try await database.executor.run { try self.delete(key, options: options) }
+    }
+
+    /// Deletes `[from, to)` (see `deleteRange(from:to:options:)`) on a dedicated thread.
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
+        let low = start.withUnsafeBytes { Array($0) }
+        let high = end.withUnsafeBytes { Array($0) }
+        try await database.executor.run { try self.deleteRange(from: low, to: high, options: options) }
+    }
+}
