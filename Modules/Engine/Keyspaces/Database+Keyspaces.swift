@@ -23,8 +23,9 @@ extension Database {
     /// returning, so a restore knows the keyspace before it replays writes to it.
     ///
     /// - Throws: `.invalidArgument` for an empty name or one over 255 bytes, options out of
-    ///   range, options for the default keyspace, or a replica (replicas do not follow keyspaces
-    ///   yet); `.readOnly` to create one in a read-only open; `.closed`; `.io` when the manifest
+    ///   range, options for the default keyspace, or to create one on a replica (it follows the
+    ///   primary's keyspaces; opening an existing one works); `.readOnly` to create one in a
+    ///   read-only open; `.closed`; `.io` when the manifest
     ///   cannot be written; the store's error or `.fenced` when the checkpoint cannot be uploaded.
     public func keyspace(_ name: String, options keyspaceOptions: KeyspaceOptions? = nil) throws -> Keyspace {
         try checkOpen()
@@ -50,7 +51,7 @@ extension Database {
                 return Keyspace(database: self, name: name, id: existing.id)
             }
             try checkWritable()
-            guard !isReplica else { throw StrataError.invalidArgument("replicas do not follow keyspaces yet") }
+            guard !isReplica else { throw StrataError.invalidArgument("a replica follows the primary's keyspaces and cannot create one") }
             let descriptor = KeyspaceDescriptor(id: versionSet.currentVersion.nextKeyspaceID, name: name, options: (keyspaceOptions ?? KeyspaceOptions()).encoded)
             // The memtable goes in before the manifest records the keyspace: a reader that finds
             // the keyspace in the version also finds its memtable (see `readView(at:keyspace:)`).
