@@ -292,11 +292,13 @@ struct RecoveryMemtables {
         for memtable in all { memtable.noteWALSegment(segment) }
     }
 
-    /// Applies each keyspace's entries of the encoded batch `payload` to its memtable.
+    /// Applies each keyspace's entries of the encoded batch `payload` to its memtable (only the
+    /// memtables of the keyspaces the batch writes to).
     func apply(_ payload: UnsafeRawBufferPointer, file: String, offset: Int) throws {
         try defaultKeyspace.apply(batch: payload, file: file, offset: offset)
-        for (id, memtable) in keyspaces {
-            try memtable.apply(batch: payload, keyspace: id, file: file, offset: offset)
+        guard !keyspaces.isEmpty else { return }
+        for id in try WriteBatch.summarize(payload, file: file, offset: offset).summary.keyspaces {
+            try keyspaces[id]?.apply(batch: payload, keyspace: id, file: file, offset: offset)
         }
     }
 }

@@ -186,7 +186,7 @@ extension Database {
                 guard let range = WriteBatch.sequenceRange(of: payload), range.upperBound > tableSequence else { return }
                 let entries = Int(range.upperBound.rawValue - range.lowerBound.rawValue + 1)
                 do {
-                    let written = try WriteBatch(decoding: payload, file: segment.path, offset: Int(location.offset)).summary.keyspaces
+                    let written = try WriteBatch.summarize(payload, file: segment.path, offset: Int(location.offset)).summary.keyspaces
                         .filter { !keyspaces.wasDropped($0) }
                     for id in written where memtables[id] == nil {
                         keyspaces.note(id, name: nil)

@@ -197,6 +197,11 @@ public struct Options: Sendable {
         return options
     }
 
+    /// The block sizes a database or keyspace may use.
+    static let blockSizeRange = 64...(1 << 26)
+    /// The Bloom filter bits per key a database or keyspace may use.
+    static let bloomBitsPerKeyRange = 0...64
+
     /// Checks the options before anything is opened.
     package func validate() throws {
         func require(_ condition: Bool, _ message: String) throws {
@@ -209,8 +214,8 @@ public struct Options: Sendable {
         try require(maxKeySize >= 1, "maxKeySize must be at least 1 byte")
         try require(maxValueSize >= 0, "maxValueSize must not be negative")
         try require(maxBatchSize >= 1024 && maxBatchSize <= 1 << 30, "maxBatchSize must be between 1 KiB and 1 GiB")
-        try require(blockSize >= 64 && blockSize <= 1 << 26, "blockSize must be between 64 bytes and 64 MiB")
-        try require(bloomBitsPerKey >= 0 && bloomBitsPerKey <= 64, "bloomBitsPerKey must be between 0 and 64")
+        try require(Options.blockSizeRange.contains(blockSize), "blockSize must be between 64 bytes and 64 MiB")
+        try require(Options.bloomBitsPerKeyRange.contains(bloomBitsPerKey), "bloomBitsPerKey must be between 0 and 64")
         try require(blockCacheSize >= 0, "blockCacheSize must not be negative")
         try require(walUploadInterval >= 0.001 && walUploadInterval <= 60, "walUploadInterval must be between 1 ms and 60 s")
         try require(walUploadBytes >= 1024, "walUploadBytes must be at least 1 KiB")

@@ -173,14 +173,8 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     /// - Throws: `.invalidArgument` when the index is not `ready`; as `Database.cursor`.
     public func rows() throws -> QueryRows<Key, Value, IndexKey> {
         if let index { try table.requireReady(index.name) }
-        var range = storageRange
-        if let resumeAfter {
-            if isReversed {
-                if resumeAfter.lexicographicallyPrecedes(range.to) { range.to = resumeAfter }
-            } else if !(resumeAfter + [0]).lexicographicallyPrecedes(range.from) {
-                range.from = resumeAfter + [0]
-            }
-        }
+        var range: (from: [UInt8], to: [UInt8]?) = storageRange
+        if let resumeAfter { range = TableLayout.range(range, resumingAfter: resumeAfter, reversed: isReversed) }
         let snapshot = try self.snapshot ?? table.database.snapshot()
         let cursor = try table.keyspace.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
         return QueryRows(query: self, cursor: cursor, snapshot: snapshot)
@@ -343,13 +337,7 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
         }
         // An entry key is the index prefix, the index value, and (not unique) the primary key,
         // whose length the entry's value starts with; a unique entry's value is the primary key.
-        let encodedKey: [UInt8]
-        if index.unique {
-            encodedKey = cursor.value
-        } else {
-            let length = try TableLayout.splitNonUniqueEntryValue(cursor.value, keyLength: storageKey.count - sourcePrefixCount).primaryKeyLength
-            encodedKey = Array(storageKey.suffix(length))
-        }
+        let encodedKey = try TableLayout.primaryKey(ofEntry: storageKey, value: cursor.value, prefixCount: sourcePrefixCount, unique: index.unique)
         return (try Key(orderedKeyBytes: encodedKey), recordPrefix + encodedKey, storageKey)
     }
 }

@@ -80,6 +80,29 @@ struct TableLayout: Sendable {
         return (Int(length), position..<value.count)
     }
 
+    /// The primary key's encoding an index entry names: a unique entry's value, or the suffix
+    /// of a non-unique entry's key whose length the value starts with. `prefixCount` is the
+    /// length of the index's entry prefix.
+    ///
+    /// - Throws: `StrataError.corruption` for a non-unique value without a valid length.
+    static func primaryKey(ofEntry key: [UInt8], value: [UInt8], prefixCount: Int, unique: Bool) throws -> [UInt8] {
+        guard !unique else { return value }
+        let length = try splitNonUniqueEntryValue(value, keyLength: key.count - prefixCount).primaryKeyLength
+        return Array(key.suffix(length))
+    }
+
+    /// `range` narrowed to the keys after `position` in a scan's direction (a page token's
+    /// resume: forward, from just past it; reversed, up to it).
+    static func range(_ range: (from: [UInt8], to: [UInt8]?), resumingAfter position: [UInt8], reversed: Bool) -> (from: [UInt8], to: [UInt8]?) {
+        var range = range
+        if reversed {
+            if range.to.map({ position.lexicographicallyPrecedes($0) }) ?? true { range.to = position }
+        } else if !(position + [0]).lexicographicallyPrecedes(range.from) {
+            range.from = position + [0]
+        }
+        return range
+    }
+
     /// Where index `name` records its state.
     func indexStateKey(_ name: String) -> [UInt8] {
         var encoder = OrderedKeyEncoder()

@@ -65,15 +65,24 @@ extension WriteBatch {
     /// - Returns: the number of entries.
     /// - Throws: `StrataError.corruption` naming `file` and `offset`.
     public static func validateEncoded(_ bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws -> Int {
+        let (entries, summary) = try summarize(bytes, file: file, offset: offset)
+        if summary.hasEmptyRange {
+            throw StrataError.corruption(file: file, offset: offset, reason: "range delete with start not before end")
+        }
+        return entries
+    }
+
+    /// Decodes an encoded batch in place and returns its entry count and summary (which
+    /// keyspaces it writes, among others), copying nothing.
+    ///
+    /// - Throws: `StrataError.corruption` as `forEach(in:file:offset:_:)`.
+    package static func summarize(_ bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws -> (entries: Int, summary: Summary) {
         var entries = 0
         var summary = Summary()
         try forEach(in: bytes, file: file, offset: offset) { keyspace, kind, key, value, _ in
             entries += 1
             summary.add(kind, key, value, keyspace: keyspace)
         }
-        if summary.hasEmptyRange {
-            throw StrataError.corruption(file: file, offset: offset, reason: "range delete with start not before end")
-        }
-        return entries
+        return (entries, summary)
     }
 }

@@ -94,12 +94,7 @@ public struct WriteBatch: Sendable, Equatable {
     ///
     /// - Throws: `StrataError.corruption` naming `file` and the offset of the first bad byte.
     public init(decoding bytes: UnsafeRawBufferPointer, file: String = "<memory>", offset: Int = 0) throws {
-        var entries = 0
-        var summary = Summary()
-        _ = try WriteBatch.forEach(in: bytes, file: file, offset: offset) { keyspace, kind, key, value, _ in
-            entries += 1
-            summary.add(kind, key, value, keyspace: keyspace)
-        }
+        let (entries, summary) = try WriteBatch.summarize(bytes, file: file, offset: offset)
         encoded = Array(bytes)
         count = entries
         self.summary = summary

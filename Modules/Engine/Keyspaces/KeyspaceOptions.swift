@@ -27,10 +27,10 @@ public struct KeyspaceOptions: Sendable, Hashable {
 
     /// Checks the settings' ranges (those of `Options`).
     func validate() throws {
-        if let blockSize, !(64...(1 << 26)).contains(blockSize) {
+        if let blockSize, !Options.blockSizeRange.contains(blockSize) {
             throw StrataError.invalidArgument("keyspace blockSize must be between 64 bytes and 64 MiB")
         }
-        if let bloomBitsPerKey, !(0...64).contains(bloomBitsPerKey) {
+        if let bloomBitsPerKey, !Options.bloomBitsPerKeyRange.contains(bloomBitsPerKey) {
             throw StrataError.invalidArgument("keyspace bloomBitsPerKey must be between 0 and 64")
         }
         if case .zstd(let level)? = compression, !(1...22).contains(level) {

@@ -21,14 +21,11 @@ struct TransactionKey: Hashable, Sendable {
     /// happens to have that form shares the lock — more waiting, never a missed conflict.
     var lockName: [UInt8] {
         guard keyspace != 0 else { return hashed.bytes }
-        var name: [UInt8] = [0xFF, 0xFF, 0x6B, 0x73]
-        var id = keyspace
-        while id >= 0x80 {
-            name.append(UInt8(id & 0x7F) | 0x80)
-            id >>= 7
-        }
-        name.append(UInt8(id))
-        return name + hashed.bytes
+        var name = ByteWriter(capacity: 9 + hashed.bytes.count)
+        name.appendBytes([0xFF, 0xFF, 0x6B, 0x73])
+        name.appendVarint32(keyspace)
+        name.appendBytes(hashed.bytes)
+        return name.bytes
     }
 
     /// The key for messages: printable bytes, with the keyspace when it is a named one.

@@ -42,11 +42,12 @@ public enum RecordValue: Sendable, Equatable {
             }
             return
         }
-        self = try bytes.withUnsafeBytes { raw in
-            var reader = ByteReader(raw, file: "<record>")
-            let value = try RecordValue.readBinary(&reader, depth: 0)
-            guard reader.isAtEnd else { throw reader.corruption("\(reader.remaining) bytes after the record") }
-            return value
+        do {
+            var reader = RecordReader(bytes: bytes, position: 0, end: bytes.count, codingPath: [])
+            self = try RecordValue.read(&reader, depth: 0)
+            guard reader.position == bytes.count else { throw reader.corrupted("\(bytes.count - reader.position) bytes after the record") }
+        } catch let error as DecodingError {
+            throw StrataError.corruption(file: "<record>", offset: 0, reason: "a binary record that does not decode: \(error)")
         }
     }
 
@@ -86,47 +87,42 @@ public enum RecordValue: Sendable, Equatable {
         }
     }
 
-    private static func readBinary(_ reader: inout ByteReader, depth: Int) throws -> RecordValue {
-        guard depth < maxDepth else { throw reader.corruption("a record nested deeper than \(maxDepth)") }
-        let tagOffset = reader.position
-        let raw = try reader.readUInt8("value tag")
-        guard let tag = RecordTag(rawValue: raw) else { throw reader.corruption("unknown value tag \(raw)", at: tagOffset - reader.position) }
+    /// One value at the reader's position, through the binary codec's own reader (its tags,
+    /// number encodings and bounds checks).
+    private static func read(_ reader: inout RecordReader, depth: Int) throws -> RecordValue {
+        guard depth < maxDepth else { throw reader.corrupted("a record nested deeper than \(maxDepth)") }
+        // The typed reads below read the tag themselves: peek at it, then step back.
+        let start = reader.position
+        let tag = try reader.tag()
+        if tag != .null && tag != .false && tag != .true { reader.position = start }
         switch tag {
         case .null: return .null
         case .false: return .bool(false)
         case .true: return .bool(true)
-        case .signed:
-            let zigzag = try reader.readVarint64("signed integer")
-            return .int(Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1))))
-        case .unsigned: return .uint(try reader.readVarint64("unsigned integer"))
-        case .float: return .double(Double(Float(bitPattern: try reader.readFixed32("float"))))
-        case .double: return .double(Double(bitPattern: try reader.readFixed64("double")))
-        case .string:
-            let count = try reader.readLength(max: reader.remaining, "string length")
-            let bytes = try reader.readBytes(count: count, "string")
-            guard let string = String(validating: bytes, as: UTF8.self) else { throw reader.corruption("a string that is not UTF-8", at: -count) }
-            return .string(string)
-        case .bytes:
-            let count = try reader.readLength(max: reader.remaining, "byte string length")
-            return .bytes(Array(try reader.readBytes(count: count, "byte string")))
+        case .signed: return .int(try reader.readInteger(Int64.self))
+        case .unsigned: return .uint(try reader.readInteger(UInt64.self))
+        case .float, .double: return .double(try reader.readFloatingPoint(Double.self))
+        case .string: return .string(try reader.readString())
+        case .bytes: return .bytes(try reader.readByteString())
         case .array, .object:
-            let length = try reader.readLength(max: reader.remaining, "container length")
-            let end = reader.position + length
-            let count = try reader.readLength(max: length, "element count")
+            let (end, count) = try reader.enter(tag, as: RecordValue.self)
+            var body = RecordReader(bytes: reader.bytes, position: reader.position, end: end, codingPath: [])
             var items: [RecordValue] = []
             var fields: [RecordField] = []
             for _ in 0..<count {
                 if tag == .object {
-                    let nameLength = try reader.readLength(max: reader.remaining, "field name length")
-                    let nameBytes = try reader.readBytes(count: nameLength, "field name")
-                    guard let name = String(validating: nameBytes, as: UTF8.self) else { throw reader.corruption("a field name that is not UTF-8") }
-                    fields.append(RecordField(name: name, value: try readBinary(&reader, depth: depth + 1)))
+                    let length = try body.length()
+                    guard let name = String(validating: body.bytes[body.position..<(body.position + length)], as: UTF8.self) else {
+                        throw body.corrupted("a field name that is not UTF-8")
+                    }
+                    body.position += length
+                    fields.append(RecordField(name: name, value: try read(&body, depth: depth + 1)))
                 } else {
-                    items.append(try readBinary(&reader, depth: depth + 1))
+                    items.append(try read(&body, depth: depth + 1))
                 }
-                guard reader.position <= end else { throw reader.corruption("a container's values run past its length") }
             }
-            guard reader.position == end else { throw reader.corruption("a container's length does not match its values") }
+            guard body.position == end else { throw body.corrupted("a container's length does not match its values") }
+            reader.position = end
             return tag == .object ? .object(fields) : .array(items)
         }
     }

@@ -69,11 +69,7 @@ public struct UntypedTableQuery: Sendable {
         }
         if let after {
             guard after.starts(with: base) else { throw StrataError.invalidArgument("the position belongs to another query") }
-            if reversed {
-                if upper.map({ BytewiseComparator.compare(after, $0) < 0 }) ?? true { upper = after }
-            } else if BytewiseComparator.compare(after + [0], lower) > 0 {
-                lower = after + [0]
-            }
+            (lower, upper) = TableLayout.range((lower, upper), resumingAfter: after, reversed: reversed)
         }
         if let high = upper, BytewiseComparator.compare(lower, high) >= 0 { return }
         let cursor = try keyspace.cursor(ReadOptions(snapshot: snapshot, from: lower, to: upper))
@@ -87,13 +83,7 @@ public struct UntypedTableQuery: Sendable {
                 primaryKey = Array(key[base.count...])
                 recordBytes = cursor.value
             } else {
-                let value = cursor.value
-                if unique {
-                    primaryKey = value
-                } else {
-                    let length = try TableLayout.splitNonUniqueEntryValue(value, keyLength: key.count - base.count).primaryKeyLength
-                    primaryKey = Array(key.suffix(length))
-                }
+                primaryKey = try TableLayout.primaryKey(ofEntry: key, value: cursor.value, prefixCount: base.count, unique: unique)
                 guard let stored = try keyspace.get(layout.recordKey(primaryKey), at: snapshot) else {
                     throw StrataError.corruption(
                         file: "table \(table)", offset: 0,
