@@ -148,6 +148,34 @@ import VFS
         try? await db.close()
     }
 
+    /// The store fails while a keyspace's checkpoint is uploaded: the creation throws, the
+    /// keyspace exists locally, the marker says a checkpoint is owed; the next open of the
+    /// directory uploads it, so a takeover has the keyspace and a write to it made afterwards.
+    @Test func aFailedKeyspaceCheckpointIsUploadedAtTheNextOpen() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let faulty = FaultInjectingObjectStore(MemoryObjectStore())
+        var options = storeOptions(faulty)
+        options.checkpointWALBytes = 1 << 40
+        let db = try await Database.open(at: directory.path + "/a", options: options)
+        try await db.put("before", "1", options: Self.stored)
+        var failing = FaultInjectingObjectStore<MemoryObjectStore>.Plan()
+        failing.failBeforeApplying = 1
+        faulty.setPlan(failing)
+        await #expect(throws: StrataError.self) { try await db.keyspace("late") }
+        faulty.setPlan(FaultInjectingObjectStore<MemoryObjectStore>.Plan())
+        try? await db.close()
+
+        let reopened = try await Database.open(at: directory.path + "/a", options: options)
+        #expect(reopened.keyspaceNames == ["late"])
+        try await reopened.keyspace("late").put("k", "v", options: Self.stored)
+        let takeover = try await Database.open(at: directory.path + "/b", options: options)
+        #expect(takeover.keyspaceNames == ["late"])
+        #expect(try await takeover.keyspace("late").get("k") == Array("v".utf8))
+        try await takeover.close()
+        try? await reopened.close()
+    }
+
     @Test func unneededObjectsWaitOutTheGracePeriod() async throws {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }

@@ -40,7 +40,7 @@ extension Database {
             return Keyspace(database: self, name: name, id: KeyspaceDescriptor.defaultID)
         }
         return try keyspaceChanges.withLock { _ in
-            if keyspaceCheckpointPending.load(ordering: .relaxed) { try checkpointKeyspaceChange() }
+            try checkpointKeyspaceChange()
             if let existing = versionSet.currentVersion.keyspace(named: name) {
                 if let keyspaceOptions, keyspaceOptions.encoded != existing.options {
                     try checkWritable()
@@ -69,6 +69,7 @@ extension Database {
             edit.keyspaces = [descriptor]
             edit.nextKeyspaceID = descriptor.id + 1
             do {
+                try markKeyspaceCheckpointPending()
                 try versionSet.logAndApply(edit)
             } catch {
                 state.withLock { state in
@@ -100,6 +101,7 @@ extension Database {
             }
             var edit = VersionEdit()
             edit.droppedKeyspaces = [descriptor.id]
+            try markKeyspaceCheckpointPending()
             try versionSet.logAndApply(edit)
             state.withLock { state in
                 state.keyspaceActive[descriptor.id] = nil
@@ -113,16 +115,29 @@ extension Database {
         }
     }
 
-    /// With an object store, uploads a checkpoint after a keyspace was created or dropped: the
-    /// store's log carries writes, not keyspaces, so a restore must start from a manifest that
-    /// knows the keyspace (or its drop) before any write to it is replayed.
-    /// Until it succeeds, opening any keyspace tries again (`keyspaceCheckpointPending`), so no
-    /// handle is given out on a keyspace the store does not know.
-    private func checkpointKeyspaceChange() throws {
+    /// With an object store, records — durably, before the manifest edit — that a keyspace
+    /// change needs a checkpoint: the store's log carries writes, not keyspaces, so a restore
+    /// must start from a manifest that knows the keyspace (or its drop) before it replays any
+    /// write to it. Until `checkpointKeyspaceChange()` succeeds, opening a keyspace tries again,
+    /// and so does the next open of the directory (`StoreMarker.checkpointPending`).
+    private func markKeyspaceCheckpointPending() throws {
         guard storeSession.withLock({ $0 }) != nil else { return }
+        try setStoreCheckpointPending(true)
         keyspaceCheckpointPending.store(true, ordering: .relaxed)
+    }
+
+    /// Uploads the checkpoint a keyspace change marked as pending, then clears the mark.
+    private func checkpointKeyspaceChange() throws {
+        guard storeSession.withLock({ $0 }) != nil, keyspaceCheckpointPending.load(ordering: .relaxed) else { return }
         try uploadCheckpoint()
+        try setStoreCheckpointPending(false)
         keyspaceCheckpointPending.store(false, ordering: .relaxed)
+    }
+
+    private func setStoreCheckpointPending(_ pending: Bool) throws {
+        guard var marker = try StoreMarker.read(directory: path, fileSystem: fileSystem), marker.checkpointPending != pending else { return }
+        marker.checkpointPending = pending
+        try marker.write(directory: path, fileSystem: fileSystem)
     }
 
     /// The names of the named keyspaces, sorted (the default keyspace is not listed).

@@ -26,6 +26,9 @@ extension Database {
         let fileSystem = options.fileSystem
         let latest = try StoreOpening.latestManifest(in: store)
         let localExists = VersionSet.exists(directory: path, fileSystem: fileSystem)
+        // A keyspace change whose checkpoint a crash or a store failure prevented (read before
+        // the marker is rewritten below).
+        let checkpointPending = try localExists && StoreMarker.read(directory: path, fileSystem: fileSystem)?.checkpointPending == true
 
         guard let latest else {
             // An empty store: this directory (new or existing) becomes its first writer.
@@ -71,7 +74,7 @@ extension Database {
                         file: Path.join(path, StoreMarker.fileName),
                         reason: "this directory has diverged from \(store): it holds \(held), but the store's writer is at epoch \(current.epoch). Restore into an empty directory instead of merging")
                 }
-                try StoreMarker(epoch: current.epoch, claiming: current.epoch + 1).write(directory: path, fileSystem: fileSystem)
+                try StoreMarker(epoch: current.epoch, claiming: current.epoch + 1, checkpointPending: checkpointPending).write(directory: path, fileSystem: fileSystem)
             }
             claimed = current
             claimed.epoch = current.epoch + 1
@@ -96,7 +99,7 @@ extension Database {
             // With a local cache, tables stay in the store until first read.
             try StoreOpening.download(claimed, from: store, into: path, fileSystem: fileSystem, includingTables: options.localCacheBytes == nil)
         }
-        try StoreMarker(epoch: current.epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)
+        try StoreMarker(epoch: current.epoch, claiming: epoch, checkpointPending: checkpointPending).write(directory: path, fileSystem: fileSystem)
         let tables = StoreTables(store: store, directory: path, fileSystem: fileSystem, budget: options.localCacheBytes, stored: storedTables ?? claimed.files)
         let database = try Database(path: path, options: options, storeTables: tables)
         do {
@@ -108,11 +111,9 @@ extension Database {
                 shippedSequence: max(stored, claimed.lastSequence), options: options,
                 onFenced: { [weak database] in database?.setFenced($0) })
             // Local writes the store never received (acknowledged `.local` before a crash): a
-            // checkpoint puts them in the store. So it does for a local manifest with keyspaces,
-            // which may record a creation or drop whose checkpoint a crash prevented (a restore
-            // replays the store's log into the keyspaces its manifest knows).
-            let keyspacesMayDiffer = localExists && !database.versionSet.currentVersion.keyspaceDescriptors.isEmpty
-            if database.latestSequence.rawValue > max(stored, claimed.lastSequence) || keyspacesMayDiffer {
+            // checkpoint puts them in the store. So it does for a keyspace change the store has
+            // not heard of (a restore replays the store's log into the keyspaces its manifest knows).
+            if database.latestSequence.rawValue > max(stored, claimed.lastSequence) || checkpointPending {
                 try database.uploadStoreCheckpoint(session)
             }
             try StoreMarker(epoch: epoch, claiming: epoch).write(directory: path, fileSystem: fileSystem)

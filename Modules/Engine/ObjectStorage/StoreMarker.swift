@@ -9,6 +9,9 @@ struct StoreMarker: Sendable, Equatable {
 
     var epoch: UInt64
     var claiming: UInt64
+    /// A keyspace was created or dropped and the checkpoint that tells the store may not have
+    /// been uploaded: the next open uploads one (the store's log carries writes, not keyspaces).
+    var checkpointPending = false
 
     static func read(directory: String, fileSystem: any FileSystem) throws -> StoreMarker? {
         let path = Path.join(directory, fileName)
@@ -16,12 +19,14 @@ struct StoreMarker: Sendable, Equatable {
         guard let epoch = values["epoch"].flatMap({ UInt64($0) }), let claiming = values["claiming"].flatMap({ UInt64($0) }) else {
             throw StrataError.corruption(file: path, offset: 0, reason: "expected lines 'epoch N' and 'claiming N'")
         }
-        return StoreMarker(epoch: epoch, claiming: claiming)
+        return StoreMarker(epoch: epoch, claiming: claiming, checkpointPending: values["checkpoint-pending"] == "1")
     }
 
     /// Replaces the marker atomically (write, sync, rename, sync the directory).
     func write(directory: String, fileSystem: any FileSystem) throws {
-        try MarkerFile.write(["epoch": "\(epoch)", "claiming": "\(claiming)"], to: Self.fileName, in: directory, fileSystem: fileSystem)
+        var values = ["epoch": "\(epoch)", "claiming": "\(claiming)"]
+        if checkpointPending { values["checkpoint-pending"] = "1" }
+        try MarkerFile.write(values, to: Self.fileName, in: directory, fileSystem: fileSystem)
     }
 }
 
