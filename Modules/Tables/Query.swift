@@ -78,10 +78,15 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     /// ```
     public func filter<Field: Decodable & SendableMetatype>(field name: String, as type: Field.Type, _ predicate: @escaping @Sendable (Field) -> Bool) -> Self {
         var copy = self
-        copy.fieldFilters.append((name, { codec, bytes in
-            guard let field = try codec.decodeField(name, as: Field.self, from: bytes) else { return false }
-            return predicate(field)
-        }))
+        if table.schema.codec is BinaryRecordCodec {
+            // The binary codec's test directly: one dynamic cast here, not one per row.
+            copy.fieldFilters.append((name, { _, bytes in try BinaryRecordDecoder.field(name, as: Field.self, in: bytes, satisfies: predicate) }))
+        } else {
+            copy.fieldFilters.append((name, { codec, bytes in
+                guard let field = try codec.decodeField(name, as: Field.self, from: bytes) else { return false }
+                return predicate(field)
+            }))
+        }
         return copy
     }
 
@@ -161,6 +166,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
         return QueryPlan(
             table: table.schema.name,
             index: index?.name, unique: index?.unique ?? true, indexState: state,
+            keyspace: index == nil ? table.keyspace.name : table.indexKeyspace.name,
             from: range.from, to: range.to, lowerBound: lower, upperBound: upper,
             reverse: isReversed, filters: predicates.count + fieldFilters.count, filtersOnIndex: filtersOnEntries,
             limit: limitCount, resumes: resumeAfter != nil)
@@ -176,7 +182,8 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
         var range: (from: [UInt8], to: [UInt8]?) = storageRange
         if let resumeAfter { range = TableLayout.range(range, resumingAfter: resumeAfter, reversed: isReversed) }
         let snapshot = try self.snapshot ?? table.database.snapshot()
-        let cursor = try table.keyspace.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
+        let source = index == nil ? table.keyspace : table.indexKeyspace
+        let cursor = try source.cursor(ReadOptions(snapshot: snapshot, from: range.from, to: range.to))
         return QueryRows(query: self, cursor: cursor, snapshot: snapshot)
     }
 
@@ -248,6 +255,8 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
     let recordPrefix: [UInt8]
     private var started = false
     private var produced = 0
+    /// The current entry's stored fields, reused from entry to entry.
+    private var storedFields: [UInt8] = []
     /// The storage key of the last row returned (what a page token resumes after).
     private(set) var lastPosition: [UInt8]?
 
@@ -268,22 +277,28 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
     func next() throws -> (key: Key, value: Value)? {
         let table = query.table
         while try advance() {
-            // Entries the filters reject cost the cursor step and the filter, nothing more.
+            // Entries the filters reject cost the cursor step and the filter, nothing more:
+            // their stored fields are read in place into a reused buffer (no allocation).
             if filtersOnEntries {
-                let value = cursor.value
-                let stored = try TableLayout.splitNonUniqueEntryValue(value, keyLength: Int.max).stored
-                if !(try passesFieldFilters(Array(value[stored]), what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")) { continue }
+                let kept = try cursor.withCurrent { _, value -> Bool in
+                    let stored = try TableLayout.splitNonUniqueEntryValue(value, keyLength: Int.max).stored
+                    storedFields.removeAll(keepingCapacity: true)
+                    storedFields.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[stored]))
+                    return try passesFieldFilters(storedFields, what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")
+                }
+                if !kept { continue }
             }
-            let (key, recordKey, entryKey) = try current()
+            let encodedKey = try currentPrimaryKey()
+            let recordKey = recordPrefix + encodedKey
             guard let bytes = try table.keyspace.get(recordKey, at: snapshot) else {
-                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(entryKey)) has no record")
+                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key)) has no record")
             }
-            if !filtersOnEntries, !(try passesFieldFilters(bytes, what: "the record at key \(table.describeKey(recordKey[recordPrefix.count...]))")) { continue }
+            if !filtersOnEntries, !(try passesFieldFilters(bytes, what: "the record at key \(table.describeKey(encodedKey))")) { continue }
             let value = try table.decodeValue(bytes, recordKey: recordKey)
             guard query.predicates.allSatisfy({ $0(value) }) else { continue }
             produced += 1
-            lastPosition = entryKey
-            return (key, value)
+            lastPosition = cursor.key
+            return (try Key(orderedKeyBytes: encodedKey), value)
         }
         return nil
     }
@@ -304,9 +319,9 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
     /// The next primary key, reading the index entry only (no filter applies).
     func nextKey() throws -> Key? {
         guard try advance() else { return nil }
-        let (key, _, entryKey) = try current()
+        let key = try Key(orderedKeyBytes: try currentPrimaryKey())
         produced += 1
-        lastPosition = entryKey
+        lastPosition = cursor.key
         return key
     }
 
@@ -324,21 +339,20 @@ final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Order
         return cursor.isValid
     }
 
-    /// The current entry's primary key, record key and storage key.
-    private func current() throws -> (Key, [UInt8], [UInt8]) {
-        let storageKey = cursor.key
-        let table = query.table
-        // The cursor's bounds keep it within the source's prefix.
-        guard storageKey.count > sourcePrefixCount else {
-            throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is too short for a record or an entry")
+    /// The encoded primary key of the current record or entry, read in place (one copy).
+    private func currentPrimaryKey() throws -> [UInt8] {
+        let index = query.index
+        return try cursor.withCurrent { storageKey, value in
+            // The cursor's bounds keep it within the source's prefix.
+            guard storageKey.count > sourcePrefixCount else {
+                throw StrataError.corruption(file: "table \(query.table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is too short for a record or an entry")
+            }
+            guard let index else { return Array(UnsafeRawBufferPointer(rebasing: storageKey[sourcePrefixCount...])) }
+            // An entry key is the index prefix, the index value, and (not unique) the primary
+            // key, whose length the entry's value starts with; a unique entry's value is the
+            // primary key.
+            return try TableLayout.primaryKey(ofEntry: storageKey, value: value, prefixCount: sourcePrefixCount, unique: index.unique)
         }
-        guard let index = query.index else {
-            return (try Key(orderedKeyBytes: Array(storageKey[sourcePrefixCount...])), storageKey, storageKey)
-        }
-        // An entry key is the index prefix, the index value, and (not unique) the primary key,
-        // whose length the entry's value starts with; a unique entry's value is the primary key.
-        let encodedKey = try TableLayout.primaryKey(ofEntry: storageKey, value: cursor.value, prefixCount: sourcePrefixCount, unique: index.unique)
-        return (try Key(orderedKeyBytes: encodedKey), recordPrefix + encodedKey, storageKey)
     }
 }
 
@@ -391,6 +405,8 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
     public let unique: Bool
     /// The index's state (`nil` for the primary keys); a query runs only on a `ready` index.
     public let indexState: IndexState?
+    /// The keyspace scanned: the table's index keyspace for an index, its keyspace otherwise.
+    public let keyspace: String
     /// The first database key read (inclusive).
     public let from: [UInt8]
     /// The database key the read stops before (exclusive).
@@ -418,7 +434,7 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
         let source = index.map { "index \($0)\(unique ? " (unique)" : "")" + (indexState.map { ", \($0)" } ?? "") } ?? "primary key"
         let bounds = "[\(lowerBound.map { InternalKey.printable($0) } ?? "-∞"), \(upperBound.map { InternalKey.printable($0) } ?? "+∞"))"
         var lines = ["table \(table): scan \(source) \(bounds)\(reverse ? " descending" : "")"]
-        lines.append("  keys [\(InternalKey.printable(from)), \(InternalKey.printable(to)))")
+        lines.append("  keys [\(InternalKey.printable(from)), \(InternalKey.printable(to))) in keyspace \(keyspace)")
         if filtersOnIndex { lines.append("  field filters on the index's stored fields") }
         if readsRecords { lines.append(filtersOnIndex ? "  then a point read of each record they keep" : "  then a point read of each record") }
         if filters > 0 { lines.append("  filter: \(filters) predicate\(filters == 1 ? "" : "s") in all") }
@@ -455,7 +471,7 @@ extension Table {
             try requireReady(index.name)
             let snapshot = try snapshot ?? database.snapshot()
             let entryKey = layout.indexPrefix(index.name) + value.orderedKeyBytes
-            guard let encodedKey = try keyspace.get(entryKey, at: snapshot) else { return nil }
+            guard let encodedKey = try indexKeyspace.get(entryKey, at: snapshot) else { return nil }
             let recordKey = layout.recordKey(encodedKey)
             guard let bytes = try keyspace.get(recordKey, at: snapshot) else {
                 throw StrataError.corruption(file: "table \(schema.name)", offset: 0, reason: "index \(index.name) entry \(index.describe(value.orderedKeyBytes)) names record \(describeKey(encodedKey)), which is absent")

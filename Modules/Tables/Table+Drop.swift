@@ -3,8 +3,8 @@ import Engine
 
 extension Table {
     /// Removes every record, index entry and index state of the table with one range delete
-    /// (atomic: a reader sees the whole table or none of it), then compacts the range so the
-    /// space comes back. Other tables and plain keys are untouched. To use the table again,
+    /// in its keyspace and one in its index keyspace, in one batch (atomic: a reader sees the
+    /// whole table or none of it), then compacts the ranges so the space comes back. Other tables and plain keys are untouched. To use the table again,
     /// open it anew with `Table(_:in:)` (which records its indexes again); this instance's
     /// indexes read as undeclared, so its queries on them are refused.
     ///
@@ -15,8 +15,14 @@ extension Table {
         let range = layout.tableRange
         // The root is `prefix ++ enc(name)`, which ends in the terminator 00 00: it has an end.
         guard let end = range.to else { return }
-        try keyspace.deleteRange(from: range.from, to: end)
+        var batch = WriteBatch()
+        batch.deleteRange(from: range.from, to: end, in: keyspace)
+        if indexKeyspace !== keyspace { batch.deleteRange(from: range.from, to: end, in: indexKeyspace) }
+        try database.write(batch)
         states.withLock { $0 = [:] }
-        if reclaimSpace { try keyspace.compactRange(from: range.from, to: end) }
+        if reclaimSpace {
+            try keyspace.compactRange(from: range.from, to: end)
+            if indexKeyspace !== keyspace { try indexKeyspace.compactRange(from: range.from, to: end) }
+        }
     }
 }

@@ -63,15 +63,26 @@ extension Table {
     /// Removes the entries and state of an index the schema no longer declares (or any index:
     /// a declared one is rebuilt the next time the table is opened).
     public func dropIndex(_ name: String) throws {
-        try dropEntries(of: name)
-        try keyspace.delete(layout.indexStateKey(name))
+        // Entries and state in one batch: no reader sees a state without its entries.
+        var batch = WriteBatch()
+        addEntriesRemoval(of: name, to: &batch)
+        batch.delete(layout.indexStateKey(name), in: keyspace)
+        try database.write(batch)
         states.withLock { $0[name] = nil }
     }
 
     private func dropEntries(of name: String) throws {
+        var batch = WriteBatch()
+        addEntriesRemoval(of: name, to: &batch)
+        try database.write(batch)
+    }
+
+    /// Adds the range delete of index `name`'s entries to `batch`.
+    private func addEntriesRemoval(of name: String, to batch: inout WriteBatch) {
         let prefix = layout.indexPrefix(name)
+        // The prefix ends in the terminated index name (00 00): it has an end.
         guard let end = KeyRange.prefixEnd(prefix) else { return }
-        try keyspace.deleteRange(from: prefix, to: end)
+        batch.deleteRange(from: prefix, to: end, in: indexKeyspace)
     }
 
     /// Backfills one index from its recorded progress to the last record.
@@ -99,12 +110,12 @@ extension Table {
                     for entry in index.encodedValues(value) {
                         let entryKey = entryKey(index, entry, Array(encodedKey))
                         if index.unique {
-                            if let holder = try txn.get(entryKey, in: keyspace), holder[...] != encodedKey {
+                            if let holder = try txn.get(entryKey, in: indexKeyspace), holder[...] != encodedKey {
                                 throw uniqueViolation(index, entry, holder: holder, writer: Array(encodedKey))
                             }
-                            try txn.put(entryKey, Array(encodedKey), in: keyspace)
+                            try txn.put(entryKey, Array(encodedKey), in: indexKeyspace)
                         } else {
-                            try txn.put(entryKey, try nonUniqueEntryValue(index, encodedKey: encodedKey, record: bytes), in: keyspace)
+                            try txn.put(entryKey, try nonUniqueEntryValue(index, encodedKey: encodedKey, record: bytes), in: indexKeyspace)
                         }
                     }
                     last = recordKey

@@ -53,7 +53,7 @@ extension Table {
             result.records += 1
             for index in ready {
                 for entry in index.encodedValues(value) {
-                    let stored = try keyspace.get(entryKey(index, entry, encodedKey), at: snapshot)
+                    let stored = try indexKeyspace.get(entryKey(index, entry, encodedKey), at: snapshot)
                     if stored == nil {
                         result.report("record \(describeKey(encodedKey)): index \(index.name) lacks entry \(index.describe(entry))")
                     } else if index.unique, stored != encodedKey {
@@ -68,7 +68,7 @@ extension Table {
         // Entries → records.
         for index in ready {
             let prefix = layout.indexPrefix(index.name)
-            let entries = try keyspace.cursor(ReadOptions(snapshot: snapshot, prefix: prefix))
+            let entries = try indexKeyspace.cursor(ReadOptions(snapshot: snapshot, prefix: prefix))
             var count = 0
             try entries.seekToFirst()
             while entries.isValid {

@@ -16,8 +16,9 @@ import Synchronization
 /// for row in try users.query(byEmail).from("a").to("b").rows() { … }
 /// ```
 ///
-/// Every write runs in a transaction that also writes the record's index entries: a record and
-/// its entries are committed together or not at all (also across a crash). Pass a
+/// Every write runs in a transaction that also writes the record's index entries (in the
+/// table's index keyspace): a record and its entries are committed together or not at all
+/// (also across a crash). Pass a
 /// `Transaction` (the `in:` variants) to combine writes of several tables, or with plain keys,
 /// atomically.
 ///
@@ -28,9 +29,15 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
     public let schema: TableSchema<Key, Value>
     /// The database it lives in.
     public let database: Database
-    /// The keyspace its records, index entries and index states live in (the database's
-    /// default keyspace unless the table was opened in another).
+    /// The keyspace its records and index states live in (the database's default keyspace
+    /// unless the table was opened in another).
     public let keyspace: Keyspace
+    /// The keyspace its index entries live in: a keyspace of their own, recorded with the
+    /// table when its first index is declared — `indexKeyspace` as given to the initialiser,
+    /// by default `keyspace`'s name with ".indexes" appended (shared by the tables of one
+    /// keyspace). It is `keyspace` itself for a table that has no index yet, and for one whose
+    /// entries were written beside its records (before index keyspaces).
+    public let indexKeyspace: Keyspace
 
     let layout: TableLayout
     /// Each index's state as last read or written by this instance.
@@ -38,42 +45,108 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
 
     /// Opens the table `schema.name` in `database` — in `keyspace` when given (a keyspace of
     /// its own gives the table its own table options, and `Database.dropKeyspace` drops it
-    /// whole at once), else the default keyspace — creating it if it has no records. An index
-    /// the table did not have before is recorded as `building`; with `buildIndexes` (the
-    /// default) it is backfilled before this returns, otherwise call `buildIndexes()` (for
-    /// instance on another task, while writes continue).
+    /// whole at once), else the default keyspace — creating it if it has no records. Its
+    /// index entries go to `indexKeyspace` when given, else to a keyspace named after
+    /// `keyspace` with ".indexes" appended (created when the first index is declared); once
+    /// recorded, the table's index keyspace does not change. An index the table did not have
+    /// before is recorded as `building`; with `buildIndexes` (the default) it is backfilled
+    /// before this returns, otherwise call `buildIndexes()` (for instance on another task,
+    /// while writes continue).
     ///
     /// - Throws: `StrataError.constraintViolation` when a unique index's backfill finds two
     ///   records sharing a value (the index is then `failed`); `.invalidArgument` for a keyspace
-    ///   of another database; as `Database`'s reads and writes.
-    public init(_ schema: TableSchema<Key, Value>, in database: Database, keyspace: Keyspace? = nil, buildIndexes: Bool = true) throws {
-        if let keyspace, keyspace.database !== database {
-            throw StrataError.invalidArgument("keyspace \"\(keyspace.name)\" belongs to another database")
+    ///   of another database, or an `indexKeyspace` other than the one the table recorded;
+    ///   as `Database`'s reads and writes.
+    public init(_ schema: TableSchema<Key, Value>, in database: Database, keyspace: Keyspace? = nil, indexKeyspace: Keyspace? = nil, buildIndexes: Bool = true) throws {
+        for given in [keyspace, indexKeyspace].compactMap({ $0 }) where given.database !== database {
+            throw StrataError.invalidArgument("keyspace \"\(given.name)\" belongs to another database")
         }
         self.schema = schema
         self.database = database
-        self.keyspace = try keyspace ?? database.keyspace(Database.defaultKeyspaceName)
-        self.layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name, indexNames: schema.indexNames)
+        let keyspace = try keyspace ?? database.keyspace(Database.defaultKeyspaceName)
+        self.keyspace = keyspace
+        let layout = TableLayout(keyPrefix: schema.keyPrefix, tableName: schema.name, indexNames: schema.indexNames)
+        self.layout = layout
         self.states = Mutex([:])
-        try registerIndexes()
+        let placement = try Table.placeIndexes(of: schema, layout: layout, recordsIn: keyspace, requested: indexKeyspace)
+        self.indexKeyspace = placement.keyspace
+        try registerIndexes(recordingPlacement: placement.toRecord, fresh: placement.fresh, rebuildAll: placement.entriesLost)
         if buildIndexes { try self.buildIndexes() }
     }
 
+    /// Where the table's index entries are: the keyspace recorded with the table; for a table
+    /// without a record, its records' keyspace when it already has index states (entries
+    /// written beside the records), else the requested or default index keyspace — to be
+    /// recorded (`toRecord`) when the schema declares an index and the database is writable.
+    /// `fresh`: the table has no entries anywhere yet (what its index keyspace holds under its
+    /// root is left from a dropped table of its name). `entriesLost`: the recorded keyspace
+    /// had been dropped (created again, empty, so every index is rebuilt).
+    private static func placeIndexes(
+        of schema: TableSchema<Key, Value>, layout: TableLayout, recordsIn keyspace: Keyspace, requested: Keyspace?
+    ) throws -> (keyspace: Keyspace, toRecord: String?, fresh: Bool, entriesLost: Bool) {
+        let database = keyspace.database
+        let writable = !database.options.readOnly && !database.isReplica
+        if let recorded = try IndexKeyspace.recordedName(layout, in: keyspace) {
+            if let requested, requested.name != recorded {
+                throw StrataError.invalidArgument("table \(schema.name) keeps its index entries in keyspace \"\(recorded)\", not \"\(requested.name)\"")
+            }
+            let exists = recorded == Database.defaultKeyspaceName || database.keyspaceNames.contains(recorded)
+            if !exists && writable { return (try database.keyspace(recorded), nil, false, true) }
+            return (try IndexKeyspace.existing(recorded, of: database, recordedAt: layout), nil, false, false)
+        }
+        if try IndexKeyspace.hasIndexStates(layout, in: keyspace) {
+            if let requested, requested.name != keyspace.name {
+                throw StrataError.invalidArgument("table \(schema.name) keeps its index entries beside its records in keyspace \"\(keyspace.name)\", not in \"\(requested.name)\"")
+            }
+            return (keyspace, writable ? keyspace.name : nil, false, false)
+        }
+        guard !schema.indexes.isEmpty else { return (requested ?? keyspace, nil, false, false) }
+        let name = requested?.name ?? IndexKeyspace.defaultName(forRecordsIn: keyspace)
+        if let requested { return (requested, writable ? name : nil, writable, false) }
+        guard writable else {
+            // A read-only open cannot create it; its new indexes stay unusable anyway.
+            return (database.keyspaceNames.contains(name) ? try database.keyspace(name) : keyspace, nil, false, false)
+        }
+        return (try database.keyspace(name), name, true, false)
+    }
+
     /// Reads each declared index's state, recording new ones as `building` (read-only opens
-    /// record nothing; their new indexes stay unusable).
-    private func registerIndexes() throws {
+    /// record nothing; their new indexes stay unusable), and `placement` as the keyspace of
+    /// the index entries when the table has no record of one yet (`fresh`: removing what that
+    /// keyspace holds under the table's root, entries of a dropped namesake). `rebuildAll`:
+    /// the entries are gone, every index is recorded as `building`.
+    private func registerIndexes(recordingPlacement placement: String?, fresh: Bool, rebuildAll: Bool) throws {
         var found: [String: IndexState] = [:]
         var missing: [String] = []
         for index in schema.indexes {
-            if let bytes = try keyspace.get(layout.indexStateKey(index.name)) {
+            if !rebuildAll, let bytes = try keyspace.get(layout.indexStateKey(index.name)) {
                 found[index.name] = try IndexState(encoded: bytes, index: index.name)
             } else {
                 missing.append(index.name)
             }
         }
-        if !missing.isEmpty && !database.options.readOnly && !database.isReplica {
+        if (!missing.isEmpty || placement != nil) && !database.options.readOnly && !database.isReplica {
             try database.transaction(schema.transactionOptions) { txn in
+                if let placement {
+                    // Another opener may have recorded one since: the first record stands.
+                    if let bytes = try txn.get(layout.indexKeyspaceKey, in: keyspace) {
+                        let recorded = try IndexKeyspace.decodeName(bytes, layout: layout)
+                        guard recorded == indexKeyspace.name else {
+                            throw StrataError.invalidArgument("table \(schema.name) keeps its index entries in keyspace \"\(recorded)\", not \"\(indexKeyspace.name)\"")
+                        }
+                    } else {
+                        try txn.put(layout.indexKeyspaceKey, Array(placement.utf8), in: keyspace)
+                        if fresh, let end = layout.tableRange.to {
+                            try txn.deleteRange(from: layout.root + [TableLayout.indexTag], to: end, in: indexKeyspace)
+                        }
+                    }
+                }
                 for index in schema.indexes where missing.contains(index.name) {
+                    if rebuildAll {
+                        try txn.put(layout.indexStateKey(index.name), IndexState.building(progress: nil).encoded(unique: index.unique), in: keyspace)
+                        found[index.name] = .building(progress: nil)
+                        continue
+                    }
                     if let bytes = try txn.get(layout.indexStateKey(index.name), in: keyspace) {
                         found[index.name] = try IndexState(encoded: bytes, index: index.name)
                     } else {
@@ -260,7 +333,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             let before = old.map(index.encodedValues) ?? []
             let after = value.map(index.encodedValues) ?? []
             for entry in before where !after.contains(entry) {
-                try transaction.delete(entryKey(index, entry, encodedKey), in: keyspace)
+                try transaction.delete(entryKey(index, entry, encodedKey), in: indexKeyspace)
             }
             // An index storing fields rewrites every entry when those fields changed.
             let stored = try newBytes.map { try storedFields(of: index, in: $0) } ?? []
@@ -269,12 +342,12 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             for entry in after where storedChanged || !before.contains(entry) {
                 let entryKey = entryKey(index, entry, encodedKey)
                 if index.unique {
-                    if let holder = try transaction.getForUpdate(entryKey, in: keyspace), holder != encodedKey {
+                    if let holder = try transaction.getForUpdate(entryKey, in: indexKeyspace), holder != encodedKey {
                         throw uniqueViolation(index, entry, holder: holder, writer: encodedKey)
                     }
-                    try transaction.put(entryKey, encodedKey, in: keyspace)
+                    try transaction.put(entryKey, encodedKey, in: indexKeyspace)
                 } else {
-                    try transaction.put(entryKey, entryValue, in: keyspace)
+                    try transaction.put(entryKey, entryValue, in: indexKeyspace)
                 }
             }
         }

@@ -7,9 +7,10 @@ import Encoding
 /// `keyPrefix ++ enc(tableName)` (`enc` is the ordered-key encoding, self-delimiting, so no
 /// table's keys are a prefix of another's); after it one byte says what follows:
 ///
-/// - `00` `enc(name)`: bookkeeping (an index's state);
+/// - `00` `enc(name)`: bookkeeping (an index's state, the keyspace of the index entries);
 /// - `01` `enc(primary key)`: a record, its value the codec's bytes;
-/// - `02` `enc(index name)` `enc(index value)`: a unique index's entry, its value `enc(primary key)`;
+/// - `02` `enc(index name)` `enc(index value)`: a unique index's entry, its value `enc(primary key)`
+///   (entries live in the table's index keyspace, under the same root);
 /// - `02` `enc(index name)` `enc(index value)` `enc(primary key)`: any other index's entry,
 ///   its value the length of `enc(primary key)` as a varint, then the index's stored fields.
 struct TableLayout: Sendable {
@@ -70,14 +71,17 @@ struct TableLayout: Sendable {
     ///
     /// - Throws: `StrataError.corruption` for a value without a valid length.
     static func splitNonUniqueEntryValue(_ value: [UInt8], keyLength: Int) throws -> (primaryKeyLength: Int, stored: Range<Int>) {
-        let (length, position) = try value.withUnsafeBytes { bytes in
-            var reader = ByteReader(bytes, file: "<index entry>")
-            return (try reader.readVarint64("the primary key length an entry's value starts with"), reader.position)
-        }
+        try value.withUnsafeBytes { try splitNonUniqueEntryValue($0, keyLength: keyLength) }
+    }
+
+    /// `splitNonUniqueEntryValue(_:keyLength:)` on the value in place (a cursor's current one).
+    static func splitNonUniqueEntryValue(_ value: UnsafeRawBufferPointer, keyLength: Int) throws -> (primaryKeyLength: Int, stored: Range<Int>) {
+        var reader = ByteReader(value, file: "<index entry>")
+        let length = try reader.readVarint64("the primary key length an entry's value starts with")
         guard length > 0, length < UInt64(keyLength) else {
             throw StrataError.corruption(file: "<index entry>", offset: 0, reason: "a primary key length of \(length) in an entry key of \(keyLength) bytes")
         }
-        return (Int(length), position..<value.count)
+        return (Int(length), reader.position..<value.count)
     }
 
     /// The primary key's encoding an index entry names: a unique entry's value, or the suffix
@@ -86,9 +90,14 @@ struct TableLayout: Sendable {
     ///
     /// - Throws: `StrataError.corruption` for a non-unique value without a valid length.
     static func primaryKey(ofEntry key: [UInt8], value: [UInt8], prefixCount: Int, unique: Bool) throws -> [UInt8] {
-        guard !unique else { return value }
+        try key.withUnsafeBytes { key in try value.withUnsafeBytes { try primaryKey(ofEntry: key, value: $0, prefixCount: prefixCount, unique: unique) } }
+    }
+
+    /// `primaryKey(ofEntry:value:prefixCount:unique:)` on an entry in place (a cursor's current one).
+    static func primaryKey(ofEntry key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, prefixCount: Int, unique: Bool) throws -> [UInt8] {
+        guard !unique else { return Array(value) }
         let length = try splitNonUniqueEntryValue(value, keyLength: key.count - prefixCount).primaryKeyLength
-        return Array(key.suffix(length))
+        return Array(UnsafeRawBufferPointer(rebasing: key[(key.count - length)...]))
     }
 
     /// `range` narrowed to the keys after `position` in a scan's direction (a page token's
@@ -107,6 +116,19 @@ struct TableLayout: Sendable {
     func indexStateKey(_ name: String) -> [UInt8] {
         var encoder = OrderedKeyEncoder()
         ("index:" + name).encode(to: &encoder)
+        return root + [TableLayout.metaTag] + encoder.bytes
+    }
+
+    /// The prefix of every index state's key (`root 00` then the string "index:" encoded
+    /// without its terminator).
+    var indexStatePrefix: [UInt8] {
+        root + [TableLayout.metaTag] + Array("index:".utf8)
+    }
+
+    /// Where the table records the name of the keyspace its index entries are in (UTF-8).
+    var indexKeyspaceKey: [UInt8] {
+        var encoder = OrderedKeyEncoder()
+        "entries-keyspace".encode(to: &encoder)
         return root + [TableLayout.metaTag] + encoder.bytes
     }
 }

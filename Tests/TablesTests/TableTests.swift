@@ -146,9 +146,10 @@ import VFS
         try db.close()
     }
 
-    /// A table opened in a keyspace keeps its records, entries and states there: the same table
-    /// name in the default keyspace is another table; a transaction spans both; the schema-free
-    /// check finds it; dropping the keyspace drops the table whole.
+    /// A table opened in a keyspace keeps its records and states there, its entries in that
+    /// keyspace's index keyspace: the same table name in the default keyspace is another table;
+    /// a transaction spans both; the schema-free check finds it; dropping the keyspace drops
+    /// the table (its entries left in the index keyspace are cleared when it is opened anew).
     @Test func aTableInItsOwnKeyspace() throws {
         let memory = MemoryFileSystem()
         var db = try open(memory)
@@ -166,7 +167,9 @@ import VFS
         #expect(try apart.query(s.byTag).equals("t3").collect().count == 43)
         #expect(try here.query().collect().count == 1)
         #expect(try db.scan().collect().count < 10, "the default keyspace holds only the other table")
-        #expect(try people.scan().collect().count > 900)
+        #expect(try people.scan().collect().count == 299 + 3 + 1, "records, index states and the index keyspace's name")
+        #expect(apart.indexKeyspace.name == "people.indexes" && here.indexKeyspace.name == "default.indexes")
+        #expect(try apart.indexKeyspace.scan().collect().count > 600)
         #expect(try apart.verify().isConsistent)
         let structure = try TableStructureCheck.run(db)
         #expect(structure.isHealthy, "\(structure)")
@@ -178,8 +181,11 @@ import VFS
         #expect(try reopened.get(299)?.name == "U299")
         #expect(reopened.indexState("byEmail") == .ready)
         try db.dropKeyspace("people")
+        #expect(db.keyspaceNames.contains("people.indexes"), "the index keyspace outlives the dropped one")
         let emptied = try Table(s.schema, in: db, keyspace: try db.keyspace("people"))
         #expect(try emptied.query().collect().isEmpty)
+        #expect(try emptied.query(s.byTag).equals("t3").collect().isEmpty, "no entry of the dropped table is left")
+        #expect(try TableStructureCheck.run(db).isHealthy)
         #expect(try Table(s.schema, in: db).get(1)?.name == "Other Ada")
         try db.close()
     }

@@ -22,28 +22,44 @@ final class BinaryRecordDecoder: Decoder {
         var reader = RecordReader(bytes: bytes, position: 0, end: bytes.count, codingPath: [])
         let end = try reader.skipValue()
         guard end == bytes.count else { throw reader.corrupted("\(bytes.count - end) bytes after the value") }
-        return try value(type, at: 0, in: bytes, path: [])
+        return try value(type, at: 0, in: bytes, parentPath: [], key: nil)
     }
 
     /// The top-level object's field `name` alone (`nil` when absent or null).
     static func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
-        // Walk the fields without collecting them: a filter asks for one.
+        // The search is not generic: a generic body instantiated `Optional<Field>`'s metadata
+        // and specialised `withUTF8` at run time on every call (a filter calls this per row).
+        guard let start = try fieldValueStart(name, in: bytes) else { return nil }
+        return try value(type, at: start, in: bytes, parentPath: [], key: NamedCodingKey(name))
+    }
+
+    /// Whether the top-level object's field `name`, decoded as `Field`, satisfies `predicate`
+    /// (`false` when it is absent or null): a field filter's test without an optional result
+    /// (whose metadata a generic caller instantiates at run time, per row).
+    static func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
+        guard let start = try fieldValueStart(name, in: bytes) else { return false }
+        return predicate(try value(type, at: start, in: bytes, parentPath: [], key: NamedCodingKey(name)))
+    }
+
+    /// Where the value of the top-level object's field `name` starts; `nil` when the field is
+    /// absent or null. Walks the fields without collecting them.
+    static func fieldValueStart(_ name: String, in bytes: [UInt8]) throws -> Int? {
         var reader = RecordReader(bytes: bytes, position: 0, end: bytes.count, codingPath: [])
         let (bodyEnd, count) = try reader.enter(.object, as: [String: Any].self)
         reader = RecordReader(bytes: bytes, position: reader.position, end: bodyEnd, codingPath: [])
         var name = name
-        return try name.withUTF8 { wanted -> Field? in
-            for _ in 0..<count {
-                let nameLength = try reader.length()
-                let matches = nameLength == wanted.count && bytes[reader.position..<(reader.position + nameLength)].elementsEqual(wanted)
-                reader.position += nameLength
-                if matches {
-                    if try reader.decodeNil() { return nil }
-                    return try value(type, at: reader.position, in: bytes, path: [NamedCodingKey(String(decoding: wanted, as: UTF8.self))])
+        return try name.withUTF8 { wanted -> Int? in
+            try bytes.withUnsafeBufferPointer { all -> Int? in
+                for _ in 0..<count {
+                    let nameLength = try reader.length()
+                    // In bounds: length() checked position + nameLength <= bodyEnd <= bytes.count.
+                    let matches = nameLength == wanted.count && (nameLength == 0 || memcmp(all.baseAddress! + reader.position, wanted.baseAddress!, nameLength) == 0)
+                    reader.position += nameLength
+                    if matches { return try reader.decodeNil() ? nil : reader.position }
+                    _ = try reader.skipValue()
                 }
-                _ = try reader.skipValue()
+                return nil
             }
-            return nil
         }
     }
 
@@ -66,36 +82,38 @@ final class BinaryRecordDecoder: Decoder {
     }
 
     /// Decodes the value starting at `start` (special cases as in `BinaryRecordEncoder.node`).
-    static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], path: [any CodingKey]) throws -> Value {
+    /// The value's coding path is `parentPath` and `key`, kept apart so that a scalar's read
+    /// allocates no path (it is built only for an error or a nested decoder).
+    static func value<Value: Decodable>(_ type: Value.Type, at start: Int, in bytes: [UInt8], parentPath: [any CodingKey], key: (any CodingKey)?) throws -> Value {
         // Common scalars directly, not through a decoder and its containers. Each branch has
         // checked that `Value` is exactly the scalar's type, so the bit cast is an identity
         // (a dynamic cast there cost more than the read).
         if type == String.self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             return unsafeBitCast(try reader.readString(), to: Value.self)
         }
         if type == Int.self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             return unsafeBitCast(try reader.readInteger(Int.self), to: Value.self)
         }
         if type == Double.self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             return unsafeBitCast(try reader.readFloatingPoint(Double.self), to: Value.self)
         }
         if type == Bool.self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             return unsafeBitCast(try reader.readBool(), to: Value.self)
         }
         if type == Data.self || type == [UInt8].self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             let raw = try reader.readByteString()
             return (type == Data.self ? Data(raw) as Any : raw as Any) as! Value  // checked just above
         }
         if type == Date.self {
-            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, codingPath: path)
+            var reader = RecordReader(bytes: bytes, position: start, end: bytes.count, parentPath: parentPath, key: key)
             return Date(timeIntervalSinceReferenceDate: try reader.readFloatingPoint(Double.self)) as! Value  // checked just above
         }
-        return try Value(from: BinaryRecordDecoder(bytes: bytes, start: start, codingPath: path))
+        return try Value(from: BinaryRecordDecoder(bytes: bytes, start: start, codingPath: key.map { parentPath + [$0] } ?? parentPath))
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -262,11 +280,33 @@ struct RecordReader {
             throw mismatch(String.self, tagName(bytes[start]))
         }
         let count = try length()
-        defer { position += count }
-        guard let string = String(validating: bytes[position..<(position + count)], as: UTF8.self) else {
-            throw corrupted("a string that is not UTF-8")
+        let string = bytes.withUnsafeBufferPointer { buffer -> String? in
+            // In bounds: length() checked position + count <= end <= bytes.count.
+            let utf8 = UnsafeBufferPointer(rebasing: buffer[position..<(position + count)])
+            // ASCII (most strings) is valid UTF-8 as it stands: decode without the validating
+            // initialiser's generic path; anything else is validated.
+            return RecordReader.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
         }
+        guard let string else { throw corrupted("a string that is not UTF-8") }
+        position += count
         return string
+    }
+
+    /// Whether every byte is below 0x80 (eight at a time).
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        var seen: UInt64 = 0
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                seen |= UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            seen |= UInt64(bytes[index])
+            index += 1
+        }
+        return seen & 0x8080_8080_8080_8080 == 0
     }
 
     mutating func readByteString() throws -> [UInt8] {
@@ -281,10 +321,12 @@ struct RecordReader {
     }
 
     /// Enters a container with `expected` tag: returns the end of its body and reads its count.
-    mutating func enter(_ expected: RecordTag, as type: Any.Type) throws -> (end: Int, count: Int) {
+    /// `type` names the expected Swift type in an error only (an autoclosure: instantiating a
+    /// generic type's metadata for every record cost more than reading it).
+    mutating func enter(_ expected: RecordTag, as type: @autoclosure () -> Any.Type) throws -> (end: Int, count: Int) {
         let start = position
         guard position < end else { throw corrupted("no value left") }
-        guard bytes[position] == expected.rawValue else { throw mismatch(type, tagName(bytes[start])) }
+        guard bytes[position] == expected.rawValue else { throw mismatch(type(), tagName(bytes[start])) }
         position += 1
         let bodyLength = try length()
         let bodyEnd = position + bodyLength
@@ -359,7 +401,7 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { var reader = try reader(for: key); return try reader.readInteger(type) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let reader = try reader(for: key)
-        return try BinaryRecordDecoder.value(type, at: reader.position, in: bytes, path: reader.codingPath)
+        return try BinaryRecordDecoder.value(type, at: reader.position, in: bytes, parentPath: reader.parentPath, key: reader.key)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -447,7 +489,7 @@ private struct UnkeyedRecordDecoding: UnkeyedDecodingContainer {
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let bytes = self.bytes
         return try read(type) { element in
-            let value = try BinaryRecordDecoder.value(type, at: element.position, in: bytes, path: element.codingPath)
+            let value = try BinaryRecordDecoder.value(type, at: element.position, in: bytes, parentPath: element.parentPath, key: element.key)
             _ = try element.skipValue()
             return value
         }
@@ -510,6 +552,6 @@ private struct SingleRecordDecoding: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try read { try $0.readInteger(type) } }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try read { try $0.readInteger(type) } }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try BinaryRecordDecoder.value(type, at: reader.position, in: reader.bytes, path: reader.codingPath)
+        try BinaryRecordDecoder.value(type, at: reader.position, in: reader.bytes, parentPath: reader.parentPath, key: reader.key)
     }
 }

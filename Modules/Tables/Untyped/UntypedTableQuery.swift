@@ -37,7 +37,8 @@ public struct UntypedTableQuery: Sendable {
         self.table = table
     }
 
-    /// Runs the query in `keyspace` at `snapshot` (a new one when `nil`), calling `body` with
+    /// Runs the query on the table whose records are in `keyspace` (its index entries are
+    /// where the table recorded them) at `snapshot` (a new one when `nil`), calling `body` with
     /// each row until it returns `false` or the rows end.
     ///
     /// - Throws: `.invalidArgument` for an index that does not exist or is not ready, bounds
@@ -72,7 +73,9 @@ public struct UntypedTableQuery: Sendable {
             (lower, upper) = TableLayout.range((lower, upper), resumingAfter: after, reversed: reversed)
         }
         if let high = upper, BytewiseComparator.compare(lower, high) >= 0 { return }
-        let cursor = try keyspace.cursor(ReadOptions(snapshot: snapshot, from: lower, to: upper))
+        // Entries are in the table's index keyspace (recorded with the table), records in `keyspace`.
+        let source = index == nil ? keyspace : try IndexKeyspace.entries(of: layout, recordsIn: keyspace, at: snapshot)
+        let cursor = try source.cursor(ReadOptions(snapshot: snapshot, from: lower, to: upper))
         if reversed { try cursor.seekToLast() } else { try cursor.seekToFirst() }
         var emitted = 0
         while cursor.isValid, emitted < (limit ?? .max) {

@@ -17,6 +17,11 @@ struct Arguments {
     var insertsOnly = false
     /// Only Strata (for profiling).
     var strataOnly = false
+    /// Only the lookups and queries, on the Strata database a run with `--keep 1` left in
+    /// `--dir` (for profiling the read path without the load before it); implies `--strata-only`.
+    var readsOnly = false
+    /// Leave the databases in `--dir` at the end.
+    var keep = false
     var directory = FileManager.default.temporaryDirectory.appendingPathComponent("tables-bench").path
 
     init() {
@@ -31,8 +36,10 @@ struct Arguments {
             case "--dir": directory = value
             case "--inserts-only": insertsOnly = value == "1"
             case "--strata-only": strataOnly = value == "1"
+            case "--reads-only": readsOnly = value == "1"; strataOnly = strataOnly || readsOnly
+            case "--keep": keep = value == "1"
             default:
-                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1]\n".data(using: .utf8)!)
+                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1] [--reads-only 1] [--keep 1]\n".data(using: .utf8)!)
                 exit(2)
             }
         }
@@ -162,27 +169,33 @@ do {
 var generator = SystemRandomNumberGenerator()
 for rep in 1...arguments.reps {
     print("rep \(rep) of \(arguments.reps), \(n) users")
-    for indexes in [0, 1, 3] {
+    for indexes in arguments.readsOnly ? [3] : [0, 1, 3] {
         let name = "insert, \(indexes) index\(indexes == 1 ? "" : "es")"
         let strataPath = arguments.directory + "/strata-\(indexes)"
         let sqlitePath = arguments.directory + "/sqlite-\(indexes)"
-        fresh(strataPath)
-        fresh(sqlitePath)
+        if !arguments.readsOnly {
+            fresh(strataPath)
+            fresh(sqlitePath)
+        }
         let strata = try StrataTables(path: strataPath, indexes: indexes)
-        try record(name, "strata", n, try seconds {
-            try strata.users.insert(contentsOf: (0..<n).lazy.map { (UInt64($0), user($0)) }, batchSize: batch)
-        })
+        if !arguments.readsOnly {
+            try record(name, "strata", n, try seconds {
+                try strata.users.insert(contentsOf: (0..<n).lazy.map { (UInt64($0), user($0)) }, batchSize: batch)
+            })
+        }
         let pool = try openSQLite(path: sqlitePath, indexes: indexes)
-        try record(name, "sqlite", n, try seconds {
-            for start in stride(from: 0, to: n, by: batch) {
-                try pool.write { db in
-                    for id in start..<min(start + batch, n) {
-                        let u = user(id)
-                        try SQLUser(id: Int64(id), email: u.email, name: u.name, age: u.age, bio: u.bio).insert(db)
+        if !arguments.readsOnly {
+            try record(name, "sqlite", n, try seconds {
+                for start in stride(from: 0, to: n, by: batch) {
+                    try pool.write { db in
+                        for id in start..<min(start + batch, n) {
+                            let u = user(id)
+                            try SQLUser(id: Int64(id), email: u.email, name: u.name, age: u.age, bio: u.bio).insert(db)
+                        }
                     }
                 }
-            }
-        })
+            })
+        }
         guard indexes == 3 && !arguments.insertsOnly else {
             try strata.db.close()
             try pool.close()
@@ -237,4 +250,4 @@ for workload in ["insert, 0 indexes", "insert, 1 index", "insert, 3 indexes", "g
     guard let strata = results[workload]?["strata"], let sqlite = results[workload]?["sqlite"] else { continue }
     print(String(format: "| %@ | %.0f | %.0f | %.2f× |", workload as NSString, median(strata), median(sqlite), median(strata) / median(sqlite)))
 }
-try? FileManager.default.removeItem(atPath: arguments.directory)
+if !arguments.keep { try? FileManager.default.removeItem(atPath: arguments.directory) }
