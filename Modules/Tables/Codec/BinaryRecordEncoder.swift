@@ -15,17 +15,16 @@ final class BinaryRecordEncoder: Encoder {
     init(codingPath: [any CodingKey]) { self.codingPath = codingPath }
 
     static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        var out = ByteWriter()
-        try node(for: value, at: []).write(to: &out)
-        return out.bytes
+        try node(for: value, at: []).encoded
     }
 
     /// The tree of one value (a value that encodes nothing is an empty object, as in JSON).
     static func node<Value: Encodable>(for value: Value, at path: [any CodingKey]) throws -> RecordNode {
-        if let data = value as? Data { return .bytes(Array(data)) }
-        // A type check first: an empty array of any element type casts to [UInt8].
+        // Type checks before the casts: a dynamic cast of every record cost more than its
+        // encoding (and an empty array of any element type casts to [UInt8]).
+        if Value.self == Data.self, let data = value as? Data { return .bytes(Array(data)) }
         if Value.self == [UInt8].self, let bytes = value as? [UInt8] { return .bytes(bytes) }
-        if let date = value as? Date { return .double(date.timeIntervalSinceReferenceDate) }
+        if Value.self == Date.self, let date = value as? Date { return .double(date.timeIntervalSinceReferenceDate) }
         let encoder = BinaryRecordEncoder(codingPath: path)
         try value.encode(to: encoder)
         return encoder.node ?? .object(RecordObject())

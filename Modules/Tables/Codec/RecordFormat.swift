@@ -41,6 +41,28 @@ enum RecordNode {
     case array(RecordArray)
     case object(RecordObject)
 
+    /// The length of this value's encoding (tag included): computed first, so that writing
+    /// puts every container's length before its body without building the body apart.
+    var encodedSize: Int {
+        switch self {
+        case .null, .bool: return 1
+        case let .signed(value): return 1 + Varint.encodedLength(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        case let .unsigned(value): return 1 + Varint.encodedLength(value)
+        case .float: return 5
+        case .double: return 9
+        case let .string(value):
+            let count = value.utf8.count
+            return 1 + Varint.encodedLength(UInt64(count)) + count
+        case let .bytes(value): return 1 + Varint.encodedLength(UInt64(value.count)) + value.count
+        case let .array(array):
+            let body = array.bodySize
+            return 1 + Varint.encodedLength(UInt64(body)) + body
+        case let .object(object):
+            let body = object.bodySize
+            return 1 + Varint.encodedLength(UInt64(body)) + body
+        }
+    }
+
     /// Appends this value's encoding.
     func write(to out: inout ByteWriter) {
         switch self {
@@ -60,49 +82,71 @@ enum RecordNode {
             out.appendFixed64(value.bitPattern)
         case let .string(value):
             out.appendUInt8(RecordTag.string.rawValue)
-            var value = value
-            value.withUTF8 { utf8 in
-                out.appendVarint64(UInt64(utf8.count))
-                out.bytes.append(contentsOf: utf8)
-            }
+            RecordNode.appendCounted(value, to: &out)
         case let .bytes(value):
             out.appendUInt8(RecordTag.bytes.rawValue)
             out.appendVarint64(UInt64(value.count))
             out.bytes.append(contentsOf: value)
         case let .array(array):
-            var body = ByteWriter()
-            body.appendVarint64(UInt64(array.items.count))
-            for item in array.items { item.write(to: &body) }
             out.appendUInt8(RecordTag.array.rawValue)
-            out.appendVarint64(UInt64(body.count))
-            out.bytes.append(contentsOf: body.bytes)
+            out.appendVarint64(UInt64(array.bodySize))
+            out.appendVarint64(UInt64(array.items.count))
+            for item in array.items { item.write(to: &out) }
         case let .object(object):
-            var body = ByteWriter()
-            body.appendVarint64(UInt64(object.fields.count))
-            for (name, value) in object.fields {
-                var name = name
-                name.withUTF8 { utf8 in
-                    body.appendVarint64(UInt64(utf8.count))
-                    body.bytes.append(contentsOf: utf8)
-                }
-                value.write(to: &body)
-            }
             out.appendUInt8(RecordTag.object.rawValue)
-            out.appendVarint64(UInt64(body.count))
-            out.bytes.append(contentsOf: body.bytes)
+            out.appendVarint64(UInt64(object.bodySize))
+            out.appendVarint64(UInt64(object.fields.count))
+            for (name, value) in object.fields {
+                RecordNode.appendCounted(name, to: &out)
+                value.write(to: &out)
+            }
         }
+    }
+
+    /// Appends `string`'s UTF-8 length as a varint, then its bytes.
+    static func appendCounted(_ string: String, to out: inout ByteWriter) {
+        var string = string
+        string.withUTF8 { utf8 in
+            out.appendVarint64(UInt64(utf8.count))
+            out.bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// The encoding of the value: its size computed first, the bytes written once.
+    var encoded: [UInt8] {
+        var out = ByteWriter(capacity: encodedSize)
+        write(to: &out)
+        return out.bytes
     }
 }
 
 /// An unkeyed container's elements, shared by the container and its encoder until written.
 final class RecordArray {
     var items: [RecordNode] = []
+
+    /// The body's length: the element count's varint, then the elements.
+    var bodySize: Int {
+        items.reduce(Varint.encodedLength(UInt64(items.count))) { $0 + $1.encodedSize }
+    }
 }
 
 /// A keyed container's fields in the order they were encoded (a key encoded twice keeps its
 /// last value).
 final class RecordObject {
-    var fields: [(String, RecordNode)] = []
+    var fields: [(String, RecordNode)]
+
+    init() {
+        fields = []
+        fields.reserveCapacity(8)  // most records: one allocation for their fields
+    }
+
+    /// The body's length: the field count's varint, then each name (counted) and value.
+    var bodySize: Int {
+        fields.reduce(Varint.encodedLength(UInt64(fields.count))) { size, field in
+            let nameCount = field.0.utf8.count
+            return size + Varint.encodedLength(UInt64(nameCount)) + nameCount + field.1.encodedSize
+        }
+    }
 
     func set(_ name: String, _ value: RecordNode) {
         if let index = fields.firstIndex(where: { $0.0 == name }) {

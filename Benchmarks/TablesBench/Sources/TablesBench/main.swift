@@ -12,6 +12,8 @@ struct Arguments {
     var num = 1_000_000
     var lookups = 200_000
     var queries = 5_000
+    /// Records in the codec comparison printed first.
+    var codecRecords = 200_000
     var reps = 1
     /// Only the inserts (for profiling one engine's write path).
     var insertsOnly = false
@@ -32,6 +34,7 @@ struct Arguments {
             case "--num": num = Int(value) ?? num
             case "--lookups": lookups = Int(value) ?? lookups
             case "--queries": queries = Int(value) ?? queries
+            case "--codec-records": codecRecords = Int(value) ?? codecRecords
             case "--reps": reps = Int(value) ?? reps
             case "--dir": directory = value
             case "--inserts-only": insertsOnly = value == "1"
@@ -39,7 +42,7 @@ struct Arguments {
             case "--reads-only": readsOnly = value == "1"; strataOnly = strataOnly || readsOnly
             case "--keep": keep = value == "1"
             default:
-                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1] [--reads-only 1] [--keep 1]\n".data(using: .utf8)!)
+                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--codec-records N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1] [--reads-only 1] [--keep 1]\n".data(using: .utf8)!)
                 exit(2)
             }
         }
@@ -150,8 +153,8 @@ var results: [String: [String: [Double]]] = [:]  // workload → engine → ops/
 
 // The two value codecs on the benchmark's records: bytes, encodes and decodes per second.
 do {
-    let sample = (0..<200_000).map(user)
-    print("| codec (200,000 users) | bytes per record | encodes/s | decodes/s |")
+    let sample = (0..<arguments.codecRecords).map(user)
+    print("| codec (\(arguments.codecRecords) users) | bytes per record | encodes/s | decodes/s |")
     print("|---|---:|---:|---:|")
     for (name, codec) in [("BinaryRecordCodec", BinaryRecordCodec() as any RecordCodec), ("JSONRecordCodec", JSONRecordCodec())] {
         var encoded: [[UInt8]] = []
