@@ -59,13 +59,6 @@ extension KVService {
         }
     }
 
-    /// The keyspace called `name` (the default one for an empty name); it must exist.
-    private func keyspace(named name: String) throws -> Keyspace {
-        guard !name.isEmpty, name != Database.defaultKeyspaceName else { return try database.keyspace(Database.defaultKeyspaceName) }
-        guard database.keyspaceNames.contains(name) else { throw StrataError.invalidArgument("no keyspace named \"\(name)\"") }
-        return try database.keyspace(name)
-    }
-
     /// The query a request describes (everything but the keyspace, snapshot and projection).
     static func untypedQuery(_ request: Strata_V1_QueryRequest) throws -> UntypedTableQuery {
         guard !request.table.isEmpty else { throw StrataError.invalidArgument("a query names its table") }

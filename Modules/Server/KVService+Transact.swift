@@ -37,28 +37,32 @@ extension KVService {
                         continue
                     }
                     guard let txn = transaction else { throw StrataError.invalidArgument("the first Transact message must be begin") }
+                    let keyspace = try keyspace(named: message.keyspace)
                     switch op {
                     case .begin: break
                     case .get(let key):
                         try checkKey(key)
-                        let value = try await txn.get(key)
+                        let value = try await txn.get(key, in: keyspace)
                         try await response.write(.with { $0.value = .found(value) })
                     case .getForUpdate(let key):
                         try checkKey(key)
-                        let value = try await txn.getForUpdate(key)
+                        let value = try await txn.getForUpdate(key, in: keyspace)
                         try await response.write(.with { $0.value = .found(value) })
                     case .put(let pair):
-                        try await txn.put(pair.key, pair.value)
+                        try await txn.put(pair.key, pair.value, in: keyspace)
                         try await response.write(.with { $0.ok = true })
                     case .delete(let key):
-                        try await txn.delete(key)
+                        try await txn.delete(key, in: keyspace)
                         try await response.write(.with { $0.ok = true })
                     case .deleteRange(let range):
-                        try await txn.deleteRange(from: range.start, to: range.end)
+                        try await txn.deleteRange(from: range.start, to: range.end, in: keyspace)
                         try await response.write(.with { $0.ok = true })
                     case .scan(let scan):
+                        // The scan's own keyspace field names where it reads; its prefix narrows
+                        // the bounds as in Scan.
+                        let (lower, upper) = try KVService.scanBounds(scan)
                         let entries = try await txn.entries(
-                            from: scan.start.isEmpty ? nil : Array(scan.start), to: scan.end.isEmpty ? nil : Array(scan.end),
+                            from: lower, to: upper, in: try self.keyspace(named: scan.keyspace),
                             reverse: scan.reverse, limit: scan.limit == 0 ? .max : Int(clamping: scan.limit))
                         try await response.write(.with {
                             $0.entries = .with { chunk in

@@ -40,9 +40,10 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
             try configuration.checkSize(request)
             try checkKey(request.key)
             try await waitForSequence(request.minSequence)
+            let keyspace = try keyspace(named: request.keyspace)
             let snapshot = try snapshots.snapshot(request.snapshotID)
-            if let snapshot { return .found(try await database.get(request.key, at: snapshot)) }
-            return .found(try await database.get(request.key))
+            if let snapshot { return .found(try await keyspace.get(request.key, at: snapshot)) }
+            return .found(try await keyspace.get(request.key))
         }
     }
 
@@ -51,7 +52,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
             try configuration.checkSize(request)
             for key in request.keys { try checkKey(key) }
             try await waitForSequence(request.minSequence)
-            let values = try await database.batchGet(request.keys, at: try snapshots.snapshot(request.snapshotID))
+            let values = try await keyspace(named: request.keyspace).batchGet(request.keys, at: try snapshots.snapshot(request.snapshotID))
             return .with { $0.results = values.map(Strata_V1_GetResponse.found) }
         }
     }
@@ -59,7 +60,9 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     func put(request: Strata_V1_PutRequest, context: ServerContext) async throws -> Strata_V1_WriteResponse {
         try await mappingErrors {
             try configuration.checkSize(request)
-            try await database.put(request.key, request.value, options: writeOptions(request.sync))
+            var batch = WriteBatch()
+            batch.put(request.key, request.value, in: try keyspace(named: request.keyspace))
+            try await database.write(batch, options: writeOptions(request.sync))
             return written()
         }
     }
@@ -67,7 +70,9 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     func delete(request: Strata_V1_DeleteRequest, context: ServerContext) async throws -> Strata_V1_WriteResponse {
         try await mappingErrors {
             try configuration.checkSize(request)
-            try await database.delete(request.key, options: writeOptions(request.sync))
+            var batch = WriteBatch()
+            batch.delete(request.key, in: try keyspace(named: request.keyspace))
+            try await database.write(batch, options: writeOptions(request.sync))
             return written()
         }
     }
@@ -75,7 +80,9 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     func deleteRange(request: Strata_V1_DeleteRangeRequest, context: ServerContext) async throws -> Strata_V1_WriteResponse {
         try await mappingErrors {
             try configuration.checkSize(request)
-            try await database.deleteRange(from: request.start, to: request.end, options: writeOptions(request.sync))
+            var batch = WriteBatch()
+            batch.deleteRange(from: request.start, to: request.end, in: try keyspace(named: request.keyspace))
+            try await database.write(batch, options: writeOptions(request.sync))
             return written()
         }
     }
@@ -85,10 +92,11 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
             try configuration.checkSize(request)
             var batch = WriteBatch()
             for (index, mutation) in request.mutations.enumerated() {
+                let keyspace = try keyspace(named: mutation.keyspace)
                 switch mutation.kind {
-                case .put(let pair)?: batch.put(pair.key, pair.value)
-                case .delete(let key)?: batch.delete(key)
-                case .deleteRange(let range)?: batch.deleteRange(from: range.start, to: range.end)
+                case .put(let pair)?: batch.put(pair.key, pair.value, in: keyspace)
+                case .delete(let key)?: batch.delete(key, in: keyspace)
+                case .deleteRange(let range)?: batch.deleteRange(from: range.start, to: range.end, in: keyspace)
                 case nil: throw StrataError.invalidArgument("malformed batch: mutation \(index) has no operation")
                 }
             }
@@ -130,9 +138,15 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
         }
     }
 
-    /// The scan a request describes: its bounds (start, end and prefix combined), snapshot and
-    /// direction.
+    /// The scan a request describes: its keyspace, bounds (start, end and prefix combined),
+    /// snapshot and direction.
     func makeScan(_ request: Strata_V1_ScanRequest) throws -> ScanSequence {
+        let (lower, upper) = try KVService.scanBounds(request)
+        return try keyspace(named: request.keyspace).scan(from: lower, to: upper, at: try snapshots.snapshot(request.snapshotID), reverse: request.reverse)
+    }
+
+    /// A scan request's bounds: start, end and prefix combined (`nil`: unbounded).
+    static func scanBounds(_ request: Strata_V1_ScanRequest) throws -> (lower: [UInt8]?, upper: [UInt8]?) {
         var lower: [UInt8]? = request.start.isEmpty ? nil : Array(request.start)
         var upper: [UInt8]? = request.end.isEmpty ? nil : Array(request.end)
         if let lower, let upper, BytewiseComparator.compare(lower, upper) > 0 {
@@ -145,7 +159,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
             // Bounds outside the prefix leave nothing: an empty range, not an error.
             if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
         }
-        return database.scan(from: lower, to: upper, at: try snapshots.snapshot(request.snapshotID), reverse: request.reverse)
+        return (lower, upper)
     }
 
     func createSnapshot(request: Strata_V1_CreateSnapshotRequest, context: ServerContext) async throws -> Strata_V1_CreateSnapshotResponse {
@@ -177,7 +191,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
 
     func compactRange(request: Strata_V1_CompactRangeRequest, context: ServerContext) async throws -> Strata_V1_CompactRangeResponse {
         try await mappingErrors {
-            try await database.compactRange(
+            try await keyspace(named: request.keyspace).compactRange(
                 from: request.start.isEmpty ? nil : Array(request.start), to: request.end.isEmpty ? nil : Array(request.end))
             return Strata_V1_CompactRangeResponse()
         }
@@ -204,6 +218,15 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
     }
 
     // MARK: - Helpers
+
+    /// The keyspace a request names (the default one for an empty name): it must exist — the
+    /// server never creates one — else NOT_FOUND. The lookup does no I/O.
+    func keyspace(named name: String) throws -> Keyspace {
+        guard let keyspace = database.existingKeyspace(named: name.isEmpty ? Database.defaultKeyspaceName : name) else {
+            throw RPCError(code: .notFound, message: "no keyspace named \"\(name)\" (create it with the Swift API or `strata create-keyspace`)")
+        }
+        return keyspace
+    }
 
     /// Refuses a key the database could never hold (writes are checked by the engine itself).
     func checkKey(_ key: Data) throws {

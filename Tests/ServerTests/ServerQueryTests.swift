@@ -105,7 +105,6 @@ import VFS
                 // Bad requests are INVALID_ARGUMENT; the connection stays usable.
                 for bad: Strata_V1_QueryRequest in [
                     .with { $0.table = "users"; $0.index = "noSuchIndex" },
-                    .with { $0.table = "users"; $0.keyspace = "noSuchKeyspace" },
                     .with { $0.table = "" },
                     .with { $0.table = "users"; $0.prefix = [.with { $0.int8 = 300 }] },
                     .with { $0.table = "users"; $0.after = Data([1, 2, 3]) },
@@ -114,6 +113,8 @@ import VFS
                     let code = await statusCode { _ = try await Self.rows(client, bad) }
                     #expect(code == .invalidArgument, "\(bad)")
                 }
+                // A keyspace the database does not have is NOT_FOUND.
+                #expect(await statusCode { _ = try await Self.rows(client, .with { $0.table = "users"; $0.keyspace = "noSuchKeyspace" }) } == .notFound)
                 // A table that does not exist has no rows.
                 #expect(try await Self.rows(client, .with { $0.table = "nobody" }).isEmpty)
             }

@@ -244,8 +244,7 @@ enum FileSystemProbe {
         #expect(try strata(["drop-keyspace"] + db + ["logs"]).status == 1)
         #expect(try strata(["keyspaces"] + db).output == "events\nusers\n")
         #expect(try strata(["verify"] + db).status == 0)
-        // With --server the keyspace option is refused (the server serves the default one).
-        #expect(try strata(["get", "--server", "127.0.0.1:1", "--keyspace", "users", "k"]).status == 2)
+        // With --server, --keyspace is sent to the server: ServerKeyspaceTests.
     }
 }
 

@@ -14,7 +14,7 @@ struct Put: ParsableCommand {
     func run() throws {
         let (key, value) = (try global.text.decode(key), try global.text.decode(value))
         if let remote = try global.remoteConfiguration() {
-            try global.withRemote(remote) { try await $0.put(key, value) }
+            try global.withRemote(remote) { [keyspace = global.keyspace] in try await $0.put(key, value, keyspace: keyspace) }
             return
         }
         let db = try global.open(forWriting: true)
@@ -34,7 +34,7 @@ struct Get: ParsableCommand {
         let key = try global.text.decode(key)
         let found: [UInt8]?
         if let remote = try global.remoteConfiguration() {
-            found = try global.withRemote(remote) { try await $0.get(key) }
+            found = try global.withRemote(remote) { [keyspace = global.keyspace] in try await $0.get(key, keyspace: keyspace) }
         } else {
             let db = try global.open(forWriting: false)
             defer { try? db.close() }
@@ -53,7 +53,7 @@ struct Delete: ParsableCommand {
     func run() throws {
         let key = try global.text.decode(key)
         if let remote = try global.remoteConfiguration() {
-            try global.withRemote(remote) { try await $0.delete(key) }
+            try global.withRemote(remote) { [keyspace = global.keyspace] in try await $0.delete(key, keyspace: keyspace) }
             return
         }
         let db = try global.open(forWriting: true)
@@ -71,7 +71,7 @@ struct DeleteRange: ParsableCommand {
     func run() throws {
         let (start, end) = (try global.text.decode(from), try global.text.decode(to))
         if let remote = try global.remoteConfiguration() {
-            try global.withRemote(remote) { try await $0.deleteRange(from: start, to: end) }
+            try global.withRemote(remote) { [keyspace = global.keyspace] in try await $0.deleteRange(from: start, to: end, keyspace: keyspace) }
             return
         }
         let db = try global.open(forWriting: true)
@@ -106,9 +106,9 @@ struct Scan: ParsableCommand {
         let prefixBytes = try prefix.map { try global.text.decode($0) }
         if let remote = try global.remoteConfiguration() {
             // The server combines the bounds with the prefix, as below.
-            let (text, keysOnly, lower, upper) = (global.text, self.keysOnly, lower, upper)
+            let (text, keysOnly, lower, upper, keyspace) = (global.text, self.keysOnly, lower, upper, global.keyspace)
             try global.withRemote(remote) { client in
-                try await client.scan(from: lower, to: upper, prefix: prefixBytes, reverse: reverse, limit: limit, keysOnly: keysOnly) { key, value in
+                try await client.scan(from: lower, to: upper, prefix: prefixBytes, reverse: reverse, limit: limit, keysOnly: keysOnly, keyspace: keyspace) { key, value in
                     emit(keysOnly ? text.encodeField(key) : text.encodeField(key) + "\t" + text.encodeField(value))
                     return true
                 }

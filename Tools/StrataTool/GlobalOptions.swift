@@ -169,11 +169,6 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         return try db.keyspace(keyspace)
     }
 
-    /// Refuses `--keyspace` with `--server` (the server serves the default keyspace only).
-    func checkRemoteKeyspace() throws {
-        if keyspace != nil { throw ToolFailure(.usage, "--keyspace works on a local database only (strata-server serves the default keyspace)") }
-    }
-
     /// The key/value codec.
     public var text: ByteText { ByteText(hex: hex) }
 }

@@ -12,7 +12,6 @@ import Synchronization
 extension GlobalOptions {
     /// How to reach the server named by `--server` (`nil`: work on a local database).
     func remoteConfiguration() throws -> StrataClient.Configuration? {
-        if server != nil { try checkRemoteKeyspace() }
         guard let server else {
             if tokenFile != nil || tls || tlsCA != nil { throw ToolFailure(.usage, "--token-file, --tls and --tls-ca need --server") }
             return nil
@@ -52,6 +51,7 @@ extension ToolExit {
     static func code(for error: RPCError) -> ToolExit {
         switch error.code {
         case .invalidArgument, .outOfRange, .resourceExhausted: return .usage
+        case .notFound: return .notFound  // a keyspace the server does not have, as locally
         case .dataLoss: return .corruption
         default: return .io
         }

@@ -145,6 +145,15 @@ extension Database {
         versionSet.currentVersion.keyspaceDescriptors.values.map(\.name).sorted()
     }
 
+    /// A handle on keyspace `name` when it exists (the default one always does), else `nil`.
+    /// Unlike `keyspace(_:options:)` it never creates, records or uploads anything, so it does
+    /// not block: what a server resolving a client's keyspace name wants.
+    public func existingKeyspace(named name: String) -> Keyspace? {
+        if name == Database.defaultKeyspaceName { return Keyspace(database: self, name: name, id: KeyspaceDescriptor.defaultID) }
+        guard let descriptor = versionSet.currentVersion.keyspace(named: name) else { return nil }
+        return Keyspace(database: self, name: name, id: descriptor.id)
+    }
+
     /// The table options a named keyspace's tables are built with.
     func tableBuilderOptions(for descriptor: KeyspaceDescriptor) throws -> TableBuilderOptions {
         try Database.tableBuilderOptions(for: descriptor, base: options.tableBuilderOptions)

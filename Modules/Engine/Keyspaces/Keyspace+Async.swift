@@ -30,6 +30,12 @@ extension Keyspace {
         return try await database.executor.run { try self.get(key, at: snapshot) }
     }
 
+    /// The values of `keys` at one moment (see `batchGet(_:at:)`), read on a dedicated thread.
+    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) async throws -> [[UInt8]?] {
+        let keys = keys.map { $0.withUnsafeBytes { Array($0) } }
+        return try await database.executor.run { try self.batchGet(keys, at: snapshot) }
+    }
+
     /// Stores `value` under `key` (see `put(_:_:options:)`) on a dedicated thread.
     public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
         let key = key.withUnsafeBytes { Array($0) }
@@ -48,5 +54,12 @@ extension Keyspace {
         let low = start.withUnsafeBytes { Array($0) }
         let high = end.withUnsafeBytes { Array($0) }
         try await database.executor.run { try self.deleteRange(from: low, to: high, options: options) }
+    }
+
+    /// Compacts the keyspace's `[from, to)` (see `compactRange(from:to:)`) on a dedicated thread.
+    public func compactRange<From: BytesConvertible, To: BytesConvertible>(from start: From? = [UInt8]?.none, to end: To? = [UInt8]?.none) async throws {
+        let low = start.map { $0.withUnsafeBytes { Array($0) } }
+        let high = end.map { $0.withUnsafeBytes { Array($0) } }
+        try await database.executor.run { try self.compactRange(from: low, to: high) }
     }
 }

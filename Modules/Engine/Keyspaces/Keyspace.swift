@@ -49,6 +49,14 @@ public final class Keyspace: Sendable {
         try key.withUnsafeBytes { try database.get(rawKey: $0, snapshot: snapshot, keyspace: id) }
     }
 
+    /// The values of `keys` (`nil` for a missing key), in order, all read at one moment: at
+    /// `snapshot`, or at the latest data when the call starts.
+    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) throws -> [[UInt8]?] {
+        try database.checkOpen()
+        let view = try database.readView(at: snapshot, keyspace: id)
+        return try keys.map { key in try key.withUnsafeBytes { try database.get(rawKey: $0, in: view) } }
+    }
+
     /// The value of `key` (as of `snapshot`, or the latest data), decoded as `Value`.
     public func get<Value: BytesDecodable>(_ key: some BytesConvertible, as type: Value.Type, at snapshot: Snapshot? = nil) throws -> Value? {
         let bytes = try key.withUnsafeBytes { try database.get(rawKey: $0, snapshot: snapshot, keyspace: id) }

@@ -85,39 +85,40 @@ public final class RemoteTransaction {
         return try await nextResult()
     }
 
-    /// The value of `key` in the transaction's view.
-    public func get(_ key: some BytesConvertible) async throws -> [UInt8]? {
-        guard case .value(let value)? = try await call(.with { $0.get = Data(bytes: key) }) else { throw unexpected("get") }
+    /// The value of `key` in the transaction's view (of `keyspace`: the default one when `nil`).
+    public func get(_ key: some BytesConvertible, keyspace: String? = nil) async throws -> [UInt8]? {
+        guard case .value(let value)? = try await call(.with { $0.get = Data(bytes: key); $0.keyspace = keyspace ?? "" }) else { throw unexpected("get") }
         return value.found ? Array(value.value) : nil
     }
 
     /// The value of `key`, read for update (pessimistic: locks it).
-    public func getForUpdate(_ key: some BytesConvertible) async throws -> [UInt8]? {
-        guard case .value(let value)? = try await call(.with { $0.getForUpdate = Data(bytes: key) }) else { throw unexpected("getForUpdate") }
+    public func getForUpdate(_ key: some BytesConvertible, keyspace: String? = nil) async throws -> [UInt8]? {
+        guard case .value(let value)? = try await call(.with { $0.getForUpdate = Data(bytes: key); $0.keyspace = keyspace ?? "" }) else { throw unexpected("getForUpdate") }
         return value.found ? Array(value.value) : nil
     }
 
     /// Buffers a put.
-    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible) async throws {
-        guard case .ok? = try await call(.with { $0.put = .with { $0.key = Data(bytes: key); $0.value = Data(bytes: value) } }) else { throw unexpected("put") }
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, keyspace: String? = nil) async throws {
+        guard case .ok? = try await call(.with { $0.put = .with { $0.key = Data(bytes: key); $0.value = Data(bytes: value) }; $0.keyspace = keyspace ?? "" }) else { throw unexpected("put") }
     }
 
     /// Buffers a delete.
-    public func delete(_ key: some BytesConvertible) async throws {
-        guard case .ok? = try await call(.with { $0.delete = Data(bytes: key) }) else { throw unexpected("delete") }
+    public func delete(_ key: some BytesConvertible, keyspace: String? = nil) async throws {
+        guard case .ok? = try await call(.with { $0.delete = Data(bytes: key); $0.keyspace = keyspace ?? "" }) else { throw unexpected("delete") }
     }
 
     /// Buffers a range delete of `[start, end)`.
-    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible) async throws {
-        guard case .ok? = try await call(.with { $0.deleteRange = .with { $0.start = Data(bytes: start); $0.end = Data(bytes: end) } }) else {
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, keyspace: String? = nil) async throws {
+        guard case .ok? = try await call(.with { $0.deleteRange = .with { $0.start = Data(bytes: start); $0.end = Data(bytes: end) }; $0.keyspace = keyspace ?? "" }) else {
             throw unexpected("deleteRange")
         }
     }
 
     /// The entries of `[start, end)` in the transaction's view, at most `limit`.
-    public func entries(from start: [UInt8]? = nil, to end: [UInt8]? = nil, reverse: Bool = false, limit: Int = 0) async throws -> [(key: [UInt8], value: [UInt8])] {
+    public func entries(from start: [UInt8]? = nil, to end: [UInt8]? = nil, reverse: Bool = false, limit: Int = 0, keyspace: String? = nil) async throws -> [(key: [UInt8], value: [UInt8])] {
         let request = Strata_V1_TransactRequest.with {
             $0.scan = .with {
+                $0.keyspace = keyspace ?? ""
                 if let start { $0.start = Data(start) }
                 if let end { $0.end = Data(end) }
                 $0.reverse = reverse

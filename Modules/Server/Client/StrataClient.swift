@@ -80,21 +80,24 @@ public struct StrataClient: Sendable {
 
     // MARK: - Reads
 
-    /// The value of `key` (`nil` when it has none), in the latest data or at `snapshot`.
-    public func get(_ key: some BytesConvertible, at snapshot: RemoteSnapshot? = nil) async throws -> [UInt8]? {
+    /// The value of `key` (`nil` when it has none), in the latest data or at `snapshot`, in
+    /// `keyspace` (the default one when `nil`; a named one must exist on the server).
+    public func get(_ key: some BytesConvertible, at snapshot: RemoteSnapshot? = nil, keyspace: String? = nil) async throws -> [UInt8]? {
         let request = Strata_V1_GetRequest.with {
             $0.key = Data(bytes: key)
             $0.snapshotID = snapshot?.id ?? 0
+            $0.keyspace = keyspace ?? ""
         }
         let response = try await kv.get(request, options: callOptions)
         return response.found ? Array(response.value) : nil
     }
 
-    /// The values of `keys` at one consistent point, in order.
-    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: RemoteSnapshot? = nil) async throws -> [[UInt8]?] {
+    /// The values of `keys` at one consistent point, in order (of `keyspace`, as `get`).
+    public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: RemoteSnapshot? = nil, keyspace: String? = nil) async throws -> [[UInt8]?] {
         let request = Strata_V1_BatchGetRequest.with {
             $0.keys = keys.map { Data(bytes: $0) }
             $0.snapshotID = snapshot?.id ?? 0
+            $0.keyspace = keyspace ?? ""
         }
         let response = try await kv.batchGet(request, options: callOptions)
         return response.results.map { $0.found ? Array($0.value) : nil }
@@ -102,13 +105,15 @@ public struct StrataClient: Sendable {
 
     /// Calls `body` with each entry of `[start, end)` (unbounded where `nil`), narrowed to
     /// `prefix` when given, in key order or reversed, at most `limit` of them. Entries arrive in
-    /// chunks as `body` consumes them; return `false` from `body` to stop early.
+    /// chunks as `body` consumes them; return `false` from `body` to stop early. Reads
+    /// `keyspace` (as `get`).
     public func scan(
         from start: [UInt8]? = nil, to end: [UInt8]? = nil, prefix: [UInt8]? = nil, reverse: Bool = false, limit: Int? = nil,
-        keysOnly: Bool = false, at snapshot: RemoteSnapshot? = nil,
+        keysOnly: Bool = false, at snapshot: RemoteSnapshot? = nil, keyspace: String? = nil,
         _ body: @escaping @Sendable (_ key: [UInt8], _ value: [UInt8]) async throws -> Bool
     ) async throws {
         let request = Strata_V1_ScanRequest.with {
+            $0.keyspace = keyspace ?? ""
             if let start { $0.start = Data(start) }
             if let end { $0.end = Data(end) }
             if let prefix { $0.prefix = Data(prefix) }
@@ -145,12 +150,14 @@ public struct StrataClient: Sendable {
 
     // MARK: - Writes
 
-    /// Stores `value` under `key`; with `sync`, returns only once it is durable.
+    /// Stores `value` under `key` in `keyspace` (as `get`); with `sync`, returns only once it
+    /// is durable.
     ///
     /// - Returns: a sequence number at or after the write's.
     @discardableResult
-    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, sync: Bool = false) async throws -> UInt64 {
+    public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, sync: Bool = false, keyspace: String? = nil) async throws -> UInt64 {
         let request = Strata_V1_PutRequest.with {
+            $0.keyspace = keyspace ?? ""
             $0.key = Data(bytes: key)
             $0.value = Data(bytes: value)
             $0.sync = sync
@@ -158,20 +165,22 @@ public struct StrataClient: Sendable {
         return try await kv.put(request, options: callOptions).sequence
     }
 
-    /// Deletes `key`.
+    /// Deletes `key` of `keyspace` (as `get`).
     @discardableResult
-    public func delete(_ key: some BytesConvertible, sync: Bool = false) async throws -> UInt64 {
+    public func delete(_ key: some BytesConvertible, sync: Bool = false, keyspace: String? = nil) async throws -> UInt64 {
         let request = Strata_V1_DeleteRequest.with {
+            $0.keyspace = keyspace ?? ""
             $0.key = Data(bytes: key)
             $0.sync = sync
         }
         return try await kv.delete(request, options: callOptions).sequence
     }
 
-    /// Deletes every key in `[start, end)`.
+    /// Deletes every key in `[start, end)` of `keyspace` (as `get`).
     @discardableResult
-    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, sync: Bool = false) async throws -> UInt64 {
+    public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, sync: Bool = false, keyspace: String? = nil) async throws -> UInt64 {
         let request = Strata_V1_DeleteRangeRequest.with {
+            $0.keyspace = keyspace ?? ""
             $0.start = Data(bytes: start)
             $0.end = Data(bytes: end)
             $0.sync = sync
@@ -179,11 +188,19 @@ public struct StrataClient: Sendable {
         return try await kv.deleteRange(request, options: callOptions).sequence
     }
 
-    /// Applies `batch` atomically.
+    /// Applies `batch` atomically (to the default keyspace: a `WriteBatch` names keyspaces by
+    /// a local database's ids, so one that writes a named keyspace is refused — use
+    /// `RemoteWriteBatch`, which names them).
+    ///
+    /// - Throws: `StrataError.invalidArgument` for a batch with entries in a named keyspace.
     @discardableResult
     public func write(_ batch: WriteBatch, sync: Bool = false) async throws -> UInt64 {
+        let entries = batch.entries
+        guard entries.allSatisfy({ $0.keyspace == 0 }) else {
+            throw StrataError.invalidArgument("this WriteBatch writes keyspaces of a local database; name them in a RemoteWriteBatch")
+        }
         let request = Strata_V1_WriteRequest.with {
-            $0.mutations = batch.entries.map { entry in
+            $0.mutations = entries.map { entry in
                 .with {
                     switch entry.kind {
                     case .put: $0.put = .with { pair in pair.key = Data(entry.key); pair.value = Data(entry.value) }
@@ -215,9 +232,22 @@ public struct StrataClient: Sendable {
         _ = try await kv.flush(Strata_V1_FlushRequest(), options: callOptions)
     }
 
-    /// Compacts `[start, end)` (unbounded where `nil`).
-    public func compactRange(from start: [UInt8]? = nil, to end: [UInt8]? = nil) async throws {
+    /// Applies `batch`, which may span keyspaces, atomically.
+    ///
+    /// - Returns: a sequence number at or after the write's.
+    @discardableResult
+    public func write(_ batch: RemoteWriteBatch, sync: Bool = false) async throws -> UInt64 {
+        let request = Strata_V1_WriteRequest.with {
+            $0.mutations = batch.mutations
+            $0.sync = sync
+        }
+        return try await kv.write(request, options: callOptions).sequence
+    }
+
+    /// Compacts `[start, end)` (unbounded where `nil`) of `keyspace` (as `get`).
+    public func compactRange(from start: [UInt8]? = nil, to end: [UInt8]? = nil, keyspace: String? = nil) async throws {
         let request = Strata_V1_CompactRangeRequest.with {
+            $0.keyspace = keyspace ?? ""
             if let start { $0.start = Data(start) }
             if let end { $0.end = Data(end) }
         }

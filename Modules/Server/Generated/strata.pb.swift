@@ -126,6 +126,10 @@ public nonisolated struct Strata_V1_GetRequest: Sendable {
   /// 0: do not wait.
   public var minSequence: UInt64 = 0
 
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -163,6 +167,10 @@ public nonisolated struct Strata_V1_BatchGetRequest: Sendable {
   /// As GetRequest.min_sequence.
   public var minSequence: UInt64 = 0
 
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -197,6 +205,10 @@ public nonisolated struct Strata_V1_PutRequest: Sendable {
   /// Return only once the write is durable against power loss (fdatasync).
   public var sync: Bool = false
 
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -213,6 +225,10 @@ public nonisolated struct Strata_V1_DeleteRequest: Sendable {
 
   /// Return only once the delete is durable against power loss.
   public var sync: Bool = false
+
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -233,6 +249,10 @@ public nonisolated struct Strata_V1_DeleteRangeRequest: Sendable {
 
   /// Return only once the delete is durable against power loss.
   public var sync: Bool = false
+
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -274,6 +294,10 @@ public nonisolated struct Strata_V1_Mutation: Sendable {
     }
     set {kind = .deleteRange(newValue)}
   }
+
+  /// The keyspace the change applies to; empty: the default one. It must exist. One Write may
+  /// change several keyspaces, atomically.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -368,6 +392,10 @@ public nonisolated struct Strata_V1_ScanRequest: Sendable {
 
   /// As GetRequest.min_sequence.
   public var minSequence: UInt64 = 0
+
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -481,6 +509,10 @@ public nonisolated struct Strata_V1_CompactRangeRequest: Sendable {
 
   /// End key (exclusive); empty: unbounded.
   public var end: Data = Data()
+
+  /// The keyspace; empty: the default one. It must exist (INVALID_ARGUMENT otherwise): the
+  /// server never creates keyspaces.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -678,6 +710,11 @@ public nonisolated struct Strata_V1_TransactRequest: Sendable {
     }
     set {op = .rollback(newValue)}
   }
+
+  /// The keyspace a get, get_for_update, put, delete or delete_range acts on; empty: the
+  /// default one. It must exist. (A scan names its keyspace in its ScanRequest.) One
+  /// transaction may read and write several keyspaces and commits them atomically.
+  public var keyspace: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1318,7 +1355,7 @@ nonisolated extension Strata_V1_KeyValue: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}snapshot_id\0\u{3}min_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}snapshot_id\0\u{3}min_sequence\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1329,6 +1366,7 @@ nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 1: try { try decoder.decodeSingularBytesField(value: &self.key) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1344,6 +1382,9 @@ nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf
     if self.minSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 3)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1351,6 +1392,7 @@ nonisolated extension Strata_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.key != rhs.key {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
     if lhs.minSequence != rhs.minSequence {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1393,7 +1435,7 @@ nonisolated extension Strata_V1_GetResponse: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BatchGetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}snapshot_id\0\u{3}min_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{3}snapshot_id\0\u{3}min_sequence\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1404,6 +1446,7 @@ nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeRepeatedBytesField(value: &self.keys) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1419,6 +1462,9 @@ nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftPro
     if self.minSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 3)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1426,6 +1472,7 @@ nonisolated extension Strata_V1_BatchGetRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.keys != rhs.keys {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
     if lhs.minSequence != rhs.minSequence {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1463,7 +1510,7 @@ nonisolated extension Strata_V1_BatchGetResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Strata_V1_PutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PutRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0\u{1}sync\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}value\0\u{1}sync\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1474,6 +1521,7 @@ nonisolated extension Strata_V1_PutRequest: SwiftProtobuf.Message, SwiftProtobuf
       case 1: try { try decoder.decodeSingularBytesField(value: &self.key) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.value) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.sync) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1489,6 +1537,9 @@ nonisolated extension Strata_V1_PutRequest: SwiftProtobuf.Message, SwiftProtobuf
     if self.sync != false {
       try visitor.visitSingularBoolField(value: self.sync, fieldNumber: 3)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1496,6 +1547,7 @@ nonisolated extension Strata_V1_PutRequest: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.key != rhs.key {return false}
     if lhs.value != rhs.value {return false}
     if lhs.sync != rhs.sync {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1503,7 +1555,7 @@ nonisolated extension Strata_V1_PutRequest: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Strata_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}sync\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}sync\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1513,6 +1565,7 @@ nonisolated extension Strata_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.key) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.sync) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1525,12 +1578,16 @@ nonisolated extension Strata_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProto
     if self.sync != false {
       try visitor.visitSingularBoolField(value: self.sync, fieldNumber: 2)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_DeleteRequest, rhs: Strata_V1_DeleteRequest) -> Bool {
     if lhs.key != rhs.key {return false}
     if lhs.sync != rhs.sync {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1538,7 +1595,7 @@ nonisolated extension Strata_V1_DeleteRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Strata_V1_DeleteRangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeleteRangeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}sync\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}sync\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1549,6 +1606,7 @@ nonisolated extension Strata_V1_DeleteRangeRequest: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularBytesField(value: &self.start) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.end) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.sync) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1564,6 +1622,9 @@ nonisolated extension Strata_V1_DeleteRangeRequest: SwiftProtobuf.Message, Swift
     if self.sync != false {
       try visitor.visitSingularBoolField(value: self.sync, fieldNumber: 3)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1571,6 +1632,7 @@ nonisolated extension Strata_V1_DeleteRangeRequest: SwiftProtobuf.Message, Swift
     if lhs.start != rhs.start {return false}
     if lhs.end != rhs.end {return false}
     if lhs.sync != rhs.sync {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1578,7 +1640,7 @@ nonisolated extension Strata_V1_DeleteRangeRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Strata_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Mutation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}put\0\u{1}delete\0\u{3}delete_range\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}put\0\u{1}delete\0\u{3}delete_range\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1620,6 +1682,7 @@ nonisolated extension Strata_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._
           self.kind = .deleteRange(v)
         }
       }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1645,11 +1708,15 @@ nonisolated extension Strata_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._
     }()
     case nil: break
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_Mutation, rhs: Strata_V1_Mutation) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1757,7 +1824,7 @@ nonisolated extension Strata_V1_WriteResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ScanRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}prefix\0\u{1}reverse\0\u{1}limit\0\u{3}keys_only\0\u{3}snapshot_id\0\u{3}min_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}prefix\0\u{1}reverse\0\u{1}limit\0\u{3}keys_only\0\u{3}snapshot_id\0\u{3}min_sequence\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1773,6 +1840,7 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeSingularBoolField(value: &self.keysOnly) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.snapshotID) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.minSequence) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -1803,6 +1871,9 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
     if self.minSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.minSequence, fieldNumber: 8)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1815,6 +1886,7 @@ nonisolated extension Strata_V1_ScanRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.keysOnly != rhs.keysOnly {return false}
     if lhs.snapshotID != rhs.snapshotID {return false}
     if lhs.minSequence != rhs.minSequence {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2009,7 +2081,7 @@ nonisolated extension Strata_V1_FlushResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Strata_V1_CompactRangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompactRangeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2019,6 +2091,7 @@ nonisolated extension Strata_V1_CompactRangeRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.start) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.end) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -2031,12 +2104,16 @@ nonisolated extension Strata_V1_CompactRangeRequest: SwiftProtobuf.Message, Swif
     if !self.end.isEmpty {
       try visitor.visitSingularBytesField(value: self.end, fieldNumber: 2)
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_CompactRangeRequest, rhs: Strata_V1_CompactRangeRequest) -> Bool {
     if lhs.start != rhs.start {return false}
     if lhs.end != rhs.end {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2242,7 +2319,7 @@ nonisolated extension Strata_V1_Commit: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Strata_V1_TransactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TransactRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}begin\0\u{1}get\0\u{3}get_for_update\0\u{1}put\0\u{1}delete\0\u{3}delete_range\0\u{1}scan\0\u{1}commit\0\u{1}rollback\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}begin\0\u{1}get\0\u{3}get_for_update\0\u{1}put\0\u{1}delete\0\u{3}delete_range\0\u{1}scan\0\u{1}commit\0\u{1}rollback\0\u{1}keyspace\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2347,6 +2424,7 @@ nonisolated extension Strata_V1_TransactRequest: SwiftProtobuf.Message, SwiftPro
           self.op = .rollback(v)
         }
       }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.keyspace) }()
       default: break
       }
     }
@@ -2396,11 +2474,15 @@ nonisolated extension Strata_V1_TransactRequest: SwiftProtobuf.Message, SwiftPro
     }()
     case nil: break
     }
+    if !self.keyspace.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyspace, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Strata_V1_TransactRequest, rhs: Strata_V1_TransactRequest) -> Bool {
     if lhs.op != rhs.op {return false}
+    if lhs.keyspace != rhs.keyspace {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

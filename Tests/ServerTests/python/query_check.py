@@ -2,7 +2,8 @@
 """The Query RPC from an independent client: Python grpcio with stubs generated at run time from
 the committed Protos/, against a strata-server whose database holds the table ServerQueryTests
 writes (500 users: id, email "u<id>@x", name "name<id % 37>", age 20 + id % 50, tags ["three"]
-when id % 3 == 0; indexes byEmail, byAge (age, name), byTag). Decodes the big-endian primary
+when id % 3 == 0; indexes byEmail, byAge (age, name), byTag), then the KV calls in its keyspace
+"archive". Decodes the big-endian primary
 keys itself. Exit status 0 only when every answer matched.
 
     query_check.py --port PORT
@@ -89,10 +90,42 @@ def main():
     except grpc.RpcError as error:
         expect(error.code() == grpc.StatusCode.INVALID_ARGUMENT, f"missing index: {error.code()}")
 
+    # The KV calls in a keyspace ("archive", which the table's fixture created): plain keys
+    # beside its table, a Write spanning keyspaces, a transaction, and NOT_FOUND for a keyspace
+    # the database does not have.
+    kv.Put(pb.PutRequest(key=b"py", value=b"archived", keyspace="archive"))
+    kv.Write(pb.WriteRequest(mutations=[
+        pb.Mutation(put=pb.KeyValue(key=b"py2", value=b"a"), keyspace="archive"),
+        pb.Mutation(put=pb.KeyValue(key=b"py", value=b"default")),
+    ]))
+    expect(kv.Get(pb.GetRequest(key=b"py", keyspace="archive")).value == b"archived", "get in a keyspace")
+    expect(kv.Get(pb.GetRequest(key=b"py")).value == b"default", "get in the default keyspace")
+    scanned = [e.key for chunk in kv.Scan(pb.ScanRequest(prefix=b"py", keyspace="archive")) for e in chunk.entries]
+    expect(scanned == [b"py", b"py2"], f"scan in a keyspace: {scanned}")
+    answers = list(kv.Transact(iter([
+        pb.TransactRequest(begin=pb.Begin()),
+        pb.TransactRequest(put=pb.KeyValue(key=b"py3", value=b"t"), keyspace="archive"),
+        pb.TransactRequest(get=b"py3", keyspace="archive"),
+        pb.TransactRequest(get=b"py3"),
+        pb.TransactRequest(commit=pb.Commit()),
+    ])))
+    expect(answers[2].value.found and answers[2].value.value == b"t" and not answers[3].value.found, "transaction across keyspaces")
+    expect(kv.Get(pb.GetRequest(key=b"py3", keyspace="archive")).value == b"t", "committed in its keyspace")
+    for call in (lambda: kv.Get(pb.GetRequest(key=b"py", keyspace="nope")),
+                 lambda: kv.Write(pb.WriteRequest(mutations=[pb.Mutation(delete=b"py", keyspace="archive"),
+                                                             pb.Mutation(delete=b"py", keyspace="nope")])),
+                 lambda: rows(keyspace="nope")):
+        try:
+            call()
+            failures.append("an unknown keyspace was accepted")
+        except grpc.RpcError as error:
+            expect(error.code() == grpc.StatusCode.NOT_FOUND, f"unknown keyspace: {error.code()}")
+    expect(kv.Get(pb.GetRequest(key=b"py", keyspace="archive")).found, "a refused Write deleted nothing")
+
     if failures:
         print("FAILED:", *failures, sep="\n  ")
         sys.exit(1)
-    print("ok: queries")
+    print("ok: queries, keyspaces")
 
 
 if __name__ == "__main__":
