@@ -24,7 +24,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     var predicates: [@Sendable (Value) -> Bool] = []
     /// Filters on single stored fields, run on a record's bytes before it is decoded — or on
     /// the index entry's stored fields, when the index stores every field filtered on.
-    var fieldFilters: [(field: String, check: @Sendable (_ codec: any RecordCodec, _ bytes: [UInt8]) throws -> Bool)] = []
+    var fieldFilters: [QueryCursor.FieldFilter] = []
 
     /// Whether the field filters run on index entries (before any record is read).
     var filtersOnEntries: Bool {
@@ -243,116 +243,46 @@ public struct QueryRows<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Or
     var lastPosition: [UInt8]? { run.lastPosition }
 }
 
-/// A query being read: its cursor, snapshot and progress (`QueryRows` is its public face).
+/// A query being read (`QueryRows` is its public face): the entries `QueryCursor` finds,
+/// decoded into the table's types and checked against the predicates.
 final class QueryRun<Key: OrderedKey, Value: Codable & Sendable, IndexKey: OrderedKey> {
-    let query: Query<Key, Value, IndexKey>
-    let cursor: Cursor
-    let snapshot: Snapshot
-    /// Whether field filters run on entries (`Query.filtersOnEntries`, computed once).
-    let filtersOnEntries: Bool
-    /// The length of the source's key prefix, and the records' prefix (computed once).
-    let sourcePrefixCount: Int
-    let recordPrefix: [UInt8]
-    private var started = false
-    private var produced = 0
-    /// The current entry's stored fields, reused from entry to entry.
-    private var storedFields: [UInt8] = []
-    /// The storage key of the last row returned (what a page token resumes after).
-    private(set) var lastPosition: [UInt8]?
+    let table: Table<Key, Value>
+    let predicates: [@Sendable (Value) -> Bool]
+    let entries: QueryCursor
 
     init(query: Query<Key, Value, IndexKey>, cursor: Cursor, snapshot: Snapshot) {
-        self.query = query
-        self.cursor = cursor
-        self.snapshot = snapshot
-        let layout = query.table.layout
-        self.recordPrefix = layout.recordPrefix
-        self.filtersOnEntries = query.filtersOnEntries
-        self.sourcePrefixCount = query.index.map { layout.indexPrefix($0.name).count } ?? recordPrefix.count
+        let table = query.table
+        let layout = table.layout
+        self.table = table
+        self.predicates = query.predicates
+        let source: QueryCursor.Source = query.index.map { $0.unique ? .uniqueIndex : .index } ?? .records
+        self.entries = QueryCursor(
+            cursor: cursor, snapshot: snapshot, records: table.keyspace, recordPrefix: layout.recordPrefix, source: source,
+            sourcePrefixCount: query.index.map { layout.indexPrefix($0.name).count } ?? layout.recordPrefix.count,
+            reversed: query.isReversed, limit: query.limitCount, fieldFilters: query.fieldFilters, codec: table.schema.codec,
+            filtersOnEntries: query.filtersOnEntries, tableName: table.schema.name, indexName: query.index?.name)
     }
+
+    /// The storage key of the last row returned (what a page token resumes after).
+    var lastPosition: [UInt8]? { entries.lastPosition }
 
     /// The next row, or `nil` at the end (or at the limit).
     ///
     /// - Throws: `StrataError.corruption` when a record does not decode, or an index entry has
     ///   no record; as `Cursor`.
     func next() throws -> (key: Key, value: Value)? {
-        let table = query.table
-        while try advance() {
-            // Entries the filters reject cost the cursor step and the filter, nothing more:
-            // their stored fields are read in place into a reused buffer (no allocation).
-            if filtersOnEntries {
-                let kept = try cursor.withCurrent { _, value -> Bool in
-                    let stored = try TableLayout.splitNonUniqueEntryValue(value, keyLength: Int.max).stored
-                    storedFields.removeAll(keepingCapacity: true)
-                    storedFields.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[stored]))
-                    return try passesFieldFilters(storedFields, what: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key))")
-                }
-                if !kept { continue }
-            }
-            let encodedKey = try currentPrimaryKey()
-            let recordKey = recordPrefix + encodedKey
-            guard let bytes = try table.keyspace.get(recordKey, at: snapshot) else {
-                throw StrataError.corruption(file: "table \(table.schema.name)", offset: 0, reason: "index \(query.index?.name ?? "?") entry \(InternalKey.printable(cursor.key)) has no record")
-            }
-            if !filtersOnEntries, !(try passesFieldFilters(bytes, what: "the record at key \(table.describeKey(encodedKey))")) { continue }
-            let value = try table.decodeValue(bytes, recordKey: recordKey)
-            guard query.predicates.allSatisfy({ $0(value) }) else { continue }
-            produced += 1
-            lastPosition = cursor.key
+        while let (encodedKey, bytes) = try entries.nextEntry() {
+            let value = try table.decodeValue(bytes, recordKey: entries.recordPrefix + encodedKey)
+            guard predicates.allSatisfy({ $0(value) }) else { continue }
+            entries.accept()
             return (try Key(orderedKeyBytes: encodedKey), value)
         }
         return nil
     }
 
-    /// Whether `bytes` (a record, or an entry's stored fields) pass every field filter.
-    private func passesFieldFilters(_ bytes: [UInt8], what: @autoclosure () -> String) throws -> Bool {
-        let codec = query.table.schema.codec
-        for filter in query.fieldFilters {
-            let kept: Bool
-            do { kept = try filter.check(codec, bytes) } catch let error as StrataError { throw error } catch {
-                throw StrataError.corruption(file: "table \(query.table.schema.name)", offset: 0, reason: "a field filter could not read \(what()): \(error)")
-            }
-            if !kept { return false }
-        }
-        return true
-    }
-
     /// The next primary key, reading the index entry only (no filter applies).
     func nextKey() throws -> Key? {
-        guard try advance() else { return nil }
-        let key = try Key(orderedKeyBytes: try currentPrimaryKey())
-        produced += 1
-        lastPosition = cursor.key
-        return key
-    }
-
-    /// Moves to the next entry; `false` at the end or the limit.
-    private func advance() throws -> Bool {
-        if let limit = query.limitCount, produced >= limit { return false }
-        if !started {
-            started = true
-            if query.isReversed { try cursor.seekToLast() } else { try cursor.seekToFirst() }
-        } else if query.isReversed {
-            try cursor.prev()
-        } else {
-            try cursor.next()
-        }
-        return cursor.isValid
-    }
-
-    /// The encoded primary key of the current record or entry, read in place (one copy).
-    private func currentPrimaryKey() throws -> [UInt8] {
-        let index = query.index
-        return try cursor.withCurrent { storageKey, value in
-            // The cursor's bounds keep it within the source's prefix.
-            guard storageKey.count > sourcePrefixCount else {
-                throw StrataError.corruption(file: "table \(query.table.schema.name)", offset: 0, reason: "\(InternalKey.printable(storageKey)) is too short for a record or an entry")
-            }
-            guard let index else { return Array(UnsafeRawBufferPointer(rebasing: storageKey[sourcePrefixCount...])) }
-            // An entry key is the index prefix, the index value, and (not unique) the primary
-            // key, whose length the entry's value starts with; a unique entry's value is the
-            // primary key.
-            return try TableLayout.primaryKey(ofEntry: storageKey, value: value, prefixCount: sourcePrefixCount, unique: index.unique)
-        }
+        try entries.nextKey().map { try Key(orderedKeyBytes: $0) }
     }
 }
 

@@ -37,6 +37,19 @@ final class BinaryRecordDecoder: Decoder {
     /// (`false` when it is absent or null): a field filter's test without an optional result
     /// (whose metadata a generic caller instantiates at run time, per row).
     static func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
+        if type == String.self {
+            // Strings in place (`RecordFieldProbe`); anything unexpected takes the checked path.
+            var name = name
+            let answer = name.withUTF8 { wanted in
+                bytes.withUnsafeBufferPointer { record -> Bool? in
+                    guard let located = RecordFieldProbe.valueStart(of: wanted, in: record) else { return nil }
+                    guard let start = located else { return false }
+                    // The bit cast is an identity: `Field` is exactly `String` here.
+                    return RecordFieldProbe.string(at: start, in: record).map { predicate(unsafeBitCast($0, to: Field.self)) }
+                }
+            }
+            if let answer { return answer }
+        }
         guard let start = try fieldValueStart(name, in: bytes) else { return false }
         return predicate(try value(type, at: start, in: bytes, parentPath: [], key: NamedCodingKey(name)))
     }
