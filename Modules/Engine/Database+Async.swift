@@ -116,6 +116,12 @@ extension Database {
         try await executor.run { try self.compactRange(from: low, to: high) }
     }
 
+    /// Waits on a thread of its own until the background work has caught up (see
+    /// `waitForCompactions()`), so the wait holds no cooperative-pool thread.
+    public func waitForCompactions() async throws {
+        try await Threads.run { try self.waitForCompactions() }
+    }
+
     /// Opens (or creates) the database in `path` on a thread of its own (see
     /// `open(at:options:)`): recovery, and with an object store the restore and the epoch claim,
     /// block; this form keeps them off the cooperative pool.

@@ -2,6 +2,33 @@ import Encoding
 import Manifest
 
 extension Database {
+    /// Blocks until the background work has caught up: every frozen memtable flushed and no
+    /// compaction needed or running in any keyspace (RocksDB's `WaitForCompact`) — after a bulk
+    /// load, before measuring reads or copying files. Work that writes made meanwhile is waited
+    /// for too. The active memtable is not flushed (`flush()` first for that). Without
+    /// background threads (`Options.backgroundWork` off) the pending work runs here.
+    ///
+    /// Blocks the calling thread; from Swift concurrency use the `async` overload.
+    ///
+    /// - Throws: the error that stopped the background work; `.closed`.
+    public func waitForCompactions() throws {
+        try checkOpen()
+        if !options.backgroundWork {
+            try runPendingFlushes()
+            try runPendingCompactions()
+            return
+        }
+        // A request makes the compaction thread look (and clear it) even when nothing else
+        // woke it: idle means no request left, nothing frozen and neither thread busy.
+        requestCompaction()
+        state.wait(until: { state in
+            state.backgroundError != nil || state.shutdown
+                || (state.frozen.isEmpty && !state.flushing && !state.compacting && !state.compactionRequested)
+        }) { _ in }
+        if let error = state.withLock({ $0.backgroundError }) { throw error }
+        try checkOpen()
+    }
+
     /// Writes every memtable to a level-0 table and waits until it is done (the log segments they
     /// needed become garbage).
     ///

@@ -14,6 +14,42 @@ import VFS
         return (try Database.open(at: "/db", options: options), memory)
     }
 
+    /// `waitForCompactions()` returns once the background threads are idle with nothing left:
+    /// no frozen memtable, no level (of any keyspace) scoring 1 or more. After a load that made
+    /// many flushes and compactions; in a keyspace too; and in the async form.
+    @Test func waitForCompactionsLeavesNoWork() async throws {
+        let (db, _) = try openMemory()
+        let logs = try await db.keyspace("logs")
+        let value = [UInt8](repeating: 7, count: 100)
+        for round in 0..<2 {
+            for index in 0..<6_000 {
+                var batch = WriteBatch()
+                batch.put(bytes(String(format: "key%07d", (index * 7_919 + round) % 100_000)), value)
+                batch.put(bytes(String(format: "log%07d", index)), value, in: logs)
+                try await db.write(batch)
+            }
+            // Three flushes in a row fill level 0 up to its trigger: a compaction is due or
+            // running when the last one returns.
+            for flush in 0..<3 {
+                for index in 0..<400 { try await db.put(bytes(String(format: "f%d-%d-%05d", round, flush, index)), value) }
+                try await db.flush()
+            }
+            if round == 0 {
+                try { () throws in try db.waitForCompactions() }()  // the blocking form
+            } else {
+                try await db.waitForCompactions()
+            }
+            let statistics = db.statistics
+            #expect(statistics.frozenMemtables == 0)
+            #expect(statistics.levels.allSatisfy { $0.score < 1 }, "\(db.property(.levelSummary))")
+            #expect(!db.backgroundActivity.flushing && !db.backgroundActivity.compacting)
+            #expect(try logs.tables().filter { $0.level == 0 }.count < 3, "level 0 of logs is below its compaction trigger")
+        }
+        #expect(try await db.get(bytes(String(format: "key%07d", 7_919 % 100_000))) == value)
+        try await db.close()
+        #expect(throws: StrataError.closed) { try db.waitForCompactions() }
+    }
+
     @Test func badInputGetsTheDocumentedErrorAndTheDatabaseStaysUsable() throws {
         let (db, _) = try openMemory { $0.maxValueSize = 1_000; $0.maxKeySize = 100 }
         #expect(throws: StrataError.invalidArgument("empty key")) { try db.put([], [1]) }

@@ -24,6 +24,10 @@ struct Arguments {
     var readsOnly = false
     /// Leave the databases in `--dir` at the end.
     var keep = false
+    /// Before the lookups and queries, wait until Strata's background compactions after the
+    /// load are done (`Database.waitForCompactions()`): steady-state reads instead of reads
+    /// that share the cores with the load's compaction debt.
+    var settle = false
     var directory = FileManager.default.temporaryDirectory.appendingPathComponent("tables-bench").path
 
     init() {
@@ -41,8 +45,9 @@ struct Arguments {
             case "--strata-only": strataOnly = value == "1"
             case "--reads-only": readsOnly = value == "1"; strataOnly = strataOnly || readsOnly
             case "--keep": keep = value == "1"
+            case "--settle": settle = value == "1"
             default:
-                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--codec-records N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1] [--reads-only 1] [--keep 1]\n".data(using: .utf8)!)
+                FileHandle.standardError.write("usage: TablesBench [--num N] [--lookups N] [--queries N] [--codec-records N] [--reps N] [--dir DIR] [--inserts-only 1] [--strata-only 1] [--reads-only 1] [--keep 1] [--settle 1]\n".data(using: .utf8)!)
                 exit(2)
             }
         }
@@ -203,6 +208,10 @@ for rep in 1...arguments.reps {
             try strata.db.close()
             try pool.close()
             continue
+        }
+        if arguments.settle {
+            let settling = try seconds { try strata.db.waitForCompactions() }
+            print(String(format: "  (waited %.2f s for Strata's compactions to finish)", settling))
         }
         // Lookups on the 3-index databases.
         let ids = (0..<arguments.lookups).map { _ in Int.random(in: 0..<n, using: &generator) }
