@@ -142,6 +142,49 @@ import VFS
         try db.close()
     }
 
+    /// A string field filter over damaged records — 2,000 truncations, bit flips and random
+    /// byte strings written under a record's key behind the table's back — answers or throws
+    /// `StrataError`, and never traps (the field is read in place, falling back to the checked
+    /// decoder on anything unexpected).
+    @Test func stringFieldFiltersOverDamagedRecordsNeverTrap() throws {
+        struct Pet: Codable, Sendable {
+            var name: String
+            var nickname: String?
+            var legs: Int
+        }
+        let db = try Database.open(at: "/db", options: tableTestOptions(MemoryFileSystem()))
+        let pets = try Table(TableSchema<UInt64, Pet>(name: "pets"), in: db)
+        try pets.insert(1, Pet(name: "Rex the long-named dog", nickname: "Bø", legs: 4))
+        let recordKey = TableSchema<UInt64, Pet>.defaultKeyPrefix + "pets".orderedKeyBytes + [0x01] + UInt64(1).orderedKeyBytes
+        let valid = try #require(try db.get(recordKey))
+        var random = SplitMix64(seed: 30)
+        var kept = 0
+        var refused = 0
+        for round in 0..<2_000 {
+            var bytes = valid
+            switch round % 3 {
+            case 0: bytes = Array(valid.prefix(Int(random.next() % UInt64(valid.count))))
+            case 1:
+                for _ in 0...(random.next() % 4) {
+                    bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: 1 << (random.next() % 8))
+                }
+            default: bytes = (0..<Int(random.next() % 48)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            }
+            if bytes.isEmpty { bytes = [0x0A] }
+            try db.put(recordKey, bytes)
+            for field in ["name", "nickname"] {
+                do {
+                    let rows = try pets.query().filter(field: field, as: String.self) { !$0.isEmpty }.collect()
+                    kept += rows.count
+                } catch is StrataError {
+                    refused += 1
+                }
+            }
+        }
+        #expect(kept > 0 && refused > 0, "kept \(kept), refused \(refused)")
+        try db.close()
+    }
+
     /// Queries read at one snapshot: a query started before writes does not see them, and
     /// entries always find their records.
     @Test func queriesReadAtOneSnapshot() throws {
