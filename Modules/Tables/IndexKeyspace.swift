@@ -50,9 +50,9 @@ enum IndexKeyspace {
 
     /// The keyspace `name`, which a table's bookkeeping names: it must exist.
     static func existing(_ name: String, of database: Database, recordedAt layout: TableLayout) throws -> Keyspace {
-        guard name == Database.defaultKeyspaceName || database.keyspaceNames.contains(name) else {
+        guard let keyspace = database.existingKeyspace(named: name) else {
             throw StrataError.corruption(file: "<table bookkeeping>", offset: 0, reason: "the table at \(InternalKey.printable(layout.root)) keeps its index entries in keyspace \"\(name)\", which does not exist")
         }
-        return try database.keyspace(name)
+        return keyspace
     }
 }

@@ -90,8 +90,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
             if let requested, requested.name != recorded {
                 throw StrataError.invalidArgument("table \(schema.name) keeps its index entries in keyspace \"\(recorded)\", not \"\(requested.name)\"")
             }
-            let exists = recorded == Database.defaultKeyspaceName || database.keyspaceNames.contains(recorded)
-            if !exists && writable { return (try database.keyspace(recorded), nil, false, true) }
+            if database.existingKeyspace(named: recorded) == nil && writable { return (try database.keyspace(recorded), nil, false, true) }
             return (try IndexKeyspace.existing(recorded, of: database, recordedAt: layout), nil, false, false)
         }
         if try IndexKeyspace.hasIndexStates(layout, in: keyspace) {
@@ -105,7 +104,7 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
         if let requested { return (requested, writable ? name : nil, writable, false) }
         guard writable else {
             // A read-only open cannot create it; its new indexes stay unusable anyway.
-            return (database.keyspaceNames.contains(name) ? try database.keyspace(name) : keyspace, nil, false, false)
+            return (database.existingKeyspace(named: name) ?? keyspace, nil, false, false)
         }
         return (try database.keyspace(name), name, true, false)
     }

@@ -74,7 +74,9 @@ public enum TableStructureCheck {
         var found: [FoundTable] = []
         var entryRoots: [EntryRoot] = []
         for name in [Database.defaultKeyspaceName] + database.keyspaceNames {
-            try collectTables(in: database.keyspace(name), at: snapshot, keyPrefix: keyPrefix, into: &found, entryRoots: &entryRoots, report: &report)
+            // A keyspace dropped since the names were read has nothing to check.
+            guard let keyspace = database.existingKeyspace(named: name) else { continue }
+            try collectTables(in: keyspace, at: snapshot, keyPrefix: keyPrefix, into: &found, entryRoots: &entryRoots, report: &report)
         }
         var claimed: Set<EntryRoot> = []
         for var table in found {
@@ -190,7 +192,7 @@ public enum TableStructureCheck {
     /// Counts `table`'s index entries in `keyspace` and checks that each names a record.
     private static func checkEntries(of table: inout FoundTable, in keyspace: Keyspace, at snapshot: Snapshot, report: inout TableStructureReport) throws {
         let entryPrefix = table.root + [TableLayout.indexTag]
-        let records = try table.summary.keyspace == keyspace.name ? keyspace : keyspace.database.keyspace(table.summary.keyspace)
+        guard let records = table.summary.keyspace == keyspace.name ? keyspace : keyspace.database.existingKeyspace(named: table.summary.keyspace) else { return }
         let cursor = try keyspace.cursor(ReadOptions(snapshot: snapshot, prefix: entryPrefix))
         let tableName = table.summary.name
         func checkCurrent() throws {

@@ -162,11 +162,10 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     ///
     /// - Throws: `ToolFailure(.notFound)` when no such keyspace exists.
     public func keyspace(of db: Database) throws -> Keyspace {
-        guard let keyspace, keyspace != Database.defaultKeyspaceName else { return try db.keyspace(Database.defaultKeyspaceName) }
-        guard db.keyspaceNames.contains(keyspace) else {
-            throw ToolFailure(.notFound, "no keyspace named \"\(keyspace)\" (create it with `strata create-keyspace`)")
+        guard let found = db.existingKeyspace(named: keyspace ?? Database.defaultKeyspaceName) else {
+            throw ToolFailure(.notFound, "no keyspace named \"\(keyspace ?? "")\" (create it with `strata create-keyspace`)")
         }
-        return try db.keyspace(keyspace)
+        return found
     }
 
     /// The key/value codec.
