@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Encoding
+import Manifest
 
 // The public read API. The read path behind it is in Database+ReadPath.swift.
 
@@ -69,8 +70,13 @@ extension Database {
     ///
     /// - Throws: as `get(_:)`, for the first key that fails.
     public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) throws -> [[UInt8]?] {
+        try batchGet(keys, at: snapshot, keyspace: KeyspaceDescriptor.defaultID)
+    }
+
+    /// `batchGet(_:at:)` in keyspace `keyspace` (0: the default one): one read view for all keys.
+    func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot?, keyspace: UInt32) throws -> [[UInt8]?] {
         try checkOpen()
-        let view = readView(at: snapshot)
+        let view = try readView(at: snapshot, keyspace: keyspace)
         return try keys.map { key in try key.withUnsafeBytes { try get(rawKey: $0, in: view) } }
     }
 

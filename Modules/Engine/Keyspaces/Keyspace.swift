@@ -52,9 +52,7 @@ public final class Keyspace: Sendable {
     /// The values of `keys` (`nil` for a missing key), in order, all read at one moment: at
     /// `snapshot`, or at the latest data when the call starts.
     public func batchGet<Key: BytesConvertible>(_ keys: [Key], at snapshot: Snapshot? = nil) throws -> [[UInt8]?] {
-        try database.checkOpen()
-        let view = try database.readView(at: snapshot, keyspace: id)
-        return try keys.map { key in try key.withUnsafeBytes { try database.get(rawKey: $0, in: view) } }
+        try database.batchGet(keys, at: snapshot, keyspace: id)
     }
 
     /// The value of `key` (as of `snapshot`, or the latest data), decoded as `Value`.
