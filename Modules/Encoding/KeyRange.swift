@@ -17,4 +17,15 @@ public enum KeyRange {
         }
         return nil
     }
+
+    /// `[from, to)` narrowed to the keys that start with `prefix` (`nil` bounds unbounded). When
+    /// the bounds lie outside the prefix the result is empty (`to` equals `from`), not an error.
+    public static func narrowed(from lower: [UInt8]?, to upper: [UInt8]?, toPrefix prefix: [UInt8]) -> (from: [UInt8]?, to: [UInt8]?) {
+        var lower = lower
+        var upper = upper
+        if lower.map({ BytewiseComparator.compare($0, prefix) < 0 }) ?? true { lower = prefix }
+        if let end = prefixEnd(prefix), upper.map({ BytewiseComparator.compare(end, $0) < 0 }) ?? true { upper = end }
+        if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
+        return (lower, upper)
+    }
 }

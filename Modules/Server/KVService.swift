@@ -152,13 +152,7 @@ struct KVService: Strata_V1_KV.SimpleServiceProtocol {
         if let lower, let upper, BytewiseComparator.compare(lower, upper) > 0 {
             throw StrataError.invalidArgument("scan start sorts after its end")
         }
-        if !request.prefix.isEmpty {
-            let prefix = Array(request.prefix)
-            if lower == nil || BytewiseComparator.compare(lower!, prefix) < 0 { lower = prefix }
-            if let end = KeyRange.prefixEnd(prefix), upper == nil || BytewiseComparator.compare(end, upper!) < 0 { upper = end }
-            // Bounds outside the prefix leave nothing: an empty range, not an error.
-            if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
-        }
+        if !request.prefix.isEmpty { (lower, upper) = KeyRange.narrowed(from: lower, to: upper, toPrefix: Array(request.prefix)) }
         return (lower, upper)
     }
 

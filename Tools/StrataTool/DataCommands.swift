@@ -120,12 +120,7 @@ struct Scan: ParsableCommand {
         if let lower, let upper, BytewiseComparator.compare(lower, upper) > 0 {
             throw ToolFailure(.usage, "--from sorts after --to")
         }
-        if let bytes = prefixBytes {
-            if lower == nil || BytewiseComparator.compare(lower!, bytes) < 0 { lower = bytes }
-            if let end = KeyRange.prefixEnd(bytes), upper == nil || BytewiseComparator.compare(end, upper!) < 0 { upper = end }
-            // Bounds outside the prefix leave nothing: an empty range, not an error.
-            if let low = lower, let high = upper, BytewiseComparator.compare(low, high) > 0 { upper = low }
-        }
+        if let bytes = prefixBytes { (lower, upper) = KeyRange.narrowed(from: lower, to: upper, toPrefix: bytes) }
         var printed = 0
         var iterator = try global.keyspace(of: db).scan(from: lower, to: upper, reverse: reverse).makeIterator()
         while printed < (limit ?? Int.max), let (key, value) = try iterator.next() {

@@ -64,9 +64,8 @@ public struct UntypedTableQuery: Sendable {
         var lower = base + (from ?? [])
         var upper = to.map { base + $0 } ?? KeyRange.prefixEnd(base)
         if let prefix {
-            let start = base + prefix
-            if BytewiseComparator.compare(lower, start) < 0 { lower = start }
-            if let end = KeyRange.prefixEnd(start), upper.map({ BytewiseComparator.compare(end, $0) < 0 }) ?? true { upper = end }
+            let narrowed = KeyRange.narrowed(from: lower, to: upper, toPrefix: base + prefix)
+            (lower, upper) = (narrowed.from ?? lower, narrowed.to)
         }
         if let after {
             guard after.starts(with: base) else { throw StrataError.invalidArgument("the position belongs to another query") }
