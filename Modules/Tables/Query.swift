@@ -78,15 +78,7 @@ public struct Query<Key: OrderedKey, Value: Codable & Sendable, IndexKey: Ordere
     /// ```
     public func filter<Field: Decodable & SendableMetatype>(field name: String, as type: Field.Type, _ predicate: @escaping @Sendable (Field) -> Bool) -> Self {
         var copy = self
-        if table.schema.codec is BinaryRecordCodec {
-            // The binary codec's test directly: one dynamic cast here, not one per row.
-            copy.fieldFilters.append((name, { _, bytes in try BinaryRecordDecoder.field(name, as: Field.self, in: bytes, satisfies: predicate) }))
-        } else {
-            copy.fieldFilters.append((name, { codec, bytes in
-                guard let field = try codec.decodeField(name, as: Field.self, from: bytes) else { return false }
-                return predicate(field)
-            }))
-        }
+        copy.fieldFilters.append((name, { codec, bytes in try codec.field(name, as: Field.self, in: bytes, satisfies: predicate) }))
         return copy
     }
 

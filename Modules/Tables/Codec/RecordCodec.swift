@@ -31,6 +31,21 @@ public protocol RecordCodec: Sendable {
     ///
     /// - Throws: `DecodingError` when `bytes` is not a keyed value.
     func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8]
+
+    /// Whether the top-level field `name` of `bytes`, decoded as `Field`, satisfies
+    /// `predicate` (`false` when the field is absent or `null`): a field filter's test. The
+    /// default decodes the field with `decodeField`; a codec may answer without decoding it.
+    ///
+    /// - Throws: as `decodeField(_:as:from:)`.
+    func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool
+}
+
+extension RecordCodec {
+    /// `field(_:as:in:satisfies:)` through `decodeField(_:as:from:)`.
+    public func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
+        guard let field = try decodeField(name, as: type, from: bytes) else { return false }
+        return predicate(field)
+    }
 }
 
 /// A coding key with any name: the key a field filter asks for.
@@ -111,6 +126,12 @@ public struct BinaryRecordCodec: RecordCodec {
     /// One field: finds it among the top-level object's fields and decodes only its bytes.
     public func decodeField<Field: Decodable>(_ name: String, as type: Field.Type, from bytes: [UInt8]) throws -> Field? {
         try BinaryRecordDecoder.decodeField(name, as: type, from: bytes)
+    }
+
+    /// The field tested in place on the stored bytes (strings without decoding; see
+    /// `RecordCodec.field(_:as:in:satisfies:)`).
+    public func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
+        try BinaryRecordDecoder.field(name, as: type, in: bytes, satisfies: predicate)
     }
 
     /// The fields' bytes copied as they are into a new object (no decoding).
