@@ -7,12 +7,13 @@ extension Version {
     /// about the key (a value, a delete, or a covering range tombstone) decides, because every
     /// table consulted earlier holds newer data than every table consulted later.
     public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber, tableCache: TableCache) throws -> LookupResult {
-        for file in candidates(for: userKey) {
+        var found = LookupResult.notFound
+        try forEachCandidate(for: userKey) { file in
             let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
-            let result = try reader.get(userKey, at: snapshot)
-            if result != .notFound { return result }
+            found = try reader.get(userKey, at: snapshot)
+            return found != .notFound
         }
-        return .notFound
+        return found
     }
 
     /// The sequence of the newest thing any table says about `userKey` (a point version or a
@@ -23,10 +24,13 @@ extension Version {
     /// be newer): the answer is exact whenever it is above `floor`, which is all a conflict
     /// check asks — and usually every table predates the snapshot, so it reads none of them.
     package func newestSequence(_ userKey: UnsafeRawBufferPointer, newerThan floor: UInt64, tableCache: TableCache) throws -> UInt64? {
-        for file in candidates(for: userKey) where file.largestSequence.rawValue > floor {
+        var newest: UInt64?
+        try forEachCandidate(for: userKey) { file in
+            guard file.largestSequence.rawValue > floor else { return false }
             let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
-            if let sequence = try reader.newestSequence(userKey) { return sequence }
+            newest = try reader.newestSequence(userKey)
+            return newest != nil
         }
-        return nil
+        return newest
     }
 }

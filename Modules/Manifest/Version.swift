@@ -172,7 +172,11 @@ public final class Version: Sendable, CustomStringConvertible {
     /// The index of the first table of level ≥ 1 that may hold `userKey`: the first whose range
     /// ends at or after it. A range ending in a tombstone sentinel excludes its own user key.
     package func firstFileIndex(level: Int, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
-        let files = levels[level]
+        levels[level].withUnsafeBufferPointer { Version.firstFileIndex(in: $0, atOrAfter: userKey) }
+    }
+
+    /// `firstFileIndex(level:atOrAfter:)` on one level's files (sorted, disjoint).
+    static func firstFileIndex(in files: UnsafeBufferPointer<FileMetadata>, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
         var low = 0
         var high = files.count
         while low < high {
@@ -186,12 +190,33 @@ public final class Version: Sendable, CustomStringConvertible {
     /// whose range covers it (newest first), then at most one file per deeper level.
     package func candidates(for userKey: UnsafeRawBufferPointer) -> [FileMetadata] {
         var result: [FileMetadata] = []
-        for file in levels[0] where covers(file, userKey) { result.append(file) }
-        for level in 1..<levels.count where !levels[level].isEmpty {
-            let index = firstFileIndex(level: level, atOrAfter: userKey)
-            if index < levels[level].count, covers(levels[level][index], userKey) { result.append(levels[level][index]) }
+        forEachCandidate(for: userKey) { file in
+            result.append(file)
+            return false
         }
         return result
+    }
+
+    /// Calls `body` with each table `candidates(for:)` lists, in that order, until it returns
+    /// `true`; without building the list or copying the files' metadata (a point read's path).
+    @inline(__always)
+    package func forEachCandidate(for userKey: UnsafeRawBufferPointer, _ body: (_ file: FileMetadata) throws -> Bool) rethrows {
+        try levels.withUnsafeBufferPointer { levels in
+            let stop = try levels[0].withUnsafeBufferPointer { files in
+                for index in files.indices where covers(files[index], userKey) {
+                    if try body(files[index]) { return true }
+                }
+                return false
+            }
+            if stop { return }
+            for level in 1..<levels.count where !levels[level].isEmpty {
+                let stop = try levels[level].withUnsafeBufferPointer { files in
+                    let index = Version.firstFileIndex(in: files, atOrAfter: userKey)
+                    return index < files.count && covers(files[index], userKey) ? try body(files[index]) : false
+                }
+                if stop { return }
+            }
+        }
     }
 
     private func covers(_ file: FileMetadata, _ userKey: UnsafeRawBufferPointer) -> Bool {

@@ -7,6 +7,7 @@ import Engine
 /// decodes what this returns into the table's types and applies the predicates on them.
 ///
 /// Thread safety: use from one thread at a time.
+@usableFromInline
 final class QueryCursor {
     /// How the source's entries name their records.
     enum Source {
@@ -18,21 +19,20 @@ final class QueryCursor {
         case index
     }
 
-    /// A field filter's test on a record's (or an entry's stored fields') bytes.
-    typealias FieldFilter = (field: String, check: @Sendable (_ codec: any RecordCodec, _ bytes: [UInt8]) throws -> Bool)
+    /// A field filter: the field it reads and its test, prepared by the table's codec.
+    typealias FieldFilter = (field: String, test: RecordFieldTest)
 
     let cursor: Cursor
     let snapshot: Snapshot
     /// Where the records are, and their key prefix.
     let records: Keyspace
-    let recordPrefix: [UInt8]
+    @usableFromInline let recordPrefix: [UInt8]
     let source: Source
     /// The length of the source's key prefix.
     let sourcePrefixCount: Int
     let reversed: Bool
     let limit: Int?
     let fieldFilters: [FieldFilter]
-    let codec: any RecordCodec
     /// Whether the field filters run on entries' stored fields (before records are read).
     let filtersOnEntries: Bool
     /// For messages.
@@ -41,14 +41,15 @@ final class QueryCursor {
 
     private var started = false
     private var produced = 0
-    /// The current entry's stored fields, reused from entry to entry.
-    private var storedFields: [UInt8] = []
-    /// The storage key of the last row accepted (what a page token resumes after).
+    /// Whether `accept()` records `lastPosition` (a page needs it; other reads skip the copy).
+    var tracksPosition = false
+    /// The storage key of the last row accepted (what a page token resumes after), when
+    /// `tracksPosition`.
     private(set) var lastPosition: [UInt8]?
 
     init(
         cursor: Cursor, snapshot: Snapshot, records: Keyspace, recordPrefix: [UInt8], source: Source, sourcePrefixCount: Int,
-        reversed: Bool, limit: Int?, fieldFilters: [FieldFilter], codec: any RecordCodec, filtersOnEntries: Bool,
+        reversed: Bool, limit: Int?, fieldFilters: [FieldFilter], filtersOnEntries: Bool,
         tableName: String, indexName: String?
     ) {
         self.cursor = cursor
@@ -60,7 +61,6 @@ final class QueryCursor {
         self.reversed = reversed
         self.limit = limit
         self.fieldFilters = fieldFilters
-        self.codec = codec
         self.filtersOnEntries = filtersOnEntries
         self.tableName = tableName
         self.indexName = indexName
@@ -71,16 +71,15 @@ final class QueryCursor {
     ///
     /// - Throws: `StrataError.corruption` for an entry without its record or a field filter
     ///   that cannot read the bytes; as `Cursor`.
+    @usableFromInline
     func nextEntry() throws -> (encodedKey: [UInt8], record: [UInt8])? {
         while try advance() {
             // Entries the filters reject cost the cursor step and the filter, nothing more:
-            // their stored fields are read in place into a reused buffer.
+            // the filters read their stored fields in place.
             if filtersOnEntries {
                 let kept = try cursor.withCurrent { _, value -> Bool in
                     let stored = try TableLayout.splitNonUniqueEntryValue(value, keyLength: Int.max).stored
-                    storedFields.removeAll(keepingCapacity: true)
-                    storedFields.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[stored]))
-                    return try passesFieldFilters(storedFields)
+                    return try passesFieldFilters(UnsafeRawBufferPointer(rebasing: value[stored]))
                 }
                 if !kept { continue }
             }
@@ -94,7 +93,7 @@ final class QueryCursor {
                 }
                 record = bytes
             }
-            if !filtersOnEntries, !(try passesFieldFilters(record)) { continue }
+            if !filtersOnEntries, !fieldFilters.isEmpty, !(try record.withUnsafeBytes { try passesFieldFilters($0) }) { continue }
             return (encodedKey, record)
         }
         return nil
@@ -110,22 +109,25 @@ final class QueryCursor {
     }
 
     /// Counts the current entry as a row (towards the limit, and as the page position).
+    @usableFromInline
     func accept() {
         produced += 1
-        lastPosition = cursor.key
+        if tracksPosition { lastPosition = cursor.key }
     }
 
     /// Whether `bytes` (a record, or an entry's stored fields) pass every field filter.
-    private func passesFieldFilters(_ bytes: [UInt8]) throws -> Bool {
-        for filter in fieldFilters {
-            let kept: Bool
-            do { kept = try filter.check(codec, bytes) } catch let error as StrataError { throw error } catch {
-                let what = filtersOnEntries ? "index \(indexName ?? "?") entry \(InternalKey.printable(cursor.key))" : "the record at \(InternalKey.printable(cursor.key))"
-                throw StrataError.corruption(file: "table \(tableName)", offset: 0, reason: "a field filter could not read \(what): \(error)")
+    private func passesFieldFilters(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        do {
+            // Through the buffer: iterating the array copied each filter (its name and its
+            // closure: two retains and releases per filter and entry).
+            return try fieldFilters.withUnsafeBufferPointer { filters in
+                for index in filters.indices where !(try filters[index].test(bytes)) { return false }
+                return true
             }
-            if !kept { return false }
+        } catch let error as StrataError { throw error } catch {
+            let what = filtersOnEntries ? "index \(indexName ?? "?") entry \(InternalKey.printable(cursor.key))" : "the record at \(InternalKey.printable(cursor.key))"
+            throw StrataError.corruption(file: "table \(tableName)", offset: 0, reason: "a field filter could not read \(what): \(error)")
         }
-        return true
     }
 
     /// Moves to the next entry; `false` at the end or the limit.

@@ -168,13 +168,15 @@ public final class Table<Key: OrderedKey, Value: Codable & Sendable>: Sendable {
 
     func recordKey(_ key: Key) -> [UInt8] { layout.recordKey(key.orderedKeyBytes) }
 
-    func decodeValue(_ bytes: [UInt8], recordKey: [UInt8]) throws -> Value {
+    /// The value stored as `bytes`; `recordKey` (built only for the error) names where.
+    @usableFromInline
+    func decodeValue(_ bytes: [UInt8], recordKey: @autoclosure () -> [UInt8]) throws -> Value {
         do {
             return try schema.codec.decode(Value.self, from: bytes)
         } catch {
             throw StrataError.corruption(
                 file: "table \(schema.name)", offset: 0,
-                reason: "the record at key \(InternalKey.printable(recordKey)) does not decode as \(Value.self): \(error)")
+                reason: "the record at key \(InternalKey.printable(recordKey())) does not decode as \(Value.self): \(error)")
         }
     }
 

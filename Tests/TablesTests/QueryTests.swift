@@ -139,6 +139,11 @@ import VFS
             }
         }
         #expect(throws: StrataError.self) { _ = try pets.query().filter(field: "legs", as: String.self) { _ in true }.collect() }
+        // Other field types take the decoder's path; the answers are the same.
+        let twoLegs = try pets.query().filter { $0.legs == 2 }.collect().map(\.key)
+        #expect(!twoLegs.isEmpty)
+        #expect(try pets.query().filter(field: "legs", as: Int.self) { $0 == 2 }.collect().map(\.key) == twoLegs)
+        #expect(try pets.query().filter(field: "legs", as: Int8.self) { $0 == 2 }.collect().map(\.key) == twoLegs)
         try db.close()
     }
 

@@ -33,25 +33,28 @@ final class BinaryRecordDecoder: Decoder {
         return try value(type, at: start, in: bytes, parentPath: [], key: NamedCodingKey(name))
     }
 
-    /// Whether the top-level object's field `name`, decoded as `Field`, satisfies `predicate`
-    /// (`false` when it is absent or null): a field filter's test without an optional result
-    /// (whose metadata a generic caller instantiates at run time, per row).
-    static func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
-        if type == String.self {
-            // Strings in place (`RecordFieldProbe`); anything unexpected takes the checked path.
-            var name = name
-            let answer = name.withUTF8 { wanted in
-                bytes.withUnsafeBufferPointer { record -> Bool? in
-                    guard let located = RecordFieldProbe.valueStart(of: wanted, in: record) else { return nil }
-                    guard let start = located else { return false }
-                    // The bit cast is an identity: `Field` is exactly `String` here.
-                    return RecordFieldProbe.string(at: start, in: record).map { predicate(unsafeBitCast($0, to: Field.self)) }
-                }
-            }
-            if let answer { return answer }
+    /// A field filter's test (see `BinaryRecordCodec.fieldTest(_:as:satisfying:)`), prepared
+    /// once: the name's UTF-8 is taken here, strings are then read in place on the borrowed
+    /// bytes (`RecordFieldProbe`: no copy, no decoder), and any other type — or bytes the probe
+    /// does not expect — go through the checked decoder on a copy, which throws the precise
+    /// error.
+    static func fieldTest<Field: Decodable & SendableMetatype>(_ name: String, as type: Field.Type, satisfying predicate: @escaping @Sendable (Field) -> Bool) -> RecordFieldTest {
+        let checked: RecordFieldTest = { bytes in
+            let record = Array(bytes)
+            guard let start = try fieldValueStart(name, in: record) else { return false }
+            return predicate(try value(Field.self, at: start, in: record, parentPath: [], key: NamedCodingKey(name)))
         }
-        guard let start = try fieldValueStart(name, in: bytes) else { return false }
-        return predicate(try value(type, at: start, in: bytes, parentPath: [], key: NamedCodingKey(name)))
+        // A function cast (not a bit cast: a generic closure's calling convention differs from
+        // a concrete one's); it succeeds exactly when `Field` is `String`.
+        guard let stringPredicate = predicate as? @Sendable (String) -> Bool else { return checked }
+        let wanted = Array(name.utf8)
+        return { bytes in
+            if let located = wanted.withUnsafeBytes({ RecordFieldProbe.valueStart(of: $0, in: bytes) }) {
+                guard let start = located else { return false }
+                if let string = RecordFieldProbe.string(at: start, in: bytes) { return stringPredicate(string) }
+            }
+            return try checked(bytes)
+        }
     }
 
     /// Where the value of the top-level object's field `name` starts; `nil` when the field is
@@ -183,6 +186,12 @@ struct RecordReader {
 
     mutating func varint() throws -> UInt64 {
         guard position < end else { throw corrupted("the value ends early") }
+        // Most varints (lengths, counts, small numbers) are one byte.
+        let first = bytes[position]
+        if first < 0x80 {
+            position += 1
+            return UInt64(first)
+        }
         // In bounds: position < end <= bytes.count, and Varint.decode64 reads no further than end.
         let decoded = bytes.withUnsafeBytes { raw in Varint.decode64(raw.baseAddress! + position, end: raw.baseAddress! + end) }
         guard let (value, length) = decoded else { throw corrupted("a truncated varint, or one longer than 64 bits") }
@@ -384,9 +393,34 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
     /// Where `key`'s value lies, `nil` when the object has no such field.
     func valueRange(of key: Key) -> Range<Int>? {
         var name = key.stringValue
-        return name.withUTF8 { utf8 in
-            fields.first { field in field.name.count == utf8.count && bytes[field.name].elementsEqual(utf8) }?.value
+        return name.withUTF8 { wanted in
+            bytes.withUnsafeBufferPointer { all -> Range<Int>? in
+                for field in fields where field.name.count == wanted.count {
+                    // In bounds: the field's name range was read within the bytes.
+                    if wanted.isEmpty || memcmp(all.baseAddress! + field.name.lowerBound, wanted.baseAddress!, wanted.count) == 0 { return field.value }
+                }
+                return nil
+            }
         }
+    }
+
+    /// `key`'s string read in place (`RecordFieldProbe`), or through a reader, which throws the
+    /// precise error, when it is missing or not a well-formed string.
+    private func string(forKey key: Key) throws -> String {
+        if let range = valueRange(of: key), let string = bytes.withUnsafeBytes({ RecordFieldProbe.string(at: range.lowerBound, in: $0) }) {
+            return string
+        }
+        var reader = try reader(for: key)
+        return try reader.readString()
+    }
+
+    /// `key`'s integer read in place, or through a reader as `string(forKey:)`.
+    private func integer<Value: FixedWidthInteger>(_ type: Value.Type, forKey key: Key) throws -> Value {
+        if let range = valueRange(of: key), let value = bytes.withUnsafeBytes({ RecordFieldProbe.integer(type, at: range.lowerBound, in: $0) }) {
+            return value
+        }
+        var reader = try reader(for: key)
+        return try reader.readInteger(type)
     }
 
     func reader(for key: Key) throws -> RecordReader {
@@ -399,19 +433,19 @@ private struct KeyedRecordDecoding<Key: CodingKey>: KeyedDecodingContainerProtoc
     func contains(_ key: Key) -> Bool { valueRange(of: key) != nil }
     func decodeNil(forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.decodeNil() }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { var reader = try reader(for: key); return try reader.readBool() }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { var reader = try reader(for: key); return try reader.readString() }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try string(forKey: key) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { var reader = try reader(for: key); return try reader.readFloatingPoint(type) }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { var reader = try reader(for: key); return try reader.readFloatingPoint(type) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { var reader = try reader(for: key); return try reader.readInteger(type) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { var reader = try reader(for: key); return try reader.readInteger(type) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(type, forKey: key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(type, forKey: key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(type, forKey: key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(type, forKey: key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(type, forKey: key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(type, forKey: key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(type, forKey: key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(type, forKey: key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(type, forKey: key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, forKey: key) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let reader = try reader(for: key)
         return try BinaryRecordDecoder.value(type, at: reader.position, in: bytes, parentPath: reader.parentPath, key: reader.key)

@@ -32,19 +32,28 @@ public protocol RecordCodec: Sendable {
     /// - Throws: `DecodingError` when `bytes` is not a keyed value.
     func extractFields(_ names: [String], from bytes: [UInt8]) throws -> [UInt8]
 
-    /// Whether the top-level field `name` of `bytes`, decoded as `Field`, satisfies
-    /// `predicate` (`false` when the field is absent or `null`): a field filter's test. The
-    /// default decodes the field with `decodeField`; a codec may answer without decoding it.
+    /// A field filter's test, prepared once per query and then run on every row: whether the
+    /// top-level field `name` of the bytes it is given, decoded as `Field`, satisfies
+    /// `predicate` (`false` when the field is absent or `null`). The bytes are a keyed value
+    /// this codec wrote (a record, or an index entry's stored fields), borrowed for the call
+    /// only. The default decodes the field with `decodeField`; a codec may answer without
+    /// decoding it or copying the bytes.
     ///
-    /// - Throws: as `decodeField(_:as:from:)`.
-    func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool
+    /// The test throws as `decodeField(_:as:from:)`.
+    func fieldTest<Field: Decodable & SendableMetatype>(_ name: String, as type: Field.Type, satisfying predicate: @escaping @Sendable (Field) -> Bool) -> RecordFieldTest
 }
 
+/// A prepared field filter (`RecordCodec.fieldTest(_:as:satisfying:)`): whether a record's (or
+/// an index entry's stored fields') bytes pass, the bytes borrowed for the call.
+public typealias RecordFieldTest = @Sendable (_ bytes: UnsafeRawBufferPointer) throws -> Bool
+
 extension RecordCodec {
-    /// `field(_:as:in:satisfies:)` through `decodeField(_:as:from:)`.
-    public func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
-        guard let field = try decodeField(name, as: type, from: bytes) else { return false }
-        return predicate(field)
+    /// `fieldTest(_:as:satisfying:)` through `decodeField(_:as:from:)` on a copy of the bytes.
+    public func fieldTest<Field: Decodable & SendableMetatype>(_ name: String, as type: Field.Type, satisfying predicate: @escaping @Sendable (Field) -> Bool) -> RecordFieldTest {
+        { bytes in
+            guard let field = try decodeField(name, as: type, from: Array(bytes)) else { return false }
+            return predicate(field)
+        }
     }
 }
 
@@ -128,10 +137,10 @@ public struct BinaryRecordCodec: RecordCodec {
         try BinaryRecordDecoder.decodeField(name, as: type, from: bytes)
     }
 
-    /// The field tested in place on the stored bytes (strings without decoding; see
-    /// `RecordCodec.field(_:as:in:satisfies:)`).
-    public func field<Field: Decodable>(_ name: String, as type: Field.Type, in bytes: [UInt8], satisfies predicate: (Field) -> Bool) throws -> Bool {
-        try BinaryRecordDecoder.field(name, as: type, in: bytes, satisfies: predicate)
+    /// The field tested in place on the borrowed bytes: strings without decoding or copying;
+    /// other types decode only the field (see `RecordCodec.fieldTest(_:as:satisfying:)`).
+    public func fieldTest<Field: Decodable & SendableMetatype>(_ name: String, as type: Field.Type, satisfying predicate: @escaping @Sendable (Field) -> Bool) -> RecordFieldTest {
+        BinaryRecordDecoder.fieldTest(name, as: type, satisfying: predicate)
     }
 
     /// The fields' bytes copied as they are into a new object (no decoding).
