@@ -9,7 +9,7 @@ extension Version {
     public func get(_ userKey: UnsafeRawBufferPointer, at snapshot: SequenceNumber, tableCache: TableCache) throws -> LookupResult {
         var found = LookupResult.notFound
         try forEachCandidate(for: userKey) { file in
-            let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+            let reader = try tableCache.reader(for: file.table.fileNumber, expectedSize: file.table.fileSize)
             found = try reader.get(userKey, at: snapshot)
             return found != .notFound
         }
@@ -26,8 +26,8 @@ extension Version {
     package func newestSequence(_ userKey: UnsafeRawBufferPointer, newerThan floor: UInt64, tableCache: TableCache) throws -> UInt64? {
         var newest: UInt64?
         try forEachCandidate(for: userKey) { file in
-            guard file.largestSequence.rawValue > floor else { return false }
-            let reader = try tableCache.reader(for: file.fileNumber, expectedSize: file.fileSize)
+            guard file.table.largestSequence.rawValue > floor else { return false }
+            let reader = try tableCache.reader(for: file.table.fileNumber, expectedSize: file.table.fileSize)
             newest = try reader.newestSequence(userKey)
             return newest != nil
         }

@@ -220,7 +220,8 @@ public final class Version: Sendable, CustomStringConvertible {
     }
 
     private func covers(_ file: FileMetadata, _ userKey: UnsafeRawBufferPointer) -> Bool {
-        file.smallest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) <= 0 }
+        // `file.table.…`, not the dynamic member: a key-path read copied the whole metadata.
+        file.table.smallest.withUnsafeBytes { BytewiseComparator.compare(InternalKey.userKey(of: $0), userKey) <= 0 }
             && !file.endsBefore(userKey)
     }
 
