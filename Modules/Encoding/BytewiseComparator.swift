@@ -22,11 +22,21 @@ public enum BytewiseComparator {
             if x != y { return x < y ? -1 : 1 }
             index &+= 8
         }
-        while index < common {
-            let x = a.load(fromByteOffset: index, as: UInt8.self)
-            let y = b.load(fromByteOffset: index, as: UInt8.self)
-            if x != y { return x < y ? -1 : 1 }
-            index &+= 1
+        if index < common {
+            if common >= 8 {
+                // The tail as the last 8 common bytes: those before `index` are already known
+                // equal, so the first difference in the word is the first in the tail.
+                let x = a.loadUnaligned(fromByteOffset: common &- 8, as: UInt64.self).bigEndian
+                let y = b.loadUnaligned(fromByteOffset: common &- 8, as: UInt64.self).bigEndian
+                if x != y { return x < y ? -1 : 1 }
+            } else {
+                while index < common {
+                    let x = a.load(fromByteOffset: index, as: UInt8.self)
+                    let y = b.load(fromByteOffset: index, as: UInt8.self)
+                    if x != y { return x < y ? -1 : 1 }
+                    index &+= 1
+                }
+            }
         }
         return aCount == bCount ? 0 : (aCount < bCount ? -1 : 1)
     }
