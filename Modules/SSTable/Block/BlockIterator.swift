@@ -90,6 +90,19 @@ struct BlockIterator: InternalIterator {
         UnsafeRawBufferPointer(start: base + valueStart, count: valueCount)
     }
 
+    /// The current entry (`key` and `value` when `isValid`), read where the iterator lies.
+    /// `mutating` only for that: through an optional (`data!.entry()`) a non-mutating read
+    /// copies the iterator first, which retains and releases its block and key buffer — on
+    /// every step of a scan.
+    @inline(__always)
+    mutating func entry() -> (isValid: Bool, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        isValid ? (true, key, value) : (false, UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// `isValid`, read in place (see `entry()`).
+    @inline(__always)
+    mutating func isValidInPlace() -> Bool { isValid }
+
     mutating func seekToFirst() throws {
         seekToRestart(0)
         try parseNext()

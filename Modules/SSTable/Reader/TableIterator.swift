@@ -152,7 +152,7 @@ public struct TableIterator: InternalIterator {
 
     /// While the data iterator is exhausted, moves to the neighbouring data block.
     private mutating func skipEmptyBlocks(forward: Bool) throws {
-        while !(data?.isValid ?? false) {
+        while !hasValidData() {
             guard index?.isValid == true else { return }
             if forward { try index!.next() } else { try index!.prev() }
             guard index!.isValid else {
@@ -165,11 +165,16 @@ public struct TableIterator: InternalIterator {
 
     /// Records the data iterator's entry as the current one if it is inside the bounds.
     private mutating func checkBounds() {
-        guard let dataValid = data?.isValid, dataValid else {
+        guard data != nil else {
             clearCurrent()
             return
         }
-        let entryKey = data!.key
+        let entry = data!.entry()
+        guard entry.isValid else {
+            clearCurrent()
+            return
+        }
+        let entryKey = entry.key
         let userKey = InternalKey.userKey(of: entryKey)
         if let upperBound, upperBound.withUnsafeBytes({ BytewiseComparator.compare(userKey, $0) >= 0 }) {
             clearCurrent()
@@ -178,8 +183,13 @@ public struct TableIterator: InternalIterator {
         } else {
             isValid = true
             key = entryKey
-            value = data!.value
+            value = entry.value
         }
+    }
+
+    /// Whether the data iterator is on an entry, read in place (`BlockIterator.entry()`).
+    private mutating func hasValidData() -> Bool {
+        data != nil && data!.isValidInPlace()
     }
 
     private mutating func clearCurrent() {
