@@ -76,12 +76,22 @@ struct TableLayout: Sendable {
 
     /// `splitNonUniqueEntryValue(_:keyLength:)` on the value in place (a cursor's current one).
     static func splitNonUniqueEntryValue(_ value: UnsafeRawBufferPointer, keyLength: Int) throws -> (primaryKeyLength: Int, stored: Range<Int>) {
-        var reader = ByteReader(value, file: "<index entry>")
-        let length = try reader.readVarint64("the primary key length an entry's value starts with")
+        let length: UInt64
+        let storedStart: Int
+        if let first = value.first, first < 0x80 {
+            // A one-byte varint (every primary key under 128 bytes): read directly, as a scan
+            // splits every entry it filters.
+            length = UInt64(first)
+            storedStart = 1
+        } else {
+            var reader = ByteReader(value, file: "<index entry>")
+            length = try reader.readVarint64("the primary key length an entry's value starts with")
+            storedStart = reader.position
+        }
         guard length > 0, length < UInt64(keyLength) else {
             throw StrataError.corruption(file: "<index entry>", offset: 0, reason: "a primary key length of \(length) in an entry key of \(keyLength) bytes")
         }
-        return (Int(length), reader.position..<value.count)
+        return (Int(length), storedStart..<value.count)
     }
 
     /// The primary key's encoding an index entry names: a unique entry's value, or the suffix
