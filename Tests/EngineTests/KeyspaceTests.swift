@@ -49,6 +49,29 @@ import VFS
         }
     }
 
+    /// The async writes of a keyspace reach that keyspace only; a write past the limits is
+    /// refused, and one to a dropped keyspace fails, without touching any other keyspace.
+    @Test func asyncKeyspaceWritesReachTheirKeyspace() async throws {
+        let memory = MemoryFileSystem()
+        let db = try await Database.open(at: "/db", options: testOptions(memory))
+        let users = try await db.keyspace("users")
+        let other = try await db.keyspace("other")
+        for index in 0..<20 { try await users.put(Self.key(index), "u\(index)") }
+        try await users.delete(Self.key(3))
+        try await users.deleteRange(from: Self.key(10), to: Self.key(15))
+        try await other.put(Self.key(3), "o3")
+        #expect(try await users.scan().reduce(0) { count, _ in count + 1 } == 14)
+        #expect(try await users.get(Self.key(3)) == nil)
+        #expect(try await users.get(Self.key(4)) == Array("u4".utf8))
+        #expect(try await other.get(Self.key(3)) == Array("o3".utf8))
+        #expect(try await db.get(Self.key(4)) == nil)
+        await #expect(throws: StrataError.self) { try await users.put([UInt8](), "empty key") }
+        try await db.dropKeyspace("users")
+        await #expect(throws: StrataError.self) { try await users.put(Self.key(1), "after the drop") }
+        #expect(try await other.get(Self.key(3)) == Array("o3".utf8))
+        try await db.close()
+    }
+
     @Test func aBatchSpansKeyspacesAndASnapshotSeesThemAtOneMoment() throws {
         let db = try Database.open(at: "/db", options: testOptions(MemoryFileSystem()))
         let a = try db.keyspace("a")

@@ -36,24 +36,28 @@ extension Keyspace {
         return try await database.executor.run { try self.batchGet(keys, at: snapshot) }
     }
 
+    // Writes build their batch here and go through `Database.write(_:options:) async`: one
+    // path for every async write (its limits are checked before a thread is involved).
+
     /// Stores `value` under `key` (see `put(_:_:options:)`) on a dedicated thread.
     public func put(_ key: some BytesConvertible, _ value: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
-        let key = key.withUnsafeBytes { Array($0) }
-        let value = value.withUnsafeBytes { Array($0) }
-        try await database.executor.run { try self.put(key, value, options: options) }
+        var batch = WriteBatch()
+        batch.put(key, value, in: self)
+        try await database.write(batch, options: options)
     }
 
     /// Deletes `key` (see `delete(_:options:)`) on a dedicated thread.
     public func delete(_ key: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
-        let key = key.withUnsafeBytes { Array($0) }
-        try await database.executor.run { try self.delete(key, options: options) }
+        var batch = WriteBatch()
+        batch.delete(key, in: self)
+        try await database.write(batch, options: options)
     }
 
     /// Deletes `[from, to)` (see `deleteRange(from:to:options:)`) on a dedicated thread.
     public func deleteRange(from start: some BytesConvertible, to end: some BytesConvertible, options: WriteOptions = WriteOptions()) async throws {
-        let low = start.withUnsafeBytes { Array($0) }
-        let high = end.withUnsafeBytes { Array($0) }
-        try await database.executor.run { try self.deleteRange(from: low, to: high, options: options) }
+        var batch = WriteBatch()
+        batch.deleteRange(from: start, to: end, in: self)
+        try await database.write(batch, options: options)
     }
 
     /// Compacts the keyspace's `[from, to)` (see `compactRange(from:to:)`) on a dedicated thread.
