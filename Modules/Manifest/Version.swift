@@ -171,11 +171,7 @@ public final class Version: Sendable, CustomStringConvertible {
 
     /// The index of the first table of level ≥ 1 that may hold `userKey`: the first whose range
     /// ends at or after it. A range ending in a tombstone sentinel excludes its own user key.
-    package func firstFileIndex(level: Int, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
-        levels[level].withUnsafeBufferPointer { Version.firstFileIndex(in: $0, atOrAfter: userKey) }
-    }
-
-    /// `firstFileIndex(level:atOrAfter:)` on one level's files (sorted, disjoint).
+    /// `files` are one such level's (sorted, disjoint).
     static func firstFileIndex(in files: UnsafeBufferPointer<FileMetadata>, atOrAfter userKey: UnsafeRawBufferPointer) -> Int {
         var low = 0
         var high = files.count

@@ -40,9 +40,8 @@ final class BinaryRecordDecoder: Decoder {
     /// error.
     static func fieldTest<Field: Decodable & SendableMetatype>(_ name: String, as type: Field.Type, satisfying predicate: @escaping @Sendable (Field) -> Bool) -> RecordFieldTest {
         let checked: RecordFieldTest = { bytes in
-            let record = Array(bytes)
-            guard let start = try fieldValueStart(name, in: record) else { return false }
-            return predicate(try value(Field.self, at: start, in: record, parentPath: [], key: NamedCodingKey(name)))
+            guard let field = try decodeField(name, as: Field.self, from: Array(bytes)) else { return false }
+            return predicate(field)
         }
         // A function cast (not a bit cast: a generic closure's calling convention differs from
         // a concrete one's); it succeeds exactly when `Field` is `String`.
@@ -186,12 +185,6 @@ struct RecordReader {
 
     mutating func varint() throws -> UInt64 {
         guard position < end else { throw corrupted("the value ends early") }
-        // Most varints (lengths, counts, small numbers) are one byte.
-        let first = bytes[position]
-        if first < 0x80 {
-            position += 1
-            return UInt64(first)
-        }
         // In bounds: position < end <= bytes.count, and Varint.decode64 reads no further than end.
         let decoded = bytes.withUnsafeBytes { raw in Varint.decode64(raw.baseAddress! + position, end: raw.baseAddress! + end) }
         guard let (value, length) = decoded else { throw corrupted("a truncated varint, or one longer than 64 bits") }
@@ -266,7 +259,7 @@ struct RecordReader {
         switch try tag() {
         case .signed:
             let raw = try varint()
-            result = Value(exactly: Int64(bitPattern: (raw >> 1)) ^ -Int64(bitPattern: raw & 1))
+            result = Value(exactly: Zigzag.decode(raw))
         case .unsigned:
             result = Value(exactly: try varint())
         case let other:
@@ -304,31 +297,11 @@ struct RecordReader {
         let count = try length()
         let string = bytes.withUnsafeBufferPointer { buffer -> String? in
             // In bounds: length() checked position + count <= end <= bytes.count.
-            let utf8 = UnsafeBufferPointer(rebasing: buffer[position..<(position + count)])
-            // ASCII (most strings) is valid UTF-8 as it stands: decode without the validating
-            // initialiser's generic path; anything else is validated.
-            return RecordReader.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
+            RecordText.string(UnsafeBufferPointer(rebasing: buffer[position..<(position + count)]))
         }
         guard let string else { throw corrupted("a string that is not UTF-8") }
         position += count
         return string
-    }
-
-    /// Whether every byte is below 0x80 (eight at a time).
-    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var index = 0
-        var seen: UInt64 = 0
-        if let base = bytes.baseAddress {
-            while index + 8 <= bytes.count {
-                seen |= UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                index += 8
-            }
-        }
-        while index < bytes.count {
-            seen |= UInt64(bytes[index])
-            index += 1
-        }
-        return seen & 0x8080_8080_8080_8080 == 0
     }
 
     mutating func readByteString() throws -> [UInt8] {

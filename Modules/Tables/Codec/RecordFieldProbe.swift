@@ -38,7 +38,7 @@ enum RecordFieldProbe {
         guard let length = varint(record, &position), length <= UInt64(record.count - position) else { return nil }
         // In bounds (checked just above); the bytes are a record's, so bound to UInt8 already.
         let utf8 = UnsafeRawBufferPointer(rebasing: record[position..<(position + Int(length))]).assumingMemoryBound(to: UInt8.self)
-        return RecordReader.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
+        return RecordText.string(utf8)
     }
 
     /// The integer at `start` as a `Value`; `nil` when it is not an integer or does not fit.
@@ -47,9 +47,8 @@ enum RecordFieldProbe {
         var position = start + 1
         switch record[start] {
         case RecordTag.signed.rawValue:
-            // Zigzag: the low bit is the sign.
             guard let raw = varint(record, &position) else { return nil }
-            return Value(exactly: Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1))
+            return Value(exactly: Zigzag.decode(raw))
         case RecordTag.unsigned.rawValue:
             guard let raw = varint(record, &position) else { return nil }
             return Value(exactly: raw)
@@ -64,12 +63,6 @@ enum RecordFieldProbe {
     private static func varint(_ record: UnsafeRawBufferPointer, _ position: inout Int, end: Int? = nil) -> UInt64? {
         let limit = end ?? record.count
         guard position < limit, let base = record.baseAddress else { return nil }
-        // Most varints here (lengths, counts, small numbers) are one byte.
-        let first = record[position]
-        if first < 0x80 {
-            position += 1
-            return UInt64(first)
-        }
         // In bounds: position < limit <= record.count, and decode64 reads no further than limit.
         guard let (value, length) = Varint.decode64(base + position, end: base + limit) else { return nil }
         position += length

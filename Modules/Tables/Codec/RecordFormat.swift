@@ -27,6 +27,44 @@ enum RecordTag: UInt8 {
     case object = 0x0A
 }
 
+/// Signed integers' zigzag mapping (0, −1, 1, −2, … ↔ 0, 1, 2, 3, …), so small magnitudes of
+/// either sign make short varints.
+enum Zigzag {
+    @inline(__always)
+    static func encode(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+
+    @inline(__always)
+    static func decode(_ raw: UInt64) -> Int64 { Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1) }
+}
+
+/// A string value's bytes as a `String`.
+enum RecordText {
+    /// The string whose UTF-8 is `utf8`; `nil` when it is not valid UTF-8. ASCII (most strings)
+    /// is valid as it stands and takes the non-validating initialiser (the validating one's
+    /// generic path cost twice as much); anything else is validated.
+    @inline(__always)
+    static func string(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+        isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
+    }
+
+    /// Whether every byte is below 0x80 (eight at a time).
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        var seen: UInt64 = 0
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                seen |= UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            seen |= UInt64(bytes[index])
+            index += 1
+        }
+        return seen & 0x8080_8080_8080_8080 == 0
+    }
+}
+
 /// A value being encoded: the tree `BinaryRecordEncoder` builds before it writes bytes (a
 /// container's byte length is written in front of it, so it must be complete first).
 enum RecordNode {
@@ -46,7 +84,7 @@ enum RecordNode {
     var encodedSize: Int {
         switch self {
         case .null, .bool: return 1
-        case let .signed(value): return 1 + Varint.encodedLength(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+        case let .signed(value): return 1 + Varint.encodedLength(Zigzag.encode(value))
         case let .unsigned(value): return 1 + Varint.encodedLength(value)
         case .float: return 5
         case .double: return 9
@@ -70,7 +108,7 @@ enum RecordNode {
         case let .bool(value): out.appendUInt8(value ? RecordTag.true.rawValue : RecordTag.false.rawValue)
         case let .signed(value):
             out.appendUInt8(RecordTag.signed.rawValue)
-            out.appendVarint64(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+            out.appendVarint64(Zigzag.encode(value))
         case let .unsigned(value):
             out.appendUInt8(RecordTag.unsigned.rawValue)
             out.appendVarint64(value)
